@@ -1,0 +1,165 @@
+"""Reading a candidate's save body into checked items (API.md, PUT .../answers).
+
+A body with one bad item is refused whole, so every item is checked here, against the
+exam, before anything touches storage. An item keeps the response exactly as the client
+wrote it (a JSON number stays a number, with all its digits) for the journal, and a
+normal form for scoring and for telling a repeat from a change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+import json
+from typing import Any
+
+import orjson
+
+from examvault.errors import InvalidBody
+from examvault.exams import Exam, Question
+from examvault.marking import Response, is_unanswered, read_number
+
+MAX_SEQ = 2**63 - 1
+MAX_TIME_SPENT_MS = 10**12
+_ITEM_FIELDS = {"question_id", "response", "seq", "marked_for_review", "time_spent_ms"}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One checked change to one question."""
+
+    question_id: str
+    seq: int
+    response: Response
+    response_json: str | None
+    marked: bool
+    time_spent_ms: int | None
+
+    def same_content(self, response: Response, marked: bool) -> bool:
+        """A repeat: same response (numbers compared as decimals) and review mark."""
+        return self.response == response and self.marked == marked
+
+
+def encode_response(value: Any) -> str:
+    """The response as JSON text, numbers written with exactly the digits received."""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def decode_response(question: Question, text: str | None) -> Response:
+    """The normal form of a stored response."""
+    if text is None:
+        return None
+    return normal_form(question, json.loads(text, parse_float=Decimal))
+
+
+def normal_form(question: Question, raw: Any) -> Response:
+    """The form scoring and repeat detection use; assumes `raw` was checked."""
+    if is_unanswered(raw):
+        return None
+    if question.type == "single":
+        return str(raw)
+    if question.type == "multiple":
+        return frozenset(raw)
+    return read_number(raw)
+
+
+def check_response(question: Question, raw: Any) -> str | None:
+    """Why a response does not fit its question, or None when it does."""
+    if is_unanswered(raw):
+        if isinstance(raw, list) and question.type != "multiple":
+            return "[] clears only a multiple question; use null"
+        return None
+    if question.type == "single":
+        if not isinstance(raw, str):
+            return "a single-choice response is one option id"
+        if raw not in question.option_ids:
+            return f"unknown option {raw!r}"
+        return None
+    if question.type == "multiple":
+        if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+            return "a multiple-choice response is a list of option ids"
+        unknown = [o for o in raw if o not in question.option_ids]
+        if unknown:
+            return f"unknown option {unknown[0]!r}"
+        if len(set(raw)) != len(raw):
+            return "an option is listed twice"
+        return None
+    try:
+        read_number(raw)
+    except ValueError as exc:
+        return f"a numeric response is a number or a numeric string: {exc}"
+    return None
+
+
+def parse_items(exam: Exam, body: Any, *, required: bool, max_items: int) -> list[Item]:
+    """Check a body `{"answers": [...]}` against the exam; raise InvalidBody naming each fault."""
+    if body is None and not required:
+        return []
+    if not isinstance(body, dict):
+        raise InvalidBody([{"loc": ["body"], "msg": 'expected an object {"answers": [...]}'}])
+    extra = sorted(set(body) - {"answers"})
+    if extra:
+        raise InvalidBody([{"loc": ["body", extra[0]], "msg": "unknown field"}])
+    if "answers" not in body:
+        if required:
+            raise InvalidBody([{"loc": ["body", "answers"], "msg": "field required"}])
+        return []
+    items_in = body["answers"]
+    if not isinstance(items_in, list):
+        raise InvalidBody([{"loc": ["body", "answers"], "msg": "expected a list"}])
+    if len(items_in) > max_items:
+        raise InvalidBody(
+            [{"loc": ["body", "answers"], "msg": f"at most {max_items} items in one request"}]
+        )
+    errors: list[dict[str, Any]] = []
+    items: list[Item] = []
+    for i, raw in enumerate(items_in):
+        item = _parse_item(exam, raw, ["body", "answers", i], errors)
+        if item is not None:
+            items.append(item)
+    if errors:
+        raise InvalidBody(errors)
+    return items
+
+
+def _parse_item(exam: Exam, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Item | None:
+    if not isinstance(raw, dict):
+        errors.append({"loc": loc, "msg": "expected an object"})
+        return None
+    n_before = len(errors)
+    for name in sorted(set(raw) - _ITEM_FIELDS):
+        errors.append({"loc": [*loc, name], "msg": "unknown field"})
+    qid = raw.get("question_id")
+    question = exam.by_id.get(qid) if isinstance(qid, str) else None
+    if question is None:
+        msg = "field required" if "question_id" not in raw else f"unknown question {qid!r}"
+        errors.append({"loc": [*loc, "question_id"], "msg": msg})
+    seq = raw.get("seq")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        errors.append({"loc": [*loc, "seq"], "msg": "seq is a positive integer"})
+    marked = raw.get("marked_for_review", False)
+    if not isinstance(marked, bool):
+        errors.append({"loc": [*loc, "marked_for_review"], "msg": "expected true or false"})
+    spent = raw.get("time_spent_ms")
+    if spent is not None and (type(spent) is not int or not 0 <= spent <= MAX_TIME_SPENT_MS):
+        errors.append({"loc": [*loc, "time_spent_ms"], "msg": "a non-negative integer"})
+    if "response" not in raw:
+        errors.append({"loc": [*loc, "response"], "msg": "field required"})
+    elif question is not None:
+        why = check_response(question, raw["response"])
+        if why:
+            errors.append({"loc": [*loc, "response"], "msg": why})
+    if len(errors) > n_before or question is None:
+        return None
+    response = normal_form(question, raw["response"])
+    stored = None if response is None else raw["response"]
+    return Item(
+        question_id=question.id,
+        seq=seq,
+        response=response,
+        response_json=None if stored is None else encode_response(stored),
+        marked=marked,
+        time_spent_ms=spent,
+    )

@@ -1,0 +1,205 @@
+"""The `examvault` command: serve, import, register. No logic lives here.
+
+This is the one module that reads the environment (through `Settings`), and it hands
+the settings to everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from examvault import logs
+from examvault.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+T = TypeVar("T")
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", help="sqlite:///path.db or postgresql://user@host:port/db"),
+]
+
+
+def _settings(database: str | None = None, **overrides: Any) -> Settings:
+    if database:
+        overrides["database_url"] = database
+    return Settings(**overrides)
+
+
+def _with_core(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(core)` against the database, without the sweeper or job worker."""
+    from examvault.core import Core
+    from examvault.store.migrate import upgrade
+
+    async def main() -> T:
+        await asyncio.to_thread(upgrade, settings.database())
+        core = Core.create(settings)
+        await core.start(background=False)
+        try:
+            return await work(core)
+        finally:
+            await core.stop()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    database: DatabaseOpt = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo exam and candidates")] = False,
+    workers: Annotated[int, typer.Option(help="Server processes (uvicorn workers)")] = 1,
+) -> None:
+    """Run the HTTP server (the schema is created or migrated first)."""
+    import uvicorn
+
+    from examvault.store.migrate import upgrade
+
+    settings = _settings(database)
+    logs.setup(settings.log_level)
+    upgrade(settings.database())
+    token, generated = settings.resolved_admin_token()
+    if demo:
+        _load_demo(settings)
+    typer.echo(f"examvault on http://{host}:{port}/  (database: {_safe(settings.database())})")
+    if generated:
+        typer.echo(f"admin token: {token}   (stored in {settings.data_dir / 'admin-token'})")
+    typer.echo(f"invigilator page: http://{host}:{port}/admin")
+    # Worker processes rebuild the settings from the environment: pass ours along.
+    os.environ["EXAMVAULT_DATABASE_URL"] = settings.database()
+    os.environ["EXAMVAULT_ADMIN_TOKEN"] = token
+    uvicorn.run(
+        "examvault.cli:asgi_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def asgi_app() -> Any:
+    """The app factory uvicorn calls in each worker process."""
+    from examvault.web.app import create_app
+
+    settings = Settings()
+    logs.setup(settings.log_level)
+    return create_app(settings)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _load_demo(settings: Settings) -> None:
+    from examvault.candidates import Register
+    from examvault.catalog import PutExam
+    from examvault.demo import DEMO_CANDIDATES, DEMO_ID, demo_exam
+    from examvault.errors import AlreadyRegistered
+    from examvault.exams import parse_definition
+
+    tokens_file = settings.data_dir / "demo-candidates.csv"
+
+    async def work(core: Any) -> list[dict[str, str]]:
+        await core.write(PutExam(parse_definition(demo_exam()), "demo", core.clock.now()))
+        try:
+            return list(await core.write(Register(DEMO_ID, DEMO_CANDIDATES, "demo", core.clock.now())))
+        except AlreadyRegistered:
+            return []
+
+    issued = _with_core(settings, work)
+    if issued:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tokens_file.touch(mode=0o600)
+        with tokens_file.open("w", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["id", "name", "token"])
+            names = dict(DEMO_CANDIDATES)
+            for c in issued:
+                writer.writerow([c["id"], names[c["id"]], c["token"]])
+    if tokens_file.exists():
+        typer.echo(f"demo exam {DEMO_ID!r} — sign in as a candidate with one of these tokens:")
+        with tokens_file.open() as fh:
+            for row in csv.DictReader(fh):
+                typer.echo(f"  {row['id']}  {row['name']:<12}  {row['token']}")
+
+
+@app.command("import")
+def import_exam(
+    exam_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Create or replace an exam from a definition file."""
+    from examvault.catalog import PutExam
+    from examvault.errors import ExamvaultError
+    from examvault.exams import DefinitionError, load_document, parse_definition
+
+    settings = _settings(database)
+    try:
+        definition = parse_definition(load_document(exam_file.read_bytes(), exam_file.name))
+        status, body = _with_core(
+            settings, lambda core: core.write(PutExam(definition, "cli", core.clock.now()))
+        )
+    except DefinitionError as exc:
+        for e in exc.errors:
+            typer.echo(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", err=True)
+        raise typer.Exit(2) from None
+    except ExamvaultError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    verb = "unchanged" if status == 200 else "stored"
+    typer.echo(f"exam {body['id']!r} {verb}, version {body['version']}")
+
+
+@app.command()
+def register(
+    exam_id: str,
+    candidates_csv: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    out: Annotated[Path | None, typer.Option(help="Write the tokens here (default: stdout)")] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Register candidates from a CSV (id,name) and write their tokens out as CSV."""
+    from examvault.candidates import Register, parse_registration
+    from examvault.errors import ExamvaultError
+
+    with candidates_csv.open(newline="") as fh:
+        rows = [r for r in csv.reader(fh) if r and r[0].strip()]
+    if rows and rows[0][0].strip().lower() in ("id", "candidate_id"):
+        rows = rows[1:]
+    body = {"candidates": [{"id": r[0].strip(), "name": (r[1].strip() if len(r) > 1 else "")} for r in rows]}
+    settings = _settings(database)
+    try:
+        people = parse_registration(body)
+        issued = _with_core(
+            settings, lambda core: core.write(Register(exam_id, people, "cli", core.clock.now()))
+        )
+    except ExamvaultError as exc:
+        typer.echo(f"error: {exc.detail} {exc.extra or ''}", err=True)
+        raise typer.Exit(2) from None
+    fh_out = out.open("w", newline="") if out else sys.stdout
+    writer = csv.writer(fh_out, lineterminator="\n")
+    writer.writerow(["id", "token"])
+    for c in issued:
+        writer.writerow([c["id"], c["token"]])
+    if out:
+        fh_out.close()
+        typer.echo(f"{len(issued)} candidates registered; tokens in {out}", err=True)
+
+
+def main() -> None:
+    app()

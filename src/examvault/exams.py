@@ -1,0 +1,443 @@
+"""Exam definitions: read, check and compile them (pure).
+
+A definition arrives as a JSON or YAML document (API.md, "Exams"). It is checked with
+pydantic, its defaults are filled in, and it is compiled into an `Exam`: the immutable
+value the hot path works with (question order, scoring rules, max scores). Compiled
+exams are cached by (id, version, key_version) in `examcache.py`, so this module is
+the only place that knows the document's shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from examvault import marking
+from examvault.clock import format_time, to_micros
+
+IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+MarkValue = StrictInt | Decimal | str
+Text = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptionDef(_Model):
+    id: Ident
+    text: Text = ""
+
+
+class MarkingDef(_Model):
+    correct: MarkValue
+    wrong: MarkValue = 0
+    unanswered: MarkValue = 0
+    partial: Literal["none", "jee_advanced", "proportional"] = "none"
+    partial_per_option: MarkValue = 1
+
+    @field_validator("correct", "wrong", "unanswered", "partial_per_option")
+    @classmethod
+    def _exact(cls, value: MarkValue) -> MarkValue:
+        marking.parse_mark(value)
+        return value
+
+
+class NumericAnswer(_Model):
+    value: StrictInt | Decimal | None = None
+    tolerance: StrictInt | Decimal | None = None
+    min: StrictInt | Decimal | None = None
+    max: StrictInt | Decimal | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> NumericAnswer:
+        if self.value is not None and self.min is None and self.max is None:
+            if self.tolerance is not None and Decimal(self.tolerance) < 0:
+                raise ValueError("tolerance must not be negative")
+            return self
+        if (
+            self.value is None
+            and self.tolerance is None
+            and self.min is not None
+            and self.max is not None
+        ):
+            if Decimal(self.min) > Decimal(self.max):
+                raise ValueError("min must not be greater than max")
+            return self
+        raise ValueError('a numeric answer is {"value"}, {"value", "tolerance"} or {"min", "max"}')
+
+
+class QuestionDef(_Model):
+    id: Ident
+    type: Literal["single", "multiple", "numeric"]
+    text: Text = ""
+    options: list[OptionDef] | None = None
+    answer: Any
+    marking: str | MarkingDef
+
+    @field_validator("marking")
+    @classmethod
+    def _known_preset(cls, value: str | MarkingDef) -> str | MarkingDef:
+        if isinstance(value, str) and value not in marking.PRESETS:
+            raise ValueError(f"unknown preset {value!r}; presets: {', '.join(marking.PRESETS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _answer_fits_type(self) -> QuestionDef:
+        if self.type == "numeric":
+            if self.options:
+                raise ValueError("a numeric question has no options")
+            NumericAnswer.model_validate(self.answer)
+            return self
+        if not self.options:
+            raise ValueError(f"a {self.type} question needs options")
+        ids = [o.id for o in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique within a question")
+        key = _choice_key(self.type, self.answer)
+        unknown = sorted(key - set(ids))
+        if unknown:
+            raise ValueError(f"the answer names unknown options: {', '.join(unknown)}")
+        return self
+
+
+def _choice_key(qtype: str, answer: Any) -> frozenset[str]:
+    if qtype == "single" and isinstance(answer, str):
+        return frozenset([answer])
+    if not isinstance(answer, list) or not answer or not all(isinstance(a, str) for a in answer):
+        raise ValueError(
+            "the answer is an option id or a non-empty list of option ids"
+            if qtype == "single"
+            else "the answer of a multiple question is a non-empty list of option ids"
+        )
+    if len(set(answer)) != len(answer):
+        raise ValueError("the answer lists an option twice")
+    return frozenset(answer)
+
+
+class SectionDef(_Model):
+    id: Ident
+    title: Text | None = None
+    questions: Annotated[list[QuestionDef], Field(min_length=1, max_length=5_000)]
+
+
+class ShuffleDef(_Model):
+    questions: StrictBool = False
+    options: StrictBool = False
+
+
+class ExamDef(_Model):
+    """The exam document; see API.md for the meaning of each field."""
+
+    id: Ident
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    duration_seconds: Annotated[StrictInt, Field(gt=0, le=31 * 24 * 3600)]
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+    grace_seconds: Annotated[StrictInt, Field(ge=0, le=24 * 3600)] = 30
+    show_result: Literal["on_submit", "after_close", "never"] = "after_close"
+    shuffle: ShuffleDef = ShuffleDef()
+    instructions: Text | None = None
+    sections: Annotated[list[SectionDef], Field(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ExamDef:
+        sections = [s.id for s in self.sections]
+        if len(set(sections)) != len(sections):
+            raise ValueError("section ids must be unique")
+        seen: set[str] = set()
+        for s in self.sections:
+            for q in s.questions:
+                if q.id in seen:
+                    raise ValueError(f"question id {q.id!r} is used twice")
+                seen.add(q.id)
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class DefinitionError(ValueError):
+    """The exam definition does not follow API.md; `errors` says where."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid exam definition")
+        self.errors = errors
+
+
+def parse_definition(document: Any) -> ExamDef:
+    """Check a definition document, raising DefinitionError with a loc for each fault."""
+    try:
+        exam = ExamDef.model_validate(document)
+    except ValidationError as exc:
+        raise DefinitionError(
+            [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+        ) from None
+    try:
+        compile_exam(exam, version=1)
+    except marking.MarkError as exc:
+        raise DefinitionError([{"loc": ["sections"], "msg": str(exc)}]) from None
+    return exam
+
+
+def normalized(exam: ExamDef) -> dict[str, Any]:
+    """The stored form: every default filled in, times in UTC, JSON-ready."""
+    doc = exam.model_dump(mode="python")
+    for name in ("opens_at", "closes_at"):
+        value = doc[name]
+        doc[name] = None if value is None else format_time_dt(value)
+    return doc
+
+
+def fingerprint(exam: ExamDef) -> str:
+    """Equal for two definitions that are "the same definition" in API.md's sense."""
+    compiled = compile_exam(exam, version=1)
+    parts = [
+        repr(normalized(exam) | {"sections": None}),
+        repr([(q.id, q.section_id, q.text, q.options, q.rule) for q in compiled.questions]),
+        repr([(s.id, s.title) for s in compiled.sections]),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def format_time_dt(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as every time in the API is written."""
+    return format_time(to_micros(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A compiled question: what the candidate sees plus the rule that scores it."""
+
+    id: str
+    section_id: str
+    type: marking.QuestionType
+    text: str
+    options: tuple[tuple[str, str], ...]
+    option_ids: frozenset[str]
+    rule: marking.Rule
+    marks: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    id: str
+    title: str
+    question_ids: tuple[str, ...]
+    max_score: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Exam:
+    """A compiled exam at one version and key version; never changed, only replaced."""
+
+    id: str
+    version: int
+    key_version: int
+    title: str
+    duration_seconds: int
+    grace_seconds: int
+    opens_at: int | None
+    closes_at: int | None
+    show_result: str
+    shuffle_questions: bool
+    shuffle_options: bool
+    sections: tuple[Section, ...]
+    questions: tuple[Question, ...]
+    by_id: Mapping[str, Question] = field(repr=False)
+    max_score: Fraction
+    instructions: str | None = None
+
+
+def _rule(q: QuestionDef) -> marking.Rule:
+    mk = marking.PRESETS[q.marking] if isinstance(q.marking, str) else marking.Marking(
+        correct=marking.parse_mark(q.marking.correct),
+        wrong=marking.parse_mark(q.marking.wrong),
+        unanswered=marking.parse_mark(q.marking.unanswered),
+        partial=q.marking.partial,
+        partial_per_option=marking.parse_mark(q.marking.partial_per_option),
+    )
+    return marking.Rule(type=q.type, key=key_for(q.type, q.answer), marking=mk)
+
+
+def key_for(qtype: str, answer: Any) -> marking.Key:
+    """The scoring key of an `answer` field, as in a definition or a key change."""
+    if qtype == "numeric":
+        na = NumericAnswer.model_validate(answer)
+        if na.value is not None:
+            return marking.numeric_key(Decimal(na.value), Decimal(na.tolerance or 0))
+        assert na.min is not None and na.max is not None
+        return marking.NumericKey(low=Decimal(na.min), high=Decimal(na.max))
+    return _choice_key(qtype, answer)
+
+
+def public_marks(mk: marking.Marking) -> dict[str, Any]:
+    """The marking scheme as shown to candidates: it is public, unlike the key."""
+    marks: dict[str, Any] = {"correct": mark_json(mk.correct), "wrong": mark_json(mk.wrong)}
+    if mk.unanswered:
+        marks["unanswered"] = mark_json(mk.unanswered)
+    if mk.partial != "none":
+        marks["partial"] = mk.partial
+        if mk.partial == "jee_advanced":
+            marks["partial_per_option"] = mark_json(mk.partial_per_option)
+    return marks
+
+
+def mark_json(value: Fraction) -> int | float | str:
+    """A mark for JSON: a number when it is a finite decimal, else "n/d" as authors write it."""
+    if value.denominator == 1:
+        return int(value)
+    den = value.denominator
+    while den % 2 == 0:
+        den //= 2
+    while den % 5 == 0:
+        den //= 5
+    if den == 1:
+        return float(Decimal(value.numerator) / Decimal(value.denominator))
+    return f"{value.numerator}/{value.denominator}"
+
+
+def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
+    """Build the immutable exam the hot path uses."""
+    questions: list[Question] = []
+    sections: list[Section] = []
+    for s in exam.sections:
+        ids: list[str] = []
+        for q in s.questions:
+            rule = _rule(q)
+            opts = tuple((o.id, o.text) for o in (q.options or []))
+            questions.append(
+                Question(
+                    id=q.id,
+                    section_id=s.id,
+                    type=q.type,
+                    text=q.text,
+                    options=opts,
+                    option_ids=frozenset(o for o, _ in opts),
+                    rule=rule,
+                    marks=public_marks(rule.marking),
+                )
+            )
+            ids.append(q.id)
+        sections.append(
+            Section(
+                id=s.id,
+                title=s.title if s.title is not None else s.id,
+                question_ids=tuple(ids),
+                max_score=sum(
+                    (q.rule.marking.correct for q in questions if q.section_id == s.id),
+                    Fraction(0),
+                ),
+            )
+        )
+    return Exam(
+        id=exam.id,
+        version=version,
+        key_version=key_version,
+        title=exam.title,
+        duration_seconds=exam.duration_seconds,
+        grace_seconds=exam.grace_seconds,
+        opens_at=None if exam.opens_at is None else to_micros(exam.opens_at),
+        closes_at=None if exam.closes_at is None else to_micros(exam.closes_at),
+        show_result=exam.show_result,
+        shuffle_questions=exam.shuffle.questions,
+        shuffle_options=exam.shuffle.options,
+        sections=tuple(sections),
+        questions=tuple(questions),
+        by_id={q.id: q for q in questions},
+        max_score=sum((s.max_score for s in sections), Fraction(0)),
+        instructions=exam.instructions,
+    )
+
+
+def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str, Any]]) -> Exam:
+    """The same exam scored under a later key (MARKING.md, Key changes)."""
+    rules = {q.id: q.rule for q in exam.questions}
+    for change in changes:
+        qid = change["question_id"]
+        rule = rules[qid]
+        if change.get("drop"):
+            rules[qid] = rule.evolve(dropped=change.get("bonus", "all"))
+        else:
+            rules[qid] = rule.evolve(key=key_for(rule.type, change["answer"]), dropped=None)
+    questions = tuple(
+        Question(
+            id=q.id,
+            section_id=q.section_id,
+            type=q.type,
+            text=q.text,
+            options=q.options,
+            option_ids=q.option_ids,
+            rule=rules[q.id],
+            marks=q.marks,
+        )
+        for q in exam.questions
+    )
+    return replace(
+        exam, key_version=key_version, questions=questions, by_id={q.id: q for q in questions}
+    )
+
+
+def candidate_order(exam: Exam, candidate_id: str) -> list[tuple[Section, list[Question]]]:
+    """Sections with their questions in this candidate's order, stable across resumes.
+
+    The seed comes from the exam and candidate ids through SHA-256, not Python's hash(),
+    so every process and every restart shuffles the same way.
+    """
+    seed = int.from_bytes(hashlib.sha256(f"{exam.id}\0{candidate_id}".encode()).digest()[:8])
+    rng = random.Random(seed)
+    ordered: list[tuple[Section, list[Question]]] = []
+    for section in exam.sections:
+        qs = [exam.by_id[qid] for qid in section.question_ids]
+        if exam.shuffle_questions:
+            rng.shuffle(qs)
+        ordered.append((section, qs))
+    return ordered
+
+
+def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, str]]:
+    """A question's options in this candidate's order."""
+    opts = list(question.options)
+    if exam.shuffle_options:
+        seed = hashlib.sha256(f"{exam.id}\0{candidate_id}\0{question.id}".encode()).digest()
+        random.Random(int.from_bytes(seed[:8])).shuffle(opts)
+    return opts
+
+
+def load_document(data: bytes, filename: str = "") -> Any:
+    """A JSON or YAML exam file, numbers kept exact (floats become Decimal)."""
+    import json
+
+    import yaml
+
+    text = data.decode("utf-8-sig")
+    if filename.lower().endswith(".json") or text.lstrip().startswith("{"):
+        return json.loads(text, parse_float=Decimal)
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+        return Decimal(str(loader.construct_scalar(node)).replace("_", ""))  # type: ignore[arg-type]
+
+    _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass

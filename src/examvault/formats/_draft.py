@@ -1,0 +1,244 @@
+"""What every reader produces before it becomes an exam definition, and how it becomes one.
+
+Each format reader turns a file into a :class:`Draft`: questions keep the names and
+identifiers the file gave them, whatever their spelling. Only here are they made to fit
+our id pattern and made unique, in one place, so the rule is the same for every format:
+
+- characters outside ``[A-Za-z0-9_.-]`` become ``_``, leading ``_ . -`` and trailing ``_``
+  are dropped, and the result is cut to 64 characters;
+- an empty result falls back to ``q<N>`` (questions, numbered across the exam),
+  ``s<N>`` (sections) or ``A``, ``B``, … (options, by position);
+- a clash gets ``-2``, ``-3``, … appended.
+
+Exam settings are filled in the same way for every format: a value given by the caller
+wins, then what the file states, then the defaults of API.md (``duration_seconds`` 3600
+when the file has none, ``grace_seconds`` 30, ``show_result`` ``after_close``, no window,
+no shuffling). The result is always a complete definition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Where questions go when the file names no section (GIFT or Moodle XML without categories,
+# a single QTI item, a package without a test).
+DEFAULT_SECTION = ("main", "Questions")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+SETTINGS = (
+    "title",
+    "duration_seconds",
+    "opens_at",
+    "closes_at",
+    "grace_seconds",
+    "show_result",
+    "shuffle",
+)
+DEFAULTS: dict[str, Any] = {
+    "duration_seconds": 3600,
+    "opens_at": None,
+    "closes_at": None,
+    "grace_seconds": 30,
+    "show_result": "after_close",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the file that stops an import: an item we cannot map, or bad syntax."""
+
+    item: str
+    where: str | None
+    msg: str
+
+    @property
+    def loc(self) -> list[str]:
+        """The problem+json ``loc``: the item's name, then its line or XML path."""
+        return [self.item] if self.where is None else [self.item, self.where]
+
+    @property
+    def label(self) -> str:
+        """One string naming the item, for the ``skipped`` list."""
+        return self.item if self.where is None else f"{self.item} ({self.where})"
+
+
+class Unsupported(Exception):
+    """Raised inside a reader for one item we cannot map; the reader adds its name and place."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Malformed(Exception):
+    """The file itself is broken (syntax, limits, safety): nothing can be imported from it."""
+
+    def __init__(self, where: str, msg: str, item: str | None = None) -> None:
+        super().__init__(msg)
+        self.problem = Problem(item or where, None if item is None else where, msg)
+
+
+@dataclass(frozen=True)
+class DraftQuestion:
+    """One question as read, before ids are fitted; ``answer`` refers to raw option ids."""
+
+    name: str
+    type: str
+    text: str
+    options: tuple[tuple[str, str], ...]
+    answer: Any
+    marking: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DraftSection:
+    """A section as read: its raw name, its title and its questions in order."""
+
+    name: str
+    title: str
+    questions: tuple[DraftQuestion, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything a reader found: sections, items it could not map, and exam fields."""
+
+    sections: tuple[DraftSection, ...]
+    problems: tuple[Problem, ...] = ()
+    exam_id: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Sections:
+    """Collects questions into sections in file order, merging repeats of one section."""
+
+    def __init__(self) -> None:
+        self._order: list[str] = []
+        self._titles: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self._questions: dict[str, list[DraftQuestion]] = {}
+
+    def add(self, key: str, title: str, question: DraftQuestion, name: str | None = None) -> None:
+        """File ``question`` under the section ``key`` (its id is made from ``name`` or ``key``)."""
+        if key not in self._questions:
+            self._order.append(key)
+            self._titles[key] = title
+            self._names[key] = key if name is None else name
+            self._questions[key] = []
+        self._questions[key].append(question)
+
+    def freeze(self) -> tuple[DraftSection, ...]:
+        """The sections as value objects, in the order they first appeared."""
+        return tuple(
+            DraftSection(self._names[key], self._titles[key], tuple(self._questions[key]))
+            for key in self._order
+        )
+
+
+def fit_id(raw: str) -> str | None:
+    """Make a name or identifier fit the id pattern, or None when nothing usable is left."""
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw.strip())
+    text = text.lstrip("_.-")[:64].rstrip("_")
+    return text if ID_PATTERN.fullmatch(text) else None
+
+
+def unique(base: str, used: set[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``… whichever is not taken yet; records it as taken."""
+    candidate, n = base, 1
+    while candidate in used:
+        n += 1
+        suffix = f"-{n}"
+        candidate = base[: 64 - len(suffix)] + suffix
+    used.add(candidate)
+    return candidate
+
+
+def letters(index: int) -> str:
+    """Option ids by position: A…Z, then AA, AB…, like spreadsheet columns."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(ord("A") + rest) + name
+    return name
+
+
+def _question(draft: DraftQuestion, number: int, used: set[str]) -> dict[str, Any]:
+    qid = unique(fit_id(draft.name) or f"q{number}", used)
+    result: dict[str, Any] = {"id": qid, "type": draft.type, "text": draft.text}
+    if draft.type == "numeric":
+        result["answer"] = draft.answer
+    else:
+        option_ids: dict[str, str] = {}
+        taken: set[str] = set()
+        options = []
+        for index, (raw, text) in enumerate(draft.options):
+            oid = unique(fit_id(raw) or letters(index), taken)
+            option_ids[raw] = oid
+            options.append({"id": oid, "text": text})
+        result["options"] = options
+        answer = draft.answer
+        if isinstance(answer, str):
+            result["answer"] = option_ids[answer]
+        else:
+            result["answer"] = [option_ids[raw] for raw in answer]
+    result["marking"] = draft.marking
+    return result
+
+
+def fitted_id(candidates: Iterable[str | None]) -> str:
+    """The first candidate that can be made to fit the id pattern, fitted; else ``exam``."""
+    return next((fit for raw in candidates if raw and (fit := fit_id(raw))), "exam")
+
+
+def build_sections(sections: Iterable[DraftSection]) -> list[dict[str, Any]]:
+    """Sections with fitted, unique ids for sections, questions and options."""
+    section_ids: set[str] = set()
+    question_ids: set[str] = set()
+    built: list[dict[str, Any]] = []
+    number = 0
+    for index, section in enumerate(sections, start=1):
+        sid = unique(fit_id(section.name) or f"s{index}", section_ids)
+        questions = []
+        for question in section.questions:
+            number += 1
+            questions.append(_question(question, number, question_ids))
+        built.append({"id": sid, "title": section.title or sid, "questions": questions})
+    return built
+
+
+def exam_document(
+    sections: list[dict[str, Any]],
+    *,
+    exam_id: str,
+    file_fields: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    fallback_title: str,
+) -> dict[str, Any]:
+    """The complete definition: settings resolved as this module's docstring says."""
+    merged: dict[str, Any] = {"id": exam_id}
+    for key in SETTINGS:
+        if key in settings:
+            merged[key] = settings[key]
+        elif key in file_fields:
+            merged[key] = file_fields[key]
+    shuffle = {"questions": False, "options": False}
+    for source in (file_fields.get("shuffle"), settings.get("shuffle")):
+        if isinstance(source, Mapping):
+            shuffle.update({k: v for k, v in source.items() if k in shuffle})
+        elif source is not None:
+            merged["shuffle"] = source  # not an object: left for validation to report
+            break
+    else:
+        merged["shuffle"] = shuffle
+    document: dict[str, Any] = {
+        "id": merged["id"],
+        "title": merged.get("title") or fallback_title or exam_id,
+    }
+    for key, default in DEFAULTS.items():
+        document[key] = merged.get(key, default)
+    document["shuffle"] = merged["shuffle"]
+    document["sections"] = sections
+    return document

@@ -1,0 +1,177 @@
+"""Exact marks and numbers: read them from a file, recover clear fractions, write them back.
+
+Scoring in examvault is exact (MARKING.md), but the formats we read carry marks as
+decimals or floats: Moodle stores a third as the percentage ``33.33333``, a QTI tool
+writes ``-0.3333333333``. Reading those literally would make three GATE-style wrong
+answers total -0.9999999 instead of -1, so marks pass through :func:`recover`.
+
+The recovery rule, chosen to be predictable rather than clever: a decimal with **at
+least four digits after the point** is read as the fraction ``p/q`` when ``q`` is one of
+3, 6, 7, 9, 11 or 12 (the smallest that fits wins), ``p/q`` does not terminate as a
+decimal, and the two differ by less than one unit in the decimal's last place (so both
+rounding, ``66.66667``, and truncation, ``66.66666``, are recognised). Everything else is
+kept exactly as written: ``0.25``, ``33.33`` and ``0.12345`` stay decimals. The rule
+applies to marks only (mark values, percentages, weights), never to numeric answers,
+where ``3.14159`` must stay ``3.14159``.
+
+Values leave this module as ``int`` (whole), ``Decimal`` (terminating) or an exact
+fraction string such as ``"-1/3"``; never ``float``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+Mark = int | Decimal | str
+
+PARTIAL_RULES = ("none", "jee_advanced", "proportional")
+
+# Mirrors the preset table in MARKING.md; exporters resolve presets through it because the
+# formats we write cannot name them.
+PRESETS: dict[str, dict[str, Any]] = {
+    "plus4_minus1": {"correct": 4, "wrong": -1},
+    "plus4": {"correct": 4, "wrong": 0},
+    "jee_advanced_multi": {"correct": 4, "wrong": -2, "partial": "jee_advanced"},
+    "gate_mcq_1": {"correct": 1, "wrong": "-1/3"},
+    "gate_mcq_2": {"correct": 2, "wrong": "-2/3"},
+    "gate_msq_1": {"correct": 1, "partial": "none"},
+    "gate_msq_2": {"correct": 2, "partial": "none"},
+    "gate_nat_1": {"correct": 1},
+    "gate_nat_2": {"correct": 2},
+    "cat_mcq": {"correct": 3, "wrong": -1},
+    "cat_tita": {"correct": 3, "wrong": 0},
+}
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_FRACTION = re.compile(r"[+-]?\d+/\d+")
+_RECOVERY_DENOMINATORS = (3, 6, 7, 9, 11, 12)
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """Read a plain decimal literal exactly, or None when the text is not one."""
+    text = text.strip()
+    if not _DECIMAL.fullmatch(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
+        return None
+
+
+def _terminates(denominator: int) -> bool:
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
+
+
+def recover(value: Decimal) -> Fraction:
+    """Exact value of a mark written as a decimal, reading clear thirds, sixths… as such."""
+    exact = Fraction(value)
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if places < 4:
+        return exact
+    unit = Fraction(1, 10**places)
+    for q in _RECOVERY_DENOMINATORS:
+        candidate = Fraction(round(exact * q), q)
+        if not _terminates(candidate.denominator) and abs(exact - candidate) < unit:
+            return candidate
+    return exact
+
+
+def recover_fraction(value: Fraction) -> Fraction:
+    """Apply :func:`recover` to a computed value that is a terminating decimal."""
+    if not _terminates(value.denominator):
+        return value
+    return recover(decimal_of(value))
+
+
+def decimal_of(value: Fraction) -> Decimal:
+    """The exact Decimal of a fraction that terminates; ValueError for one that does not."""
+    if not _terminates(value.denominator):
+        raise ValueError(f"{value} has no finite decimal form")
+    places = 0
+    while (value * 10**places).denominator != 1:
+        places += 1
+    return Decimal(int(value * 10**places)).scaleb(-places)
+
+
+def mark_out(value: Fraction) -> Mark:
+    """The document form of an exact mark: int, terminating Decimal, or "p/q"."""
+    if value.denominator == 1:
+        return int(value)
+    if _terminates(value.denominator):
+        return decimal_of(value)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def number_out(value: Fraction | Decimal) -> int | Decimal:
+    """The document form of a numeric answer: int when whole, else an exact Decimal."""
+    fraction = Fraction(value)
+    if fraction.denominator == 1:
+        return int(fraction)
+    return decimal_of(fraction)
+
+
+def to_fraction(value: object) -> Fraction:
+    """Exact value of a mark or number from a definition (int, Decimal, float, "p/q")."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("not a finite number")
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(Decimal(repr(value)))
+    if isinstance(value, str):
+        text = value.strip()
+        if _FRACTION.fullmatch(text):
+            if int(text.split("/")[1]) == 0:
+                raise ValueError("a fraction with denominator 0")
+            return Fraction(text)
+        decimal = parse_decimal(text)
+        if decimal is not None:
+            return Fraction(decimal)
+    raise ValueError(f"not a number or fraction: {value!r}")
+
+
+def decimal_text(value: Fraction | Decimal | int) -> str:
+    """Plain decimal notation (no exponent) for a terminating value, as formats expect."""
+    return format(decimal_of(Fraction(value)), "f")
+
+
+def marking_object(
+    correct: Fraction,
+    wrong: Fraction,
+    unanswered: Fraction = Fraction(0),
+    partial: str | None = None,
+    partial_per_option: Fraction = Fraction(1),
+) -> dict[str, Any]:
+    """A marking object with only the fields that differ from MARKING.md's defaults."""
+    marking: dict[str, Any] = {"correct": mark_out(correct), "wrong": mark_out(wrong)}
+    if unanswered != 0:
+        marking["unanswered"] = mark_out(unanswered)
+    if partial is not None:
+        marking["partial"] = partial
+        if partial == "jee_advanced" and partial_per_option != 1:
+            marking["partial_per_option"] = mark_out(partial_per_option)
+    return marking
+
+
+def resolve_marking(marking: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Every field of a marking object as exact values, presets expanded (for exporters)."""
+    source: Mapping[str, Any] = PRESETS[marking] if isinstance(marking, str) else marking
+    return {
+        "correct": to_fraction(source["correct"]),
+        "wrong": to_fraction(source.get("wrong", 0)),
+        "unanswered": to_fraction(source.get("unanswered", 0)),
+        "partial": source.get("partial", "none"),
+        "partial_per_option": to_fraction(source.get("partial_per_option", 1)),
+    }

@@ -1,0 +1,415 @@
+"""Applying saves and submits: every response journaled, the highest seq wins.
+
+This is the hot path. A batch of attempt operations from the group-commit writer is
+applied with a fixed number of statements whatever its size: one read of the attempts
+(locked on PostgreSQL), one of the answers the items touch, then one multi-row write
+per table. Scores and totals are computed here, in memory, as each item is applied, so
+that a submit only flips the attempt's state.
+
+The rule for time (API.md, Time): an item counts when the server received it at or
+before the attempt's end (deadline + grace), or, once the attempt is sealed, at or
+before the seal's instant. So an item received in time still counts when its
+transaction commits after a seal made by another process: the seal waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault import errors, views
+from examvault.clock import format_time
+from examvault.answers import Item, decode_response
+from examvault.exams import Exam
+from examvault.marking import Outcome, Response, score
+from examvault.store.tables import answers, attempts, exams, journal, save_stats
+from examvault.metrics import Metrics
+from examvault.store.writer import Op
+from examvault.totals import Totals
+
+if TYPE_CHECKING:
+    from examvault.core import Core
+
+_PAIRS_PER_QUERY = 400
+log = logging.getLogger("examvault.journal")
+
+
+@dataclass(eq=False)
+class AttemptOp(Op):
+    """A save, a submit, or a touch (a read that must seal an attempt past its end)."""
+
+    kind: Literal["save", "submit", "touch"]
+    attempt_id: str
+    exam_id: str
+    candidate_id: str
+    items: Sequence[Item]
+    received_at: int
+    metrics: Metrics | None = None
+    sealed: str | None = None
+    applied: int = 0
+    late_count: int = 0
+    stale_count: int = 0
+
+    def __post_init__(self) -> None:
+        Op.__init__(self)
+
+    def after_commit(self) -> None:
+        if self.metrics is None:
+            return
+        if self.applied:
+            self.metrics.answer_saves.inc(self.applied)
+        if self.late_count:
+            self.metrics.late_journal_entries.inc(self.late_count)
+            self.metrics.items_refused.labels("late").inc(self.late_count)
+        if self.stale_count:
+            self.metrics.items_refused.labels("stale").inc(self.stale_count)
+        if self.sealed:
+            self.metrics.submissions.labels(self.sealed).inc()
+            log.info("attempt submitted", extra={"attempt_id": self.attempt_id, "kind": self.sealed})
+
+    def reset(self) -> None:
+        super().reset()
+        self.sealed = None
+        self.applied = 0
+        self.late_count = 0
+        self.stale_count = 0
+
+
+@dataclass(slots=True)
+class Stored:
+    """The answer a question holds now."""
+
+    seq: int
+    response: Response
+    marked: bool
+    outcome: Outcome
+    score: Fraction
+
+
+@dataclass
+class AttemptState:
+    """An attempt row as the batch changes it."""
+
+    row: Any
+    exam: Exam
+    status: str
+    submitted_at: int | None
+    submit_kind: str | None
+    last_seq: int
+    answered: int
+    totals: Totals
+    sealed_in_batch: bool = False
+    touched_late_after_close: bool = False
+    seen: int = 0
+    changed: set[str] = field(default_factory=set)
+
+    @property
+    def counts_until(self) -> int:
+        """Items received up to this instant count."""
+        if self.status == "submitted":
+            assert self.submitted_at is not None
+            return int(self.submitted_at)
+        return int(self.row.end_at)
+
+    def seal(self, kind: str, at: int) -> None:
+        self.status, self.submit_kind, self.submitted_at = "submitted", kind, at
+        self.sealed_in_batch = True
+
+
+async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], core: Core) -> None:
+    """Apply a batch of attempt operations inside the writer's transaction."""
+    now = core.clock.now()
+    states = await _load_attempts(conn, ops, core)
+    current = await _load_answers(conn, ops, states)
+    journal_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    answer_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    stats: dict[str, list[int]] = {}
+
+    for op in ops:
+        st = states.get(op.attempt_id)
+        if st is None or st.row.candidate_id != op.candidate_id or st.row.exam_id != op.exam_id:
+            op.error = errors.NotFound("no such attempt")
+            continue
+        st.seen = max(st.seen, op.received_at)
+        if st.status == "in_progress" and now > st.row.end_at:
+            st.seal("auto", st.row.end_at)
+            op.sealed = "auto"
+        accepted: list[int] = []
+        stale: list[int] = []
+        late: list[int] = []
+        applied = 0
+        for item in sorted(op.items, key=lambda it: it.seq):
+            key = (op.attempt_id, item.question_id)
+            cur = current.get(key)
+            if cur is not None and item.seq == cur.seq and item.same_content(cur.response, cur.marked):
+                accepted.append(item.seq)
+                continue
+            is_late = op.received_at > st.counts_until
+            journal_rows.setdefault(
+                (op.attempt_id, item.question_id, item.seq), _journal_row(op, item, is_late)
+            )
+            if cur is not None and item.seq <= cur.seq:
+                stale.append(item.seq)
+            elif is_late:
+                late.append(item.seq)
+            else:
+                _apply(st, cur, item, op, current, answer_rows, now)
+                accepted.append(item.seq)
+                applied += 1
+                if st.status == "submitted" and st.row.closed_at is not None:
+                    st.touched_late_after_close = True
+        op.applied, op.late_count, op.stale_count = applied, len(late), len(stale)
+        counter = stats.setdefault(st.row.exam_id, [0, 0])
+        counter[0] += applied
+        counter[1] += len(late)
+        if op.kind == "submit" and st.status == "in_progress":
+            st.seal("manual", min(now, st.row.end_at))
+            op.sealed = "manual"
+        if op.kind == "save" and late:
+            op.error = _conflict(st, accepted, stale, late)
+        else:
+            op.result = _result(op, st, accepted, stale, late, now, core)
+
+    await _write(conn, core, states, journal_rows, answer_rows, stats, now)
+
+
+def _apply(
+    st: AttemptState,
+    cur: Stored | None,
+    item: Item,
+    op: AttemptOp,
+    current: dict[tuple[str, str], Stored],
+    answer_rows: dict[tuple[str, str], dict[str, Any]],
+    now: int,
+) -> None:
+    question = st.exam.by_id[item.question_id]
+    old = (cur.outcome, cur.score) if cur is not None else score(question.rule, None)
+    new = score(question.rule, item.response)
+    st.totals.move(question.section_id, old, new)
+    was_answered = cur is not None and cur.response is not None
+    st.answered += int(item.response is not None) - int(was_answered)
+    st.last_seq = max(st.last_seq, item.seq)
+    current[(op.attempt_id, item.question_id)] = Stored(
+        item.seq, item.response, item.marked, new[0], new[1]
+    )
+    answer_rows[(op.attempt_id, item.question_id)] = {
+        "attempt_id": op.attempt_id,
+        "question_id": item.question_id,
+        "seq": item.seq,
+        "response": item.response_json,
+        "marked": item.marked,
+        "time_spent_ms": item.time_spent_ms,
+        "outcome": new[0],
+        "score": str(new[1]),
+        "saved_at": now,
+    }
+
+
+def _journal_row(op: AttemptOp, item: Item, late: bool) -> dict[str, Any]:
+    return {
+        "attempt_id": op.attempt_id,
+        "question_id": item.question_id,
+        "seq": item.seq,
+        "response": item.response_json,
+        "marked": item.marked,
+        "time_spent_ms": item.time_spent_ms,
+        "received_at": op.received_at,
+        "late": late,
+    }
+
+
+def _conflict(
+    st: AttemptState, accepted: list[int], stale: list[int], late: list[int]
+) -> errors.Conflict:
+    extra = {"accepted": accepted, "stale": stale, "late": late}
+    if st.submit_kind == "manual":
+        return errors.AlreadySubmitted(
+            "the attempt was submitted; these items were kept in the journal but do not count",
+            **extra,
+        )
+    closed_at = st.row.closed_at
+    if closed_at is not None and st.submitted_at is not None and st.submitted_at < st.row.end_at:
+        return errors.ExamClosed(
+            "the exam was closed; these items were kept in the journal but do not count", **extra
+        )
+    return errors.PastDeadline(
+        "the time is over; these items were kept in the journal but do not count", **extra
+    )
+
+
+def _result(
+    op: AttemptOp,
+    st: AttemptState,
+    accepted: list[int],
+    stale: list[int],
+    late: list[int],
+    now: int,
+    core: Core,
+) -> dict[str, Any]:
+    if op.kind == "submit":
+        return {
+            "status": "submitted",
+            "submitted_at": format_time(st.submitted_at),
+            "submit_kind": st.submit_kind,
+            "late": late,
+            "result": views.released_result(
+                st.exam, st.totals, st.row.closed_at, st.row.rank, st.row.percentile
+            ),
+        }
+    return {
+        "accepted": accepted,
+        "stale": stale,
+        "last_seq": st.last_seq,
+        "server_time": format_time(now),
+        "deadline": format_time(st.row.deadline),
+        "status": st.status,
+    }
+
+
+async def _load_attempts(
+    conn: AsyncConnection, ops: Sequence[AttemptOp], core: Core
+) -> dict[str, AttemptState]:
+    ids = sorted({op.attempt_id for op in ops})
+    query = (
+        select(
+            attempts,
+            exams.c.key_version.label("exam_key_version"),
+            exams.c.closed_at,
+        )
+        .join(exams, exams.c.id == attempts.c.exam_id)
+        .where(attempts.c.id.in_(ids))
+        .order_by(attempts.c.id)
+    )
+    if core.store.is_postgresql:
+        query = query.with_for_update(of=attempts)
+    states: dict[str, AttemptState] = {}
+    for row in await conn.execute(query):
+        exam = await core.catalog.get(conn, row.exam_id, row.exam_version, row.exam_key_version)
+        states[row.id] = AttemptState(
+            row=row,
+            exam=exam,
+            status=row.status,
+            submitted_at=row.submitted_at,
+            submit_kind=row.submit_kind,
+            last_seq=row.last_seq,
+            answered=row.answered,
+            totals=Totals.loads(row.totals),
+        )
+    return states
+
+
+async def _load_answers(
+    conn: AsyncConnection, ops: Sequence[AttemptOp], states: dict[str, AttemptState]
+) -> dict[tuple[str, str], Stored]:
+    pairs = sorted(
+        {(op.attempt_id, it.question_id) for op in ops if op.attempt_id in states for it in op.items}
+    )
+    current: dict[tuple[str, str], Stored] = {}
+    for start in range(0, len(pairs), _PAIRS_PER_QUERY):
+        chunk = pairs[start : start + _PAIRS_PER_QUERY]
+        query = select(
+            answers.c.attempt_id,
+            answers.c.question_id,
+            answers.c.seq,
+            answers.c.response,
+            answers.c.marked,
+            answers.c.outcome,
+            answers.c.score,
+        ).where(tuple_(answers.c.attempt_id, answers.c.question_id).in_(chunk))
+        for row in await conn.execute(query):
+            question = states[row.attempt_id].exam.by_id[row.question_id]
+            current[(row.attempt_id, row.question_id)] = Stored(
+                seq=row.seq,
+                response=decode_response(question, row.response),
+                marked=bool(row.marked),
+                outcome=row.outcome,
+                score=Fraction(row.score),
+            )
+    return current
+
+
+def _insert(core: Core, table: Any) -> Any:
+    return (postgresql.insert if core.store.is_postgresql else sqlite.insert)(table)
+
+
+async def _write(
+    conn: AsyncConnection,
+    core: Core,
+    states: dict[str, AttemptState],
+    journal_rows: dict[tuple[str, str, int], dict[str, Any]],
+    answer_rows: dict[tuple[str, str], dict[str, Any]],
+    stats: dict[str, list[int]],
+    now: int,
+) -> None:
+    if journal_rows:
+        await conn.execute(
+            _insert(core, journal).on_conflict_do_nothing(), list(journal_rows.values())
+        )
+    if answer_rows:
+        stmt = _insert(core, answers)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[answers.c.attempt_id, answers.c.question_id],
+            set_={
+                name: stmt.excluded[name]
+                for name in (
+                    "seq",
+                    "response",
+                    "marked",
+                    "time_spent_ms",
+                    "outcome",
+                    "score",
+                    "saved_at",
+                )
+            },
+        )
+        await conn.execute(stmt, list(answer_rows.values()))
+    updates = [
+        {
+            "b_id": st.row.id,
+            "status": st.status,
+            "submitted_at": st.submitted_at,
+            "submit_kind": st.submit_kind,
+            "last_seq": st.last_seq,
+            "answered": st.answered,
+            "totals": st.totals.dumps(),
+            "last_seen_at": max(st.seen, st.row.last_seen_at or 0),
+        }
+        for st in states.values()
+    ]
+    if updates:
+        await conn.execute(
+            update(attempts).where(attempts.c.id == bindparam("b_id")), updates
+        )
+    touched = [(eid, c) for eid, c in stats.items() if c[0] or c[1]]
+    if touched:
+        stmt = _insert(core, save_stats)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[save_stats.c.exam_id, save_stats.c.second, save_stats.c.shard],
+            set_={
+                "saved": save_stats.c.saved + stmt.excluded.saved,
+                "late": save_stats.c.late + stmt.excluded.late,
+            },
+        )
+        second = now // 1_000_000
+        await conn.execute(
+            stmt,
+            [
+                {"exam_id": eid, "second": second, "shard": core.shard, "saved": c[0], "late": c[1]}
+                for eid, c in touched
+            ],
+        )
+    reranked = {
+        st.row.exam_id
+        for st in states.values()
+        if st.row.closed_at is not None and (st.sealed_in_batch or st.touched_late_after_close)
+    }
+    for exam_id in sorted(reranked):
+        await core.jobs.enqueue(conn, "ranks", exam_id)
+

@@ -1,0 +1,66 @@
+"""The one settings object, read from `EXAMVAULT_*` once, in `cli.py`.
+
+No other module reads the environment: everything else is handed a `Settings`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; each field is `EXAMVAULT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="EXAMVAULT_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./examvault-data")
+    database_url: str | None = None
+    admin_token: SecretStr | None = None
+
+    max_body_bytes: int = 1 << 20
+    max_import_bytes: int = 20 << 20
+    max_items_per_save: int = 1000
+
+    # Group commit: how many requests may wait for the writer before 503, and how many
+    # one transaction takes at most.
+    write_queue_limit: int = 20_000
+    write_batch_limit: int = 512
+    write_timeout_seconds: float = 30.0
+    writers: int = Field(default=1, ge=1, le=16)
+
+    rate_burst: int = 100
+    rate_per_second: float = 20.0
+    address_rate_limit: bool = False
+    address_rate_burst: int = 2000
+    address_rate_per_second: float = 1000.0
+
+    sweep_interval_seconds: float = 1.0
+    job_poll_seconds: float = 0.5
+    job_lease_seconds: float = 60.0
+    job_max_tries: int = 5
+    run_workers: bool = True
+
+    log_level: str = "INFO"
+
+    def database(self) -> str:
+        """The database URL: the setting, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'examvault.db').resolve()}"
+
+    def resolved_admin_token(self) -> tuple[str, bool]:
+        """The admin token, and whether it was generated here (and so should be shown)."""
+        if self.admin_token is not None:
+            return self.admin_token.get_secret_value(), False
+        path = self.data_dir / "admin-token"
+        if path.exists():
+            return path.read_text().strip(), True
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(32)
+        path.touch(mode=0o600)
+        path.write_text(token + "\n")
+        return token, True

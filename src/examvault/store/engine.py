@@ -1,0 +1,110 @@
+"""Engines for SQLite (WAL) and PostgreSQL, with the settings durability needs.
+
+SQLite: WAL with `synchronous=FULL`, so a commit is on disk before it returns and an
+acknowledged answer survives power loss, not only a process crash (NORMAL would lose
+the last transactions on power loss). Writes take the lock up front with
+`BEGIN IMMEDIATE`, so two writers never deadlock on a lock upgrade; reads run in
+deferred transactions on a separate pool and never block the writer.
+
+PostgreSQL: `synchronous_commit=on` is forced per connection, whatever the server's
+default, so a commit has been flushed to the WAL on disk before it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def async_url(url: str) -> str:
+    """Turn a user's `sqlite:///…` or `postgresql://…` into the async driver's URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return str(parsed.set(drivername="sqlite+aiosqlite"))
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:///… or postgresql://…")
+
+
+def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool, busy_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver: it would otherwise BEGIN lazily
+        # and in deferred mode, which is what makes SQLite writers deadlock.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class Store:
+    """The database: a pool for reads and one for writes (the same one on PostgreSQL)."""
+
+    url: str
+    read_engine: AsyncEngine
+    write_engine: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.write_engine.dialect.name
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction: one consistent snapshot for several queries."""
+        async with self.read_engine.connect() as conn:
+            async with conn.begin():
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction outside the group-commit writer (start-up, CLI)."""
+        async with self.write_engine.connect() as conn:
+            async with conn.begin():
+                yield conn
+
+    async def dispose(self) -> None:
+        await self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            await self.write_engine.dispose()
+
+
+def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
+    """Open engines for a user-facing database URL."""
+    aurl = async_url(url)
+    if aurl.startswith("sqlite"):
+        write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30)
+        read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=10)
+        _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
+        _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)
+        return Store(url=url, read_engine=read, write_engine=write)
+    engine = create_async_engine(
+        aurl,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=10,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {"synchronous_commit": "on", "application_name": "examvault"},
+            "timeout": 5,
+            "command_timeout": 60,
+        },
+    )
+    return Store(url=url, read_engine=engine, write_engine=engine)

@@ -1,0 +1,175 @@
+"""What a candidate sees: the attempt view and the result, and nothing else.
+
+Principle 8: answer keys, correctness and scores never reach a candidate before the
+result is released. Every candidate-facing document is built here, from an explicit
+list of fields, so that a key or a score cannot slip in by serialising a whole object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import orjson
+
+from examvault.clock import format_time
+from examvault.exams import Exam, Question, candidate_order, option_order
+from examvault.marking import round_half_away
+from examvault.totals import Part, Totals
+
+
+def number(value: Fraction, places: int = 2) -> int | float:
+    """An exact value for JSON, rounded half away from zero; integers stay integers."""
+    rounded = round_half_away(value, places)
+    return int(rounded) if rounded == rounded.to_integral_value() else float(rounded)
+
+
+def decimal_number(text: str | None) -> int | float | None:
+    """A stored decimal (a percentile) for JSON."""
+    if text is None:
+        return None
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _counts(part: Part) -> dict[str, int]:
+    return dict(zip(("correct", "partial", "wrong", "unanswered"), part.counts, strict=True))
+
+
+def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None) -> dict[str, Any]:
+    """The released result of one attempt (API.md, GET .../result)."""
+    return {
+        "score": number(totals.whole.score),
+        "max_score": number(exam.max_score),
+        **_counts(totals.whole),
+        "sections": [
+            {
+                "id": s.id,
+                "score": number(totals.sections[s.id].score),
+                "max_score": number(s.max_score),
+                **_counts(totals.sections[s.id]),
+            }
+            for s in exam.sections
+        ],
+        "rank": rank,
+        "percentile": decimal_number(percentile),
+    }
+
+
+def is_released(exam: Exam, submitted: bool, closed_at: int | None) -> bool:
+    """Whether the candidate may see the result now (per `show_result`)."""
+    if exam.show_result == "on_submit":
+        return submitted
+    if exam.show_result == "after_close":
+        return submitted and closed_at is not None
+    return False
+
+
+def released_result(
+    exam: Exam, totals: Totals, closed_at: int | None, rank: int | None, percentile: str | None
+) -> dict[str, Any] | None:
+    """The result for a submit response: only when released, else None."""
+    if not is_released(exam, True, closed_at):
+        return None
+    if closed_at is None:
+        rank, percentile = None, None
+    return result(exam, totals, rank, percentile)
+
+
+def _question(q: Question, options: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": q.id, "type": q.type, "text": q.text}
+    if q.type != "numeric":
+        doc["options"] = [{"id": oid, "text": text} for oid, text in options]
+    doc["marks"] = dict(q.marks)
+    return doc
+
+
+class QuestionFragments:
+    """Pre-serialised questions per exam version: the view is mostly static text."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], dict[str, orjson.Fragment]] = {}
+
+    def get(self, exam: Exam) -> dict[str, orjson.Fragment]:
+        key = (exam.id, exam.version)
+        frags = self._cache.get(key)
+        if frags is None:
+            frags = {q.id: orjson.Fragment(orjson.dumps(_question(q, q.options))) for q in exam.questions}
+            if len(self._cache) > 64:
+                self._cache.clear()
+            self._cache[key] = frags
+        return frags
+
+
+def sections_view(exam: Exam, candidate_id: str, fragments: QuestionFragments) -> list[Any]:
+    """Sections and questions in this candidate's order, without keys."""
+    frags = None if exam.shuffle_options else fragments.get(exam)
+    out = []
+    for section, questions in candidate_order(exam, candidate_id):
+        out.append(
+            {
+                "id": section.id,
+                "title": section.title,
+                "questions": [
+                    frags[q.id] if frags is not None else _question(q, option_order(exam, candidate_id, q))
+                    for q in questions
+                ],
+            }
+        )
+    return out
+
+
+def attempt_view(
+    exam: Exam,
+    row: Any,
+    answer_rows: Iterable[Any],
+    now: int,
+    fragments: QuestionFragments,
+) -> dict[str, Any]:
+    """The attempt view of API.md: questions, this candidate's answers, the clock."""
+    return {
+        "attempt_id": row.id,
+        "exam_id": row.exam_id,
+        "title": exam.title,
+        "status": row.status,
+        "started_at": format_time(row.started_at),
+        "deadline": format_time(row.deadline),
+        "grace_seconds": exam.grace_seconds,
+        "server_time": format_time(now),
+        "submitted_at": format_time(row.submitted_at),
+        "submit_kind": row.submit_kind,
+        "show_result": exam.show_result,
+        "sections": sections_view(exam, row.candidate_id, fragments),
+        "answers": {
+            a.question_id: {
+                "response": None if a.response is None else orjson.Fragment(a.response),
+                "seq": a.seq,
+                "marked_for_review": bool(a.marked),
+                "time_spent_ms": a.time_spent_ms,
+            }
+            for a in answer_rows
+        },
+        "last_seq": row.last_seq,
+    }
+
+
+def section_marks(exam: Exam) -> list[dict[str, Any]]:
+    """Each section with its question count and distinct marking schemes (for /me)."""
+    out = []
+    for s in exam.sections:
+        groups: dict[bytes, tuple[Mapping[str, Any], int]] = {}
+        for qid in s.question_ids:
+            marks = exam.by_id[qid].marks
+            key = orjson.dumps(marks, option=orjson.OPT_SORT_KEYS)
+            groups[key] = (marks, groups.get(key, (marks, 0))[1] + 1)
+        out.append(
+            {
+                "id": s.id,
+                "title": s.title,
+                "questions": len(s.question_ids),
+                "marks": [dict(m) | {"questions": n} for m, n in groups.values()],
+            }
+        )
+    return out

@@ -1,0 +1,171 @@
+"""The ASGI app: routes, error handling, the request middleware, and the lifespan.
+
+`create_app(settings)` is the only way an app is made. The lifespan migrates the
+database, builds the `Core` (store, writer, caches, background tasks) and stops it
+cleanly: queued writes are committed before the process exits.
+
+Where a request goes: `web/candidate.py` and `web/admin.py` hold the routes; each calls
+one method of `attempts.Attempts`, `catalog`, `candidates` or `results`; writes go
+through the group-commit writer in `store/writer.py`, whose batch of saves is applied by
+`journal.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from examvault.clock import Clock
+from examvault.core import Core
+from examvault.logs import attempt_id_var
+from examvault.ratelimit import Limiter
+from examvault.settings import Settings
+from examvault.store.migrate import upgrade
+from examvault.web import admin, candidate, ops, problems
+
+log = logging.getLogger("examvault.access")
+
+STATIC = resources.files("examvault") / "web" / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_PAGE_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-cache"),
+]
+
+
+class RequestMiddleware:
+    """Latency by route template, an access log line without query strings, headers."""
+
+    def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        is_page = not scope["path"].startswith(("/api/", "/metrics", "/healthz", "/readyz"))
+        token = attempt_id_var.set(None)
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers += _SECURITY_HEADERS
+                if is_page:
+                    headers += _PAGE_HEADERS
+                else:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            core: Core | None = getattr(self.owner.state, "core", None)
+            if core is not None:
+                core.metrics.request_latency.labels(scope["method"], template, str(status)).observe(
+                    elapsed
+                )
+                if template == "/api/v1/attempts/{attempt_id}/answers" and status == 200:
+                    core.metrics.save_window.add(elapsed)
+                if status == 503:
+                    core.metrics.overload_rejections.inc()
+            if status >= 500 or log.isEnabledFor(logging.DEBUG):
+                log.log(
+                    logging.WARNING if status >= 500 else logging.DEBUG,
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],  # never the query string: it may hold a token
+                        "status": status,
+                        "ms": round(elapsed * 1000, 2),
+                    },
+                )
+            attempt_id_var.reset(token)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The examvault HTTP app for these settings."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(upgrade, settings.database())
+        core = Core.create(settings, clock)
+        await core.start()
+        app.state.core = core
+        try:
+            yield
+        finally:
+            await core.stop()
+
+    app = FastAPI(
+        title="examvault",
+        version="1",
+        summary="Exam delivery that never loses an answer",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.admin_token = settings.resolved_admin_token()[0]
+    app.state.candidate_limiter = Limiter(settings.rate_burst, settings.rate_per_second)
+    app.state.address_limiter = (
+        Limiter(settings.address_rate_burst, settings.address_rate_per_second)
+        if settings.address_rate_limit
+        else None
+    )
+    problems.install(app)
+    app.include_router(ops.router)
+    app.include_router(candidate.router)
+    app.include_router(admin.router)
+    _pages(app)
+    app.add_middleware(RequestMiddleware, owner=app)
+    return app
+
+
+def _pages(app: FastAPI) -> None:
+    static_dir = str(STATIC)
+
+    def page(name: str) -> Any:
+        async def serve() -> Response:
+            return FileResponse(f"{static_dir}/{name}", media_type="text/html")
+
+        return serve
+
+    app.add_api_route("/", page("index.html"), include_in_schema=False, methods=["GET"])
+    app.add_api_route("/admin", page("admin.html"), include_in_schema=False, methods=["GET"])
+
+    async def service_worker() -> Response:
+        return FileResponse(
+            f"{static_dir}/sw.js",
+            media_type="text/javascript",
+            headers={"Service-Worker-Allowed": "/"},
+        )
+
+    app.add_api_route("/sw.js", service_worker, include_in_schema=False, methods=["GET"])
+    app.mount("/static", StaticFiles(directory=static_dir, check_dir=False), name="static")

@@ -1,0 +1,73 @@
+"""Who is calling: the admin, or a candidate (API.md, Authentication).
+
+A missing or unknown token is 401; a valid token of the wrong kind is 403. The admin
+token is compared in constant time; candidate tokens are found by their hash. Rate
+limits apply per candidate token once it is known to be one.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.requests import Request
+
+from examvault import errors
+from examvault.candidates import Candidate
+from examvault.core import Core
+
+
+def core_of(request: Request) -> Core:
+    core: Core = request.app.state.core
+    return core
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def _is_admin(request: Request, token: str) -> bool:
+    expected: str = request.app.state.admin_token
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def _check_address(request: Request) -> None:
+    limiter = request.app.state.address_limiter
+    if limiter is not None and request.client is not None:
+        wait = limiter.check(request.client.host)
+        if wait:
+            raise errors.RateLimited(wait)
+
+
+async def require_admin(request: Request) -> str:
+    """The actor name of an admin request; raises 401/403 otherwise."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <admin token>")
+    if _is_admin(request, token):
+        return "admin"
+    if await core_of(request).directory.find(token) is not None:
+        raise errors.Forbidden("a candidate token cannot use admin routes")
+    raise errors.Unauthorized("unknown token")
+
+
+async def require_candidate(request: Request) -> Candidate:
+    """The candidate of a request; raises 401/403/429 otherwise."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <candidate token>")
+    if _is_admin(request, token):
+        raise errors.Forbidden("the admin token cannot act as a candidate")
+    candidate = await core_of(request).directory.find(token)
+    if candidate is None:
+        raise errors.Unauthorized("unknown token")
+    wait = request.app.state.candidate_limiter.check(f"{candidate.exam_id}\0{candidate.id}")
+    if wait:
+        raise errors.RateLimited(wait)
+    return candidate

@@ -1,0 +1,66 @@
+"""Routes a candidate's client calls (API.md, Attempts). Each parses, calls one domain
+method, and serialises; every rule lives in `attempts.py` and `journal.py`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from examvault.candidates import Candidate
+from examvault.logs import attempt_id_var
+from examvault.web.auth import core_of, require_candidate
+from examvault.web.body import read_json
+from examvault.web.responses import JSON, body_schema
+from examvault.web.schemas import SaveBody, SubmitBody
+
+router = APIRouter(prefix="/api/v1", tags=["candidate"], default_response_class=JSON)
+Me = Annotated[Candidate, Depends(require_candidate)]
+
+
+@router.get("/me")
+async def me(request: Request, candidate: Me) -> Any:
+    """Who this token belongs to, the exam's outline, and the attempt if any."""
+    return JSON(await core_of(request).attempts.me(candidate))
+
+
+@router.post("/exams/{exam_id}/attempts")
+async def start(request: Request, exam_id: str, candidate: Me) -> Any:
+    """Start the attempt (201) or resume it (200)."""
+    status, view = await core_of(request).attempts.start(candidate, exam_id)
+    attempt_id_var.set(view["attempt_id"])
+    return JSON(view, status_code=status)
+
+
+@router.get("/attempts/{attempt_id}")
+async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
+    """The attempt view: questions in this candidate's order and the stored answers."""
+    attempt_id_var.set(attempt_id)
+    return JSON(await core_of(request).attempts.view(candidate, attempt_id))
+
+
+@router.put("/attempts/{attempt_id}/answers", openapi_extra=body_schema(SaveBody))
+async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
+    """Store answers; the 200 is sent only once they are durable."""
+    attempt_id_var.set(attempt_id)
+    core = core_of(request)
+    body = await read_json(request, core.settings.max_body_bytes)
+    return JSON(await core.attempts.save(candidate, attempt_id, body))
+
+
+@router.post(
+    "/attempts/{attempt_id}/submit", openapi_extra=body_schema(SubmitBody, required=False)
+)
+async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
+    """Seal the attempt, with the last unsent answers if any; idempotent."""
+    attempt_id_var.set(attempt_id)
+    core = core_of(request)
+    body = await read_json(request, core.settings.max_body_bytes, required=False)
+    return JSON(await core.attempts.submit(candidate, attempt_id, body))
+
+
+@router.get("/attempts/{attempt_id}/result")
+async def result(request: Request, attempt_id: str, candidate: Me) -> Any:
+    """The result, once released."""
+    attempt_id_var.set(attempt_id)
+    return JSON(await core_of(request).attempts.result(candidate, attempt_id))

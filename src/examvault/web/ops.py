@@ -1,0 +1,42 @@
+"""Operations routes at the server's root: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.responses import Response
+
+from examvault import errors
+from examvault.web.auth import core_of
+from examvault.web.responses import JSON
+
+router = APIRouter(tags=["operations"], default_response_class=JSON)
+
+
+@router.get("/healthz")
+async def healthz() -> Any:
+    """The process is alive."""
+    return JSON({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> Any:
+    """The database answers: send traffic here."""
+    core = core_of(request)
+    try:
+        async with core.store.read() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        raise errors.Unavailable("database unreachable", retry_after=2) from exc
+    return JSON({"status": "ready", "database": core.store.dialect, "queue": core.writer.depth})
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    core = core_of(request)
+    core.metrics.write_queue_depth.set(core.writer.depth)
+    return Response(generate_latest(core.metrics.registry), media_type=CONTENT_TYPE_LATEST)
