@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     run_workers: bool = True
 
     log_level: str = "INFO"
+    migrate_on_start: bool = True
 
     def database(self) -> str:
         """The database URL: the setting, or a SQLite file in the data directory."""

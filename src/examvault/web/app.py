@@ -114,7 +114,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(upgrade, settings.database())
+        if settings.migrate_on_start:
+            await asyncio.to_thread(upgrade, settings.database())
         core = Core.create(settings, clock)
         await core.start()
         app.state.core = core
