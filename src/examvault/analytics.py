@@ -32,4 +32,3 @@ def percentiles(scores: Sequence[Fraction]) -> list[Decimal]:
         round_half_away(Fraction(100 * bisect_right(ordered, s), n), PERCENTILE_PLACES)
         for s in scores
     ]
-

@@ -63,9 +63,13 @@ class Start:
         ).one_or_none()
         if row is None:
             raise errors.NotFound("no such exam")
-        exam = await self.core.catalog.get(conn, self.candidate.exam_id, row.version, row.key_version)
+        exam = await self.core.catalog.get(
+            conn, self.candidate.exam_id, row.version, row.key_version
+        )
         now = self.received_at
-        closes_end = None if exam.closes_at is None else exam.closes_at + exam.grace_seconds * MICROS
+        closes_end = (
+            None if exam.closes_at is None else exam.closes_at + exam.grace_seconds * MICROS
+        )
         if row.closed_at is not None or (closes_end is not None and now > closes_end):
             raise errors.ExamClosed("the exam is closed")
         if exam.opens_at is not None and now < exam.opens_at:
@@ -224,7 +228,9 @@ class Attempts:
                         select(exams.c.key_version).where(exams.c.id == meta.exam_id)
                     )
                 ).scalar_one()
-                return await self.core.catalog.get(conn, meta.exam_id, meta.exam_version, key_version)
+                return await self.core.catalog.get(
+                    conn, meta.exam_id, meta.exam_version, key_version
+                )
             exam = await self.core.catalog.current(conn, candidate.exam_id)
         if exam is None:
             raise errors.NotFound("no such exam")
@@ -286,7 +292,9 @@ class Attempts:
         received_at = self.core.clock.now()
         meta = await self._owned(candidate, attempt_id)
         exam = await self._exam_for(candidate, meta)
-        items = parse_items(exam, body, required=True, max_items=self.core.settings.max_items_per_save)
+        items = parse_items(
+            exam, body, required=True, max_items=self.core.settings.max_items_per_save
+        )
         if meta is None:
             raise errors.NotFound("no such attempt")
         result: dict[str, Any] = await self.core.write_attempt(

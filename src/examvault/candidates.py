@@ -98,7 +98,9 @@ def parse_registration(body: Any) -> list[tuple[str, str]]:
             faults.append({"loc": loc, "msg": "expected an object"})
             continue
         cid, name = row.get("id"), row.get("name", "")
-        faults += [{"loc": [*loc, k], "msg": "unknown field"} for k in sorted(set(row) - {"id", "name"})]
+        faults += [
+            {"loc": [*loc, k], "msg": "unknown field"} for k in sorted(set(row) - {"id", "name"})
+        ]
         if not isinstance(cid, str) or not _IDENT.match(cid):
             faults.append({"loc": [*loc, "id"], "msg": f"an id matching {IDENT_PATTERN}"})
             continue
@@ -124,19 +126,25 @@ class Register:
     now: int
 
     async def apply(self, conn: AsyncConnection) -> list[dict[str, str]]:
-        if (await conn.execute(select(exams.c.id).where(exams.c.id == self.exam_id))).first() is None:
+        if (
+            await conn.execute(select(exams.c.id).where(exams.c.id == self.exam_id))
+        ).first() is None:
             raise errors.NotFound(f"no exam {self.exam_id!r}")
         ids = [cid for cid, _ in self.people]
         taken: list[str] = []
         for start in range(0, len(ids), 500):
             taken += (
-                await conn.execute(
-                    select(candidates.c.id).where(
-                        candidates.c.exam_id == self.exam_id,
-                        candidates.c.id.in_(ids[start : start + 500]),
+                (
+                    await conn.execute(
+                        select(candidates.c.id).where(
+                            candidates.c.exam_id == self.exam_id,
+                            candidates.c.id.in_(ids[start : start + 500]),
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         if taken:
             raise errors.AlreadyRegistered(
                 f"{len(taken)} candidates are already registered", ids=sorted(taken)

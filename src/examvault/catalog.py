@@ -51,7 +51,9 @@ class Catalog:
         self._cache: OrderedDict[tuple[str, int, int], Exam] = OrderedDict()
         self._limit = limit
 
-    async def get(self, conn: AsyncConnection, exam_id: str, version: int, key_version: int) -> Exam:
+    async def get(
+        self, conn: AsyncConnection, exam_id: str, version: int, key_version: int
+    ) -> Exam:
         """The exam at this version and key version, compiled once per process."""
         key = (exam_id, version, key_version)
         exam = self._cache.get(key)
@@ -65,7 +67,9 @@ class Catalog:
         ).one_or_none()
         if row is None or row.version != version:
             raise errors.NotFound("no such exam version")
-        exam = compile_exam(ExamDef.model_validate(loads_definition(row.definition)), version=version)
+        exam = compile_exam(
+            ExamDef.model_validate(loads_definition(row.definition)), version=version
+        )
         if key_version > 1:
             changes: list[dict[str, Any]] = []
             for krow in await conn.execute(

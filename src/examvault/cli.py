@@ -118,7 +118,9 @@ def _load_demo(settings: Settings) -> None:
     async def work(core: Any) -> list[dict[str, str]]:
         await core.write(PutExam(parse_definition(demo_exam()), "demo", core.clock.now()))
         try:
-            return list(await core.write(Register(DEMO_ID, DEMO_CANDIDATES, "demo", core.clock.now())))
+            return list(
+                await core.write(Register(DEMO_ID, DEMO_CANDIDATES, "demo", core.clock.now()))
+            )
         except AlreadyRegistered:
             return []
 
@@ -170,7 +172,9 @@ def import_exam(
 def register(
     exam_id: str,
     candidates_csv: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-    out: Annotated[Path | None, typer.Option(help="Write the tokens here (default: stdout)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the tokens here (default: stdout)")
+    ] = None,
     database: DatabaseOpt = None,
 ) -> None:
     """Register candidates from a CSV (id,name) and write their tokens out as CSV."""
@@ -181,7 +185,11 @@ def register(
         rows = [r for r in csv.reader(fh) if r and r[0].strip()]
     if rows and rows[0][0].strip().lower() in ("id", "candidate_id"):
         rows = rows[1:]
-    body = {"candidates": [{"id": r[0].strip(), "name": (r[1].strip() if len(r) > 1 else "")} for r in rows]}
+    body = {
+        "candidates": [
+            {"id": r[0].strip(), "name": (r[1].strip() if len(r) > 1 else "")} for r in rows
+        ]
+    }
     settings = _settings(database)
     try:
         people = parse_registration(body)

@@ -32,13 +32,24 @@ def _options(texts: list[str], rng: random.Random) -> list[dict[str, str]]:
     return [{"id": "ABCD"[i], "text": t} for i, t in enumerate(texts)]
 
 
-def _single(qid: str, text: str, choices: list[str], key: str, marking: Any, rng: random.Random) -> dict[str, Any]:
+def _single(
+    qid: str, text: str, choices: list[str], key: str, marking: Any, rng: random.Random
+) -> dict[str, Any]:
     options = _options(list(choices), rng)
     answer = next(o["id"] for o in options if o["text"] == key)
-    return {"id": qid, "type": "single", "text": text, "options": options, "answer": answer, "marking": marking}
+    return {
+        "id": qid,
+        "type": "single",
+        "text": text,
+        "options": options,
+        "answer": answer,
+        "marking": marking,
+    }
 
 
-def _arith_single(qid: str, marking: Any, rng: random.Random, accept_two: bool = False) -> dict[str, Any]:
+def _arith_single(
+    qid: str, marking: Any, rng: random.Random, accept_two: bool = False
+) -> dict[str, Any]:
     a, b = rng.randint(11, 49), rng.randint(3, 19)
     right = a * b
     wrong = {right + d for d in (-b, b, 10, -10, 1)} - {right}
@@ -128,8 +139,16 @@ def demo_exam(seed: int = 7) -> dict[str, Any]:
             chemistry.append(_arith_single(qid, "gate_mcq_1", rng, accept_two=True))
         else:
             chemistry.append(
-                _divisors(qid, {"correct": 2, "wrong": -1, "partial": "jee_advanced",
-                                "partial_per_option": "1/2"}, rng)  # fmt: skip
+                _divisors(
+                    qid,
+                    {
+                        "correct": 2,
+                        "wrong": -1,
+                        "partial": "jee_advanced",
+                        "partial_per_option": "1/2",
+                    },
+                    rng,
+                )  # fmt: skip
             )
     maths: list[dict[str, Any]] = []
     for i in range(30):
@@ -139,7 +158,9 @@ def demo_exam(seed: int = 7) -> dict[str, Any]:
         elif i < 20:
             maths.append(_numeric(qid, "cat_tita", rng, "exact"))
         elif i < 26:
-            maths.append(_divisors(qid, {"correct": 3, "wrong": -1, "partial": "proportional"}, rng))
+            maths.append(
+                _divisors(qid, {"correct": 3, "wrong": -1, "partial": "proportional"}, rng)
+            )
         else:
             maths.append(
                 _arith_single(qid, {"correct": 2, "wrong": "-2/3", "unanswered": "-1/4"}, rng)

@@ -14,7 +14,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 from typing import Annotated, Any, Literal
 
@@ -161,16 +161,7 @@ class ExamDef(_Model):
     sections: Annotated[list[SectionDef], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> ExamDef:
-        sections = [s.id for s in self.sections]
-        if len(set(sections)) != len(sections):
-            raise ValueError("section ids must be unique")
-        seen: set[str] = set()
-        for s in self.sections:
-            for q in s.questions:
-                if q.id in seen:
-                    raise ValueError(f"question id {q.id!r} is used twice")
-                seen.add(q.id)
+    def _window(self) -> ExamDef:
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
         return self
@@ -192,11 +183,38 @@ def parse_definition(document: Any) -> ExamDef:
         raise DefinitionError(
             [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
         ) from None
-    try:
-        compile_exam(exam, version=1)
-    except marking.MarkError as exc:
-        raise DefinitionError([{"loc": ["sections"], "msg": str(exc)}]) from None
+    faults = _duplicates(exam)
+    for si, section in enumerate(exam.sections):
+        for qi, q in enumerate(section.questions):
+            try:
+                _rule(q)
+            except marking.MarkError as exc:
+                faults.append({"loc": ["sections", si, "questions", qi], "msg": str(exc)})
+    if faults:
+        raise DefinitionError(faults)
     return exam
+
+
+def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
+    faults: list[dict[str, Any]] = []
+    sections: set[str] = set()
+    questions: set[str] = set()
+    for si, section in enumerate(exam.sections):
+        if section.id in sections:
+            faults.append(
+                {"loc": ["sections", si, "id"], "msg": f"section id {section.id!r} is used twice"}
+            )
+        sections.add(section.id)
+        for qi, q in enumerate(section.questions):
+            if q.id in questions:
+                faults.append(
+                    {
+                        "loc": ["sections", si, "questions", qi, "id"],
+                        "msg": f"question id {q.id!r} is used twice",
+                    }
+                )
+            questions.add(q.id)
+    return faults
 
 
 def normalized(exam: ExamDef) -> dict[str, Any]:
@@ -213,10 +231,26 @@ def fingerprint(exam: ExamDef) -> str:
     compiled = compile_exam(exam, version=1)
     parts = [
         repr(normalized(exam) | {"sections": None}),
-        repr([(q.id, q.section_id, q.text, q.options, q.rule) for q in compiled.questions]),
+        repr(
+            [
+                (q.id, q.section_id, q.text, q.options, _canonical(q.rule))
+                for q in compiled.questions
+            ]
+        ),
         repr([(s.id, s.title) for s in compiled.sections]),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _canonical(rule: marking.Rule) -> tuple[Any, ...]:
+    """A rule with numbers in one spelling: 2.45 and 2.450 are the same key."""
+    key = rule.key
+    if isinstance(key, marking.NumericKey):
+        key = (key.low.normalize(_EXACT), key.high.normalize(_EXACT))
+    return (rule.type, key, rule.marking, rule.dropped)
+
+
+_EXACT = Context(prec=marking.MAX_KEY_DIGITS + 10)
 
 
 def format_time_dt(value: datetime) -> str:
@@ -269,12 +303,16 @@ class Exam:
 
 
 def _rule(q: QuestionDef) -> marking.Rule:
-    mk = marking.PRESETS[q.marking] if isinstance(q.marking, str) else marking.Marking(
-        correct=marking.parse_mark(q.marking.correct),
-        wrong=marking.parse_mark(q.marking.wrong),
-        unanswered=marking.parse_mark(q.marking.unanswered),
-        partial=q.marking.partial,
-        partial_per_option=marking.parse_mark(q.marking.partial_per_option),
+    mk = (
+        marking.PRESETS[q.marking]
+        if isinstance(q.marking, str)
+        else marking.Marking(
+            correct=marking.parse_mark(q.marking.correct),
+            wrong=marking.parse_mark(q.marking.wrong),
+            unanswered=marking.parse_mark(q.marking.unanswered),
+            partial=q.marking.partial,
+            partial_per_option=marking.parse_mark(q.marking.partial_per_option),
+        )
     )
     return marking.Rule(type=q.type, key=key_for(q.type, q.answer), marking=mk)
 
@@ -286,7 +324,9 @@ def key_for(qtype: str, answer: Any) -> marking.Key:
         if na.value is not None:
             return marking.numeric_key(Decimal(na.value), Decimal(na.tolerance or 0))
         assert na.min is not None and na.max is not None
-        return marking.NumericKey(low=Decimal(na.min), high=Decimal(na.max))
+        return marking.NumericKey(
+            low=marking.bounded_key(Decimal(na.min)), high=marking.bounded_key(Decimal(na.max))
+        )
     return _choice_key(qtype, answer)
 
 
@@ -421,23 +461,3 @@ def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tupl
         seed = hashlib.sha256(f"{exam.id}\0{candidate_id}\0{question.id}".encode()).digest()
         random.Random(int.from_bytes(seed[:8])).shuffle(opts)
     return opts
-
-
-def load_document(data: bytes, filename: str = "") -> Any:
-    """A JSON or YAML exam file, numbers kept exact (floats become Decimal)."""
-    import json
-
-    import yaml
-
-    text = data.decode("utf-8-sig")
-    if filename.lower().endswith(".json") or text.lstrip().startswith("{"):
-        return json.loads(text, parse_float=Decimal)
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-        return Decimal(str(loader.construct_scalar(node)).replace("_", ""))  # type: ignore[arg-type]
-
-    _Loader.add_constructor("tag:yaml.org,2002:float", _decimal)
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass

@@ -221,4 +221,5 @@ class Jobs:
                 log.warning("job worker could not claim; retrying", exc_info=True)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.core.settings.job_poll_seconds)
+                async with asyncio.timeout(self.core.settings.job_poll_seconds):
+                    await self._wake.wait()

@@ -72,7 +72,9 @@ class AttemptOp(Op):
             self.metrics.items_refused.labels("stale").inc(self.stale_count)
         if self.sealed:
             self.metrics.submissions.labels(self.sealed).inc()
-            log.info("attempt submitted", extra={"attempt_id": self.attempt_id, "kind": self.sealed})
+            log.info(
+                "attempt submitted", extra={"attempt_id": self.attempt_id, "kind": self.sealed}
+            )
 
     def reset(self) -> None:
         super().reset()
@@ -110,13 +112,19 @@ class AttemptState:
     seen: int = 0
     changed: set[str] = field(default_factory=set)
 
-    @property
-    def counts_until(self) -> int:
-        """Items received up to this instant count."""
-        if self.status == "submitted":
-            assert self.submitted_at is not None
-            return int(self.submitted_at)
-        return int(self.row.end_at)
+    def counts(self, received_at: int) -> bool:
+        """Whether an item received at this instant counts (API.md, Time).
+
+        Up to the end (deadline + grace) inclusive while in progress, and up to the seal's
+        instant once sealed: inclusive for the automatic seal at the end, strictly before
+        for a seal made earlier (a submit or a close), which is the moment it happened.
+        """
+        end = int(self.row.end_at)
+        if self.status != "submitted":
+            return received_at <= end
+        assert self.submitted_at is not None
+        sealed = int(self.submitted_at)
+        return received_at <= sealed if sealed == end else received_at < sealed
 
     def seal(self, kind: str, at: int) -> None:
         self.status, self.submit_kind, self.submitted_at = "submitted", kind, at
@@ -148,10 +156,14 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
         for item in sorted(op.items, key=lambda it: it.seq):
             key = (op.attempt_id, item.question_id)
             cur = current.get(key)
-            if cur is not None and item.seq == cur.seq and item.same_content(cur.response, cur.marked):
+            if (
+                cur is not None
+                and item.seq == cur.seq
+                and item.same_content(cur.response, cur.marked)
+            ):
                 accepted.append(item.seq)
                 continue
-            is_late = op.received_at > st.counts_until
+            is_late = not st.counts(op.received_at)
             journal_rows.setdefault(
                 (op.attempt_id, item.question_id, item.seq), _journal_row(op, item, is_late)
             )
@@ -309,7 +321,12 @@ async def _load_answers(
     conn: AsyncConnection, ops: Sequence[AttemptOp], states: dict[str, AttemptState]
 ) -> dict[tuple[str, str], Stored]:
     pairs = sorted(
-        {(op.attempt_id, it.question_id) for op in ops if op.attempt_id in states for it in op.items}
+        {
+            (op.attempt_id, it.question_id)
+            for op in ops
+            if op.attempt_id in states
+            for it in op.items
+        }
     )
     current: dict[tuple[str, str], Stored] = {}
     for start in range(0, len(pairs), _PAIRS_PER_QUERY):
@@ -384,9 +401,7 @@ async def _write(
         for st in states.values()
     ]
     if updates:
-        await conn.execute(
-            update(attempts).where(attempts.c.id == bindparam("b_id")), updates
-        )
+        await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), updates)
     touched = [(eid, c) for eid, c in stats.items() if c[0] or c[1]]
     if touched:
         stmt = _insert(core, save_stats)
@@ -412,4 +427,3 @@ async def _write(
     }
     for exam_id in sorted(reranked):
         await core.jobs.enqueue(conn, "ranks", exam_id)
-

@@ -24,8 +24,14 @@ Bonus = Literal["all", "answered"]
 
 # A numeric response written as a string must look like a plain decimal number: no
 # spaces, no `_`, no NaN or Infinity (API.md). `fullmatch` keeps it anchored.
-NUMERIC_STRING = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_FRACTION_STRING = re.compile(r"\s*[+-]?\d+\s*/\s*\d+\s*")
+# ASCII digits only: Python's \d would also accept Arabic-Indic or full-width digits.
+NUMERIC_STRING = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_FRACTION_STRING = re.compile(r"\s*[+-]?[0-9]{1,30}\s*/\s*[0-9]{1,30}\s*")
+# Marks and keys come from exam authors; bounding them keeps exact arithmetic cheap
+# (an exponent of a billion would otherwise build a billion-digit integer).
+MAX_MARK_EXPONENT = 30
+MAX_KEY_EXPONENT = 1000
+MAX_KEY_DIGITS = 100
 
 
 class MarkError(ValueError):
@@ -35,18 +41,16 @@ class MarkError(ValueError):
 def parse_mark(value: object) -> Fraction:
     """Read a mark given as a number or as a fraction string such as "-1/3"."""
     if isinstance(value, bool):
-        raise MarkError("a mark is a number or a fraction such as \"-1/3\", not a boolean")
+        raise MarkError('a mark is a number or a fraction such as "-1/3", not a boolean')
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise MarkError("a mark must be finite")
-        return Fraction(value)
+        return Fraction(_bounded_mark(value))
     if isinstance(value, float):
         # Only reachable from Python callers: JSON and YAML are read as Decimal.
-        return Fraction(Decimal(repr(value)))
+        return Fraction(_bounded_mark(Decimal(repr(value))))
     if isinstance(value, str):
         text = value.strip()
         if _FRACTION_STRING.fullmatch(text):
@@ -55,9 +59,30 @@ def parse_mark(value: object) -> Fraction:
                 raise MarkError(f"{value!r} divides by zero")
             return Fraction(int(num), int(den))
         if NUMERIC_STRING.fullmatch(text):
-            return Fraction(Decimal(text))
-        raise MarkError(f"{value!r} is not a number or a fraction such as \"-1/3\"")
-    raise MarkError("a mark is a number or a fraction such as \"-1/3\"")
+            return Fraction(_bounded_mark(Decimal(text)))
+        raise MarkError(f'{value!r} is not a number or a fraction such as "-1/3"')
+    raise MarkError('a mark is a number or a fraction such as "-1/3"')
+
+
+def _bounded_mark(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise MarkError("a mark must be finite")
+    if value and abs(value.adjusted()) > MAX_MARK_EXPONENT:
+        raise MarkError(f"a mark must lie within ±1e{MAX_MARK_EXPONENT}")
+    return value
+
+
+def bounded_key(value: Decimal) -> Decimal:
+    """A numeric key value, refused when it is too large or long to compare cheaply."""
+    if not value.is_finite():
+        raise MarkError("a numeric key must be finite")
+    if len(value.as_tuple().digits) > MAX_KEY_DIGITS or (
+        value and abs(value.adjusted()) > MAX_KEY_EXPONENT
+    ):
+        raise MarkError(
+            f"a numeric key has at most {MAX_KEY_DIGITS} digits, within ±1e{MAX_KEY_EXPONENT}"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +125,8 @@ class NumericKey:
 
 def numeric_key(value: Decimal, tolerance: Decimal = Decimal(0)) -> NumericKey:
     """Turn value ± tolerance into exact bounds, refusing a sum that would round."""
+    bounded_key(value)
+    bounded_key(tolerance)
     if tolerance < 0:
         raise MarkError("tolerance must not be negative")
     with localcontext() as ctx:
@@ -140,8 +167,10 @@ Response = None | str | frozenset[str] | Decimal
 
 def is_unanswered(response: object) -> bool:
     """null, "" and [] all mean the question is not answered."""
-    return response is None or response == "" or (
-        isinstance(response, (list, tuple, frozenset, set)) and len(response) == 0
+    return (
+        response is None
+        or response == ""
+        or (isinstance(response, (list, tuple, frozenset, set)) and len(response) == 0)
     )
 
 
@@ -160,7 +189,10 @@ def read_number(value: object) -> Decimal:
     if isinstance(value, str):
         if not NUMERIC_STRING.fullmatch(value):
             raise ValueError("not a number: digits with an optional sign, point and exponent")
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except ArithmeticError:  # an exponent beyond what a decimal can hold
+            raise ValueError("the number is out of range") from None
     raise ValueError("expected a number or a numeric string")
 
 
@@ -174,9 +206,13 @@ def score(rule: Rule, response: Response) -> tuple[Outcome, Fraction]:
         return "unanswered", marking.unanswered
     if rule.type == "numeric":
         assert isinstance(rule.key, NumericKey) and isinstance(response, Decimal)
-        return ("correct", marking.correct) if rule.key.accepts(response) else (
-            "wrong",
-            marking.wrong,
+        return (
+            ("correct", marking.correct)
+            if rule.key.accepts(response)
+            else (
+                "wrong",
+                marking.wrong,
+            )
         )
     assert isinstance(rule.key, frozenset)
     if rule.type == "single":
@@ -203,7 +239,7 @@ def round_half_away(value: Fraction, places: int) -> Decimal:
     magnitude = abs(value) * scale
     whole = int(magnitude + Fraction(1, 2))  # floor(|x| + 1/2) rounds halves up
     signed = -whole if value < 0 else whole
-    return Decimal(signed).scaleb(-places)
+    return Decimal(f"{signed}E-{places}")  # exact at any size, unlike scaleb()
 
 
 def total(scores: Iterable[Fraction]) -> Fraction:

@@ -21,7 +21,10 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.submissions = Counter(
-            "examvault_submissions", "Attempts sealed, by kind (manual or auto)", ["kind"], registry=r
+            "examvault_submissions",
+            "Attempts sealed, by kind (manual or auto)",
+            ["kind"],
+            registry=r,
         )
         self.answer_saves = Counter(
             "examvault_answer_saves", "Answer items durably stored and applied", registry=r
@@ -60,7 +63,9 @@ class Metrics:
             "examvault_overload_rejections", "Requests answered 503 because of overload", registry=r
         )
         self.jobs = Counter(
-            "examvault_jobs", "Background jobs finished, by kind and outcome", ["kind", "outcome"],
+            "examvault_jobs",
+            "Background jobs finished, by kind and outcome",
+            ["kind", "outcome"],
             registry=r,
         )
         self.save_window = LatencyWindow()

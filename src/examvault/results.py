@@ -119,16 +119,21 @@ def results_csv(exam: Exam, rows: list[dict[str, Any]]) -> str:
         sec = r["sections"] or {}
         sr = r["section_ranks"] or {}
         sp = r["section_percentiles"] or {}
-        values = (
-            [
-                r["candidate_id"], r["attempt_id"], r["status"], r["score"], r["max_score"],
-                *[sec.get(s) for s in sids],
-                *[r[c] for c in COUNTS], r["rank"], r["percentile"], r["submitted_at"],
-                r["submit_kind"],
-                *[sr.get(s) for s in sids],
-                *[sp.get(s) for s in sids],
-            ]  # fmt: skip
-        )
+        values = [
+            r["candidate_id"],
+            r["attempt_id"],
+            r["status"],
+            r["score"],
+            r["max_score"],
+            *[sec.get(s) for s in sids],
+            *[r[c] for c in COUNTS],
+            r["rank"],
+            r["percentile"],
+            r["submitted_at"],
+            r["submit_kind"],
+            *[sr.get(s) for s in sids],
+            *[sp.get(s) for s in sids],
+        ]  # fmt: skip
         writer.writerow(["" if v is None else v for v in values])
     return buf.getvalue()
 

@@ -36,14 +36,18 @@ async def sweep(core: Core) -> int:
             )
         ).first()
         closing = (
-            await conn.execute(
-                select(exams.c.id).where(
-                    exams.c.closed_at.is_(None),
-                    exams.c.closes_at.is_not(None),
-                    exams.c.closes_at + exams.c.grace_seconds * MICROS < now,
+            (
+                await conn.execute(
+                    select(exams.c.id).where(
+                        exams.c.closed_at.is_(None),
+                        exams.c.closes_at.is_not(None),
+                        exams.c.closes_at + exams.c.grace_seconds * MICROS < now,
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         in_progress = (
             await conn.execute(
                 select(func.count()).select_from(attempts).where(attempts.c.status == "in_progress")

@@ -88,9 +88,7 @@ class Totals:
         data = orjson.loads(text)
         return cls(
             whole=Part(Fraction(data["s"]), list(data["c"])),
-            sections={
-                sid: Part(Fraction(v[0]), list(v[1:])) for sid, v in data["x"].items()
-            },
+            sections={sid: Part(Fraction(v[0]), list(v[1:])) for sid, v in data["x"].items()},
         )
 
     def check(self) -> Fraction:

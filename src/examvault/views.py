@@ -96,7 +96,9 @@ class QuestionFragments:
         key = (exam.id, exam.version)
         frags = self._cache.get(key)
         if frags is None:
-            frags = {q.id: orjson.Fragment(orjson.dumps(_question(q, q.options))) for q in exam.questions}
+            frags = {
+                q.id: orjson.Fragment(orjson.dumps(_question(q, q.options))) for q in exam.questions
+            }
             if len(self._cache) > 64:
                 self._cache.clear()
             self._cache[key] = frags
@@ -113,7 +115,9 @@ def sections_view(exam: Exam, candidate_id: str, fragments: QuestionFragments) -
                 "id": section.id,
                 "title": section.title,
                 "questions": [
-                    frags[q.id] if frags is not None else _question(q, option_order(exam, candidate_id, q))
+                    frags[q.id]
+                    if frags is not None
+                    else _question(q, option_order(exam, candidate_id, q))
                     for q in questions
                 ],
             }

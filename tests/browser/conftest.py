@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import shlex
 import signal
 import socket
 import subprocess
@@ -50,10 +49,10 @@ def free_port() -> int:
 
 
 def serve_command(port: int, database: Path) -> list[str]:
-    """The command that starts the server (EXAMVAULT_SERVE replaces `examvault serve`)."""
-    override = os.environ.get("EXAMVAULT_SERVE")
-    base = shlex.split(override) if override else [str(Path(sys.executable).parent / "examvault"), "serve"]
-    return [*base, "--host", "127.0.0.1", "--port", str(port), "--database", f"sqlite:///{database}"]
+    """`examvault serve` from this virtualenv, on `port`, with a SQLite database."""
+    examvault = str(Path(sys.executable).parent / "examvault")
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    return [examvault, "serve", *address, "--database", f"sqlite:///{database}"]
 
 
 @dataclass
@@ -98,7 +97,9 @@ class Server:
                 if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
                     return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the server was not ready in time:\n{self.log.read_text()[-4000:]}")
+                raise RuntimeError(
+                    f"the server was not ready in time:\n{self.log.read_text()[-4000:]}"
+                )
             time.sleep(0.1)
 
     def signal(self, sig: int) -> None:
@@ -141,7 +142,7 @@ def running_server(directory: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server the browser tests share."""
     with running_server(tmp_path_factory.mktemp("server")) as started:
         yield started
@@ -186,7 +187,9 @@ def console() -> Console:
 
 
 @pytest.fixture
-def page(context: BrowserContext, console: Console, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(
+    context: BrowserContext, console: Console, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     opened = context.new_page()
     opened.on("console", lambda message: console.lines.append(f"{message.type}: {message.text}"))
     opened.on("pageerror", lambda error: console.lines.append(f"pageerror: {error}"))
@@ -348,9 +351,7 @@ def create_exam(
     names = ["Asha Rao", "Bilal Khan", "Chen Wei", "Dara Okafor", "Elif Demir"]
     with admin_client(server) as admin:
         admin.post("/exams", json=definition).raise_for_status()
-        wanted = [
-            {"id": f"R{i + 1:04d}", "name": names[i % len(names)]} for i in range(candidates)
-        ]
+        wanted = [{"id": f"R{i + 1:04d}", "name": names[i % len(names)]} for i in range(candidates)]
         body = admin.post(f"/exams/{exam_id}/candidates", json={"candidates": wanted})
         body.raise_for_status()
         tokens = [(entry["id"], entry["token"]) for entry in body.json()["candidates"]]
@@ -358,9 +359,9 @@ def create_exam(
 
 
 @pytest.fixture
-def make_exam(server: Server) -> Callable[..., Exam]:
+def make_exam(live_server: Server) -> Callable[..., Exam]:
     """Create an exam on the shared server: make_exam(duration_seconds=…, candidates=…)."""
-    return lambda **options: create_exam(server, **options)
+    return lambda **options: create_exam(live_server, **options)
 
 
 # ---------------------------------------------------------------- page helpers

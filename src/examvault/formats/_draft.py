@@ -4,8 +4,9 @@ Each format reader turns a file into a :class:`Draft`: questions keep the names 
 identifiers the file gave them, whatever their spelling. Only here are they made to fit
 our id pattern and made unique, in one place, so the rule is the same for every format:
 
-- characters outside ``[A-Za-z0-9_.-]`` become ``_``, leading ``_ . -`` and trailing ``_``
-  are dropped, and the result is cut to 64 characters;
+- an id that already fits is kept as it is; otherwise runs of characters outside
+  ``[A-Za-z0-9_.-]`` become ``_`` (except at either end), leading ``_ . -`` are dropped,
+  and the result is cut to 64 characters;
 - an empty result falls back to ``q<N>`` (questions, numbered across the exam),
   ``s<N>`` (sections) or ``A``, ``B``, … (options, by position);
 - a clash gets ``-2``, ``-3``, … appended.
@@ -23,10 +24,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from examvault.exams import IDENT_PATTERN
+
 # Where questions go when the file names no section (GIFT or Moodle XML without categories,
 # a single QTI item, a package without a test).
 DEFAULT_SECTION = ("main", "Questions")
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ID_PATTERN = re.compile(IDENT_PATTERN)
 SETTINGS = (
     "title",
     "duration_seconds",
@@ -139,8 +142,12 @@ class Sections:
 
 def fit_id(raw: str) -> str | None:
     """Make a name or identifier fit the id pattern, or None when nothing usable is left."""
-    text = re.sub(r"[^A-Za-z0-9_.-]+", "_", raw.strip())
-    text = text.lstrip("_.-")[:64].rstrip("_")
+    if ID_PATTERN.fullmatch(raw):
+        return raw
+    # Runs of other characters become "_", but not at either end ("Capital of France?"
+    # → "Capital_of_France"); an id cannot start with "_", "." or "-" ("_1" → "1").
+    text = re.sub(r"[^A-Za-z0-9_.-]+", "\0", raw).strip("\0").lstrip("_.-\0")
+    text = text.replace("\0", "_")[:64]
     return text if ID_PATTERN.fullmatch(text) else None
 
 
@@ -227,7 +234,7 @@ def exam_document(
     shuffle = {"questions": False, "options": False}
     for source in (file_fields.get("shuffle"), settings.get("shuffle")):
         if isinstance(source, Mapping):
-            shuffle.update({k: v for k, v in source.items() if k in shuffle})
+            shuffle.update(source)
         elif source is not None:
             merged["shuffle"] = source  # not an object: left for validation to report
             break

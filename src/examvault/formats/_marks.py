@@ -15,7 +15,10 @@ applies to marks only (mark values, percentages, weights), never to numeric answ
 where ``3.14159`` must stay ``3.14159``.
 
 Values leave this module as ``int`` (whole), ``Decimal`` (terminating) or an exact
-fraction string such as ``"-1/3"``; never ``float``.
+fraction string such as ``"-1/3"``; never ``float``. A decimal whose exponent is beyond
+±100 (``1e999999999``) or that has more than 100 digits is not read as a number at all:
+its exact value would be an integer of that many digits, which an upload must not be able
+to ask for.
 """
 
 from __future__ import annotations
@@ -26,29 +29,23 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from examvault.marking import PRESETS, Marking, parse_mark
+
 Mark = int | Decimal | str
-
-PARTIAL_RULES = ("none", "jee_advanced", "proportional")
-
-# Mirrors the preset table in MARKING.md; exporters resolve presets through it because the
-# formats we write cannot name them.
-PRESETS: dict[str, dict[str, Any]] = {
-    "plus4_minus1": {"correct": 4, "wrong": -1},
-    "plus4": {"correct": 4, "wrong": 0},
-    "jee_advanced_multi": {"correct": 4, "wrong": -2, "partial": "jee_advanced"},
-    "gate_mcq_1": {"correct": 1, "wrong": "-1/3"},
-    "gate_mcq_2": {"correct": 2, "wrong": "-2/3"},
-    "gate_msq_1": {"correct": 1, "partial": "none"},
-    "gate_msq_2": {"correct": 2, "partial": "none"},
-    "gate_nat_1": {"correct": 1},
-    "gate_nat_2": {"correct": 2},
-    "cat_mcq": {"correct": 3, "wrong": -1},
-    "cat_tita": {"correct": 3, "wrong": 0},
-}
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _FRACTION = re.compile(r"[+-]?\d+/\d+")
 _RECOVERY_DENOMINATORS = (3, 6, 7, 9, 11, 12)
+MAX_EXPONENT = 100
+
+
+def bounded(value: Decimal) -> bool:
+    """Whether a decimal is finite, within ±1e100 and at most 100 digits: cheap to make exact."""
+    return (
+        value.is_finite()
+        and -MAX_EXPONENT <= value.adjusted() <= MAX_EXPONENT
+        and len(value.as_tuple().digits) <= MAX_EXPONENT
+    )
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -57,9 +54,10 @@ def parse_decimal(text: str) -> Decimal | None:
     if not _DECIMAL.fullmatch(text):
         return None
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
         return None
+    return value if bounded(value) else None
 
 
 def _terminates(denominator: int) -> bool:
@@ -118,30 +116,6 @@ def number_out(value: Fraction | Decimal) -> int | Decimal:
     return decimal_of(fraction)
 
 
-def to_fraction(value: object) -> Fraction:
-    """Exact value of a mark or number from a definition (int, Decimal, float, "p/q")."""
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError("not a finite number")
-        return Fraction(value)
-    if isinstance(value, float):
-        return Fraction(Decimal(repr(value)))
-    if isinstance(value, str):
-        text = value.strip()
-        if _FRACTION.fullmatch(text):
-            if int(text.split("/")[1]) == 0:
-                raise ValueError("a fraction with denominator 0")
-            return Fraction(text)
-        decimal = parse_decimal(text)
-        if decimal is not None:
-            return Fraction(decimal)
-    raise ValueError(f"not a number or fraction: {value!r}")
-
-
 def decimal_text(value: Fraction | Decimal | int) -> str:
     """Plain decimal notation (no exponent) for a terminating value, as formats expect."""
     return format(decimal_of(Fraction(value)), "f")
@@ -165,13 +139,14 @@ def marking_object(
     return marking
 
 
-def resolve_marking(marking: str | Mapping[str, Any]) -> dict[str, Any]:
-    """Every field of a marking object as exact values, presets expanded (for exporters)."""
-    source: Mapping[str, Any] = PRESETS[marking] if isinstance(marking, str) else marking
-    return {
-        "correct": to_fraction(source["correct"]),
-        "wrong": to_fraction(source.get("wrong", 0)),
-        "unanswered": to_fraction(source.get("unanswered", 0)),
-        "partial": source.get("partial", "none"),
-        "partial_per_option": to_fraction(source.get("partial_per_option", 1)),
-    }
+def resolve_marking(value: str | Mapping[str, Any]) -> Marking:
+    """A question's marking as exact values, presets expanded (exporters cannot name presets)."""
+    if isinstance(value, str):
+        return PRESETS[value]
+    return Marking(
+        correct=parse_mark(value["correct"]),
+        wrong=parse_mark(value.get("wrong", 0)),
+        unanswered=parse_mark(value.get("unanswered", 0)),
+        partial=value.get("partial", "none"),
+        partial_per_option=parse_mark(value.get("partial_per_option", 1)),
+    )

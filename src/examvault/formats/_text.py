@@ -24,12 +24,67 @@ from html.parser import HTMLParser
 from ._draft import Unsupported
 
 BLOCK = frozenset(
-    "p div br li ul ol dl dt dd h1 h2 h3 h4 h5 h6 tr table thead tbody tfoot blockquote pre "
-    "hr section article header footer aside nav figure figcaption caption address".split()
+    (
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "blockquote",
+        "pre",
+        "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "aside",
+        "nav",
+        "figure",
+        "figcaption",
+        "caption",
+        "address",
+    )
 )
 MEDIA = frozenset(
-    "img image object embed audio video source track picture canvas svg math iframe frame "
-    "frameset applet map area input select textarea button".split()
+    (
+        "img",
+        "image",
+        "object",
+        "embed",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "picture",
+        "canvas",
+        "svg",
+        "math",
+        "iframe",
+        "frame",
+        "frameset",
+        "applet",
+        "map",
+        "area",
+        "input",
+        "select",
+        "textarea",
+        "button",
+    )
 )
 DROPPED = frozenset(("script", "style", "head", "title"))
 _MEDIA_NAMES = {"math": "a MathML formula", "svg": "an SVG drawing"}

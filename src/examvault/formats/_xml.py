@@ -6,7 +6,8 @@ and external entities in one stroke. Zip packages are checked before anything is
 unpacked: at most 20 MiB uncompressed in total (by the sizes the archive declares, and
 reads are capped at those sizes, so a lying header cannot inflate past them), at most
 2,000 members, no encrypted members, and no member name that is absolute or climbs out
-of the package (``..``, backslashes, drive letters). Nothing is written to disk.
+of the package (``..``, backslashes, drive letters). Nothing is written to disk. Elements
+nested more than 100 deep are refused too, so that no reader ever recurses too far.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_et  # type: ignore[import-untyped]
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
 
 from ._draft import Malformed
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_MEMBERS = 2000
+MAX_DEPTH = 100  # QTI and Moodle XML nest a few dozen levels at most
 
 
 def local(tag: str) -> str:
@@ -44,6 +46,14 @@ def parse_xml(data: bytes, where: str) -> Element:
         raise Malformed(f"{where}, line {line}", f"not well-formed XML: {exc.msg}") from None
     except DefusedXmlException:
         raise Malformed(where, "XML with a DTD or entity declarations is refused") from None
+    except LookupError as exc:
+        raise Malformed(where, f"the XML declares an unknown encoding: {exc}") from None
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Malformed(where, f"elements are nested more than {MAX_DEPTH} deep; refused")
+        stack.extend((child, depth + 1) for child in element)
     return root
 
 
@@ -111,7 +121,9 @@ def resolve_href(base: str, href: str) -> str:
     """A package path for ``href`` relative to the file ``base``; Malformed if it leaves it."""
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", href) or href.startswith("/"):
         raise Malformed(base, f"refers to {href!r} outside the package")
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(base), unquote(href.split("#")[0])))
+    joined = posixpath.normpath(
+        posixpath.join(posixpath.dirname(base), unquote(href.split("#")[0]))
+    )
     if joined == ".." or joined.startswith("../"):
         raise Malformed(base, f"refers to {href!r} outside the package")
     return joined

@@ -30,12 +30,37 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from examvault.marking import parse_mark
+
 from . import _moodle
-from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported
-from ._marks import decimal_text, marking_object, number_out, parse_decimal, recover, resolve_marking, to_fraction
+from ._draft import (
+    DEFAULT_SECTION,
+    Draft,
+    DraftQuestion,
+    Malformed,
+    Problem,
+    Sections,
+    Unsupported,
+    letters,
+)
+from ._marks import (
+    decimal_text,
+    marking_object,
+    number_out,
+    parse_decimal,
+    recover,
+    resolve_marking,
+)
 from ._text import html_to_text, normalize
 
-_ESCAPED = {":": "\ue000", "#": "\ue001", "=": "\ue002", "{": "\ue003", "}": "\ue004", "~": "\ue005"}
+_ESCAPED = {
+    ":": "\ue000",
+    "#": "\ue001",
+    "=": "\ue002",
+    "{": "\ue003",
+    "}": "\ue004",
+    "~": "\ue005",
+}
 _NEWLINE, _BACKSLASH = "\ue006", "\ue007"
 _RESTORE = {v: k for k, v in _ESCAPED.items()} | {_NEWLINE: "\n", _BACKSLASH: "\\"}
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
@@ -64,12 +89,21 @@ def _with_format(text: str, default: str = "moodle") -> tuple[str, str]:
     return (html_to_text(raw) if fmt == "html" else normalize(raw)), fmt
 
 
+def _weight(text: str) -> Fraction:
+    """A ``%weight%`` as a fraction of the mark."""
+    value = parse_decimal(text)
+    if value is None:
+        raise Malformed("answers", f"the weight %{text}% is not a number")
+    return recover(value) / 100
+
+
 def _blocks(text: str) -> list[tuple[int, list[str]]]:
     """Questions as (first line number, lines), split on blank lines as Moodle does."""
     blocks: list[tuple[int, list[str]]] = []
     current: list[str] = []
     start = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only CR/LF end a line, as in Moodle (str.splitlines would also split on U+2028…).
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), start=1):
         if line.strip():
             if not current:
                 start = number
@@ -96,11 +130,11 @@ def _choice(answer: str, fmt: str) -> tuple[str, tuple[tuple[str, str], ...], An
         if part.startswith("="):
             weight, part = Fraction(1), part[1:]
         elif match := _WEIGHT.match(part):
-            weight = recover(Decimal(match.group(1))) / 100
+            weight = _weight(match.group(1))
             if abs(weight) > 1:
                 raise Malformed("answers", f"the weight {match.group(0)} is outside -100%..100%")
             part = part[match.end() :]
-        options.append((_moodle_letter(index), _with_format(part.split("\ue001")[0], fmt)[0]))
+        options.append((letters(index), _with_format(part.split("#")[0], fmt)[0]))
         weights.append(weight)
     if single:
         keys, marking = _moodle.single_answer(weights, Fraction(1))
@@ -108,12 +142,6 @@ def _choice(answer: str, fmt: str) -> tuple[str, tuple[tuple[str, str], ...], An
         return "single", tuple(options), key_ids[0] if len(key_ids) == 1 else key_ids, marking
     keys, marking = _moodle.multiple_answer(weights, Fraction(1))
     return "multiple", tuple(options), [options[k][0] for k in keys], marking
-
-
-def _moodle_letter(index: int) -> str:
-    from ._draft import letters
-
-    return letters(index)
 
 
 def _number(text: str) -> Decimal:
@@ -135,9 +163,11 @@ def _numeric(answer: str) -> dict[str, Any]:
         part = part.strip()
         weight = Fraction(1)
         if match := _WEIGHT.match(part):
-            weight, part = recover(Decimal(match.group(1))) / 100, part[match.end() :]
-        value = _restore(part.split("\ue001")[0]).strip()
-        if value == "*" and weight <= 0:
+            weight, part = _weight(match.group(1)), part[match.end() :]
+        value = _restore(part.split("#")[0]).strip()
+        if value == "*":
+            if weight > 0:
+                raise Unsupported("the answer '*' accepts anything, which cannot be mapped")
             continue
         if weight == 0:
             continue  # an answer worth nothing scores like any wrong answer
@@ -163,7 +193,9 @@ def _numeric(answer: str) -> dict[str, Any]:
         else:
             correct.append({"value": number_out(_number(value))})
     if len(correct) != 1:
-        raise Unsupported("several separate values are correct; examvault accepts one value or range")
+        raise Unsupported(
+            "several separate values are correct; examvault accepts one value or range"
+        )
     return correct[0]
 
 
@@ -190,16 +222,30 @@ def _question(body: str) -> DraftQuestion:
     if not answer:
         raise Unsupported("an essay has no answer that can be marked")
     if answer.startswith("#"):
-        return DraftQuestion(name, "numeric", question_text, (), _numeric(answer), marking_object(Fraction(1), Fraction(0)))
+        return DraftQuestion(
+            name,
+            "numeric",
+            question_text,
+            (),
+            _numeric(answer),
+            marking_object(Fraction(1), Fraction(0)),
+        )
     if "~" in answer:
         kind, options, key, marking = _choice(answer, fmt)
         return DraftQuestion(name, kind, question_text, options, key, marking)
     if "=" in answer and "->" in answer:
         raise Unsupported("a matching question cannot be mapped")
-    head = answer.split("\ue001")[0].strip()
+    head = answer.split("#")[0].strip()
     if head in _TRUE_FALSE:
         options = (("T", "True"), ("F", "False"))
-        return DraftQuestion(name, "single", question_text, options, _TRUE_FALSE[head], marking_object(Fraction(1), Fraction(0)))
+        return DraftQuestion(
+            name,
+            "single",
+            question_text,
+            options,
+            _TRUE_FALSE[head],
+            marking_object(Fraction(1), Fraction(0)),
+        )
     raise Unsupported("a short-answer question (typed text) cannot be marked here")
 
 
@@ -252,23 +298,30 @@ def _text(text: str) -> str:
 
 
 def _weighted(weight: Fraction | None, text: str) -> str:
-    if weight is None or (weight == 0 and not _WEIGHT.match(text)):
-        return f"\t~{_text(text)}"
+    """A ``~`` answer; ``%0%`` keeps a text like ``%50% off`` from reading as a weight."""
+    if weight is None or weight == 0:
+        return f"\t~%0%{_text(text)}" if _WEIGHT.match(text) else f"\t~{_text(text)}"
     return f"\t~%{_moodle.rounded_percent(weight)}%{_text(text)}"
 
 
 def _answers(question: Mapping[str, Any]) -> list[str]:
     marking = resolve_marking(question["marking"])
-    correct, wrong = marking["correct"], marking["wrong"]
+    correct, wrong = marking.correct, marking.wrong
     kind, answer = question["type"], question["answer"]
     if kind == "numeric":
         if "min" in answer:
-            return [f"{{#{decimal_text(to_fraction(answer['min']))}..{decimal_text(to_fraction(answer['max']))}}}"]
-        value = decimal_text(to_fraction(answer["value"]))
-        tolerance = to_fraction(answer.get("tolerance", 0))
+            return [
+                f"{{#{decimal_text(parse_mark(answer['min']))}..{decimal_text(parse_mark(answer['max']))}}}"
+            ]
+        value = decimal_text(parse_mark(answer["value"]))
+        tolerance = parse_mark(answer.get("tolerance", 0))
         return [f"{{#{value}:{decimal_text(tolerance)}}}" if tolerance else f"{{#{value}}}"]
     options = question["options"]
-    if kind == "single" and answer in ("T", "F") and [(o["id"], o["text"]) for o in options] == [("T", "True"), ("F", "False")]:
+    if (
+        kind == "single"
+        and answer in ("T", "F")
+        and [(o["id"], o["text"]) for o in options] == [("T", "True"), ("F", "False")]
+    ):
         return ["{TRUE}" if answer == "T" else "{FALSE}"]
     if len(options) < 2:
         raise ValueError(f"question {question['id']}: GIFT needs at least two options")
@@ -277,13 +330,14 @@ def _answers(question: Mapping[str, Any]) -> list[str]:
     if kind == "single":
         # wrong/correct is the fraction Moodle deducts; GIFT can state it only within -100%..0.
         ratio = wrong / correct if correct > 0 and -1 <= wrong / correct <= 0 else None
-        first_key = True
-        for option in options:
-            if option["id"] in keys:
-                lines.append(f"\t={_text(option['text'])}" if first_key else _weighted(Fraction(1), option["text"]))
-                first_key = False
-            else:
+        for index, option in enumerate(options):
+            if option["id"] not in keys:
                 lines.append(_weighted(ratio, option["text"]))
+            elif index == len(options) - 1 and len(keys) == len(options):
+                # Every option is accepted: one "~" keeps Moodle from reading short answer.
+                lines.append(_weighted(Fraction(1), option["text"]))
+            else:
+                lines.append(f"\t={_text(option['text'])}")
     else:
         share = Fraction(1, len(keys))
         for option in options:
@@ -300,7 +354,7 @@ def write(definition: Mapping[str, Any]) -> bytes:
         "",
     ]
     for section in definition["sections"]:
-        title = _escape(section["title"] or section["id"]).replace("/", "//")
+        title = _escape(section.get("title") or section["id"]).replace("/", "//")
         out += [f"$CATEGORY: $course$/top/{title}", ""]
         for question in section["questions"]:
             head = f"::{_escape(question['id'])}::{_text(question['text'])}"

@@ -5,9 +5,10 @@ Numbers stay exact both ways. JSON is read with ``parse_float=Decimal``; YAML wi
 timestamps stay strings, since ``opens_at``/``closes_at`` are RFC 3339 strings, not
 datetimes). On the way out, Decimals are written in plain notation, never through float.
 
-Two safety limits apply beyond the upload size: a document may hold at most 200,000
-values once YAML aliases are followed (an alias "bomb" expands without limit otherwise,
-and a self-referencing alias never ends), and nesting too deep for the parser is refused.
+Safety limits beyond the upload size: a document may hold at most 200,000 values once
+YAML aliases are followed (an alias "bomb" expands without limit otherwise, and a
+self-referencing alias never ends); nesting too deep for the parser is refused; and a
+decimal beyond ±1e100 is refused (``_marks.bounded``: its exact value would be huge).
 ``version`` and ``key_version``, which ``GET /exams/{id}`` adds, are dropped so that a
 downloaded definition can be imported again.
 """
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from ._draft import Malformed
+from ._marks import bounded
 
 MAX_VALUES = 200_000
 SERVER_FIELDS = ("version", "key_version")
@@ -72,6 +74,8 @@ def _count_values(document: object) -> None:
         seen += 1
         if seen > MAX_VALUES:
             raise Malformed("document", f"holds more than {MAX_VALUES} values; refused")
+        if isinstance(value, Decimal) and not bounded(value):
+            raise Malformed("document", f"the number {value:.3e} is out of range (±1e100)")
         if isinstance(value, Mapping):
             stack.extend(value.values())
         elif isinstance(value, list):
@@ -92,7 +96,7 @@ def load(data: bytes, fmt: str) -> dict[str, Any]:
         if fmt == "json":
             document = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
         else:
-            document = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader
+            document = yaml.load(text, Loader=_ExactLoader)  # a SafeLoader subclass
     except json.JSONDecodeError as exc:
         raise Malformed(f"line {exc.lineno}", f"not valid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
@@ -125,7 +129,10 @@ def _json(value: object, depth: int) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "{}"
-        items = (f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_json(v, depth + 1)}" for k, v in value.items())
+        items = (
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_json(v, depth + 1)}"
+            for k, v in value.items()
+        )
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list | tuple):
         if not value:

@@ -18,8 +18,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from examvault.errors import Unavailable
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Errors that mean the database cannot be used right now, not that the op is wrong."""
+    if isinstance(error, sa_exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(
+            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(error, OSError | ConnectionError | sa_exc.TimeoutError | TimeoutError)
 
 
 def async_url(url: str) -> str:
@@ -69,16 +81,19 @@ class Store:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot for several queries."""
-        async with self.read_engine.connect() as conn:
-            async with conn.begin():
+        try:
+            async with self.read_engine.connect() as conn, conn.begin():
                 yield conn
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise Unavailable("database unavailable; retry", retry_after=2) from exc
+            raise
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction outside the group-commit writer (start-up, CLI)."""
-        async with self.write_engine.connect() as conn:
-            async with conn.begin():
-                yield conn
+        async with self.write_engine.connect() as conn, conn.begin():
+            yield conn
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()

@@ -17,11 +17,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.errors import Unavailable
-from examvault.store.engine import Store
+from examvault.store.engine import Store, is_unreachable
 
 log = logging.getLogger("examvault.writer")
 
@@ -49,15 +48,6 @@ class Op:
 
 
 BatchFn = Callable[[AsyncConnection, Sequence[Op]], Awaitable[None]]
-
-
-def is_unreachable(error: BaseException) -> bool:
-    """Errors that mean the database cannot be used right now, not that the op is wrong."""
-    if isinstance(error, sa_exc.DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(
-            error, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
-    return isinstance(error, OSError | ConnectionError | sa_exc.TimeoutError | TimeoutError)
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -115,7 +105,10 @@ class Writer:
         except asyncio.QueueFull:
             raise Unavailable("too many writes waiting; retry shortly", retry_after=1) from None
         try:
-            return await asyncio.wait_for(asyncio.shield(op.future), self._timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives just as the future completes.
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(op.future)
         except TimeoutError:
             raise Unavailable("the database is slow to answer; retry", retry_after=2) from None
 
@@ -187,4 +180,3 @@ class Writer:
         for op in batch:
             if not op.future.done():
                 op.future.set_exception(error)
-

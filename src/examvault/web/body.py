@@ -24,7 +24,9 @@ def _reject_constant(name: str) -> Any:
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 async def read_bytes(request: Request, limit: int) -> bytes:
@@ -53,5 +55,5 @@ async def read_json(request: Request, limit: int, *, required: bool = True) -> A
         raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+    except (ValueError, RecursionError, ArithmeticError) as exc:
         raise errors.MalformedJSON(f"the body is not valid JSON: {str(exc)[:200]}") from None

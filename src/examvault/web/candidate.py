@@ -48,9 +48,7 @@ async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
     return JSON(await core.attempts.save(candidate, attempt_id, body))
 
 
-@router.post(
-    "/attempts/{attempt_id}/submit", openapi_extra=body_schema(SubmitBody, required=False)
-)
+@router.post("/attempts/{attempt_id}/submit", openapi_extra=body_schema(SubmitBody, required=False))
 async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Seal the attempt, with the last unsent answers if any; idempotent."""
     attempt_id_var.set(attempt_id)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from examvault import errors
-from examvault.store.writer import is_unreachable
+from examvault.store.engine import is_unreachable
 
 log = logging.getLogger("examvault.web")
 

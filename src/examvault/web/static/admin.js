@@ -2,7 +2,7 @@
 
 import { API, Api, NetworkError, problemMessage } from "./api.js";
 import { histogram } from "./chart.js";
-import { formatTime } from "./format.js";
+import { formatScore, formatTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "ev.admin.token";
@@ -183,7 +183,7 @@ function renderCandidates(view, candidates) {
       STATUS_TEXT[candidate.status] ?? candidate.status,
       candidate.last_seen ? formatTime(candidate.last_seen) : "–",
       number(candidate.answers),
-      candidate.score == null ? "–" : String(candidate.score),
+      candidate.score == null ? "–" : formatScore(candidate.score),
     ];
     cells.forEach((text, i) => {
       if (row.cells[i].textContent !== text) row.cells[i].textContent = text;

@@ -10,22 +10,28 @@ function round2(value) {
   return Math.round(value * 100) / 100;
 }
 
-/** Split the scores into at most `count` equal bins from min(0, lowest) to the maximum. */
+/** The smallest "round" width (1, 2, 2.5, 4 or 5 times a power of ten) of at least `raw`. */
+function niceWidth(raw) {
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 4, 5, 10].find((factor) => factor * power >= raw - 1e-9);
+  return step * power;
+}
+
+/** Split the scores into at most `count` bins of a round width, from min(0, lowest). */
 export function bins(scores, maxScore, count = 10) {
-  const lowest = Math.min(0, ...scores);
   const highest = Math.max(maxScore ?? 0, ...scores);
-  const low = Math.floor(lowest);
-  const high = highest > low ? highest : low + 1;
-  const span = high - low;
-  const n = Math.max(1, Math.min(count, Math.ceil(span)));
-  const width = span / n;
+  const lowest = Math.min(0, ...scores);
+  const width = niceWidth(Math.max(highest - lowest, 1) / count);
+  const low = Math.floor(lowest / width) * width;
+  // The highest score must fall inside the last bin, which excludes its upper bound.
+  const n = Math.floor((highest - low) / width + 1e-9) + 1;
   const result = Array.from({ length: n }, (_, i) => ({
     from: round2(low + i * width),
-    to: round2(i === n - 1 ? high : low + (i + 1) * width),
+    to: round2(low + (i + 1) * width),
     count: 0,
   }));
   for (const score of scores) {
-    const index = Math.min(n - 1, Math.max(0, Math.floor((score - low) / width)));
+    const index = Math.min(n - 1, Math.max(0, Math.floor((score - low) / width + 1e-9)));
     result[index].count += 1;
   }
   return result;
@@ -34,11 +40,9 @@ export function bins(scores, maxScore, count = 10) {
 /** One sentence a screen reader can read instead of the picture. */
 export function describe(binList, total) {
   if (!total) return "Score distribution: no submitted attempts yet.";
-  const parts = binList.map((bin, i) => {
-    const closing = i === binList.length - 1 ? "]" : ")";
-    return `${bin.from} to ${bin.to}${closing}: ${bin.count}`;
-  });
-  return `Score distribution of ${total} submitted attempt${total === 1 ? "" : "s"}, by score range: ${parts.join("; ")}.`;
+  const parts = binList.map((bin) => `${bin.from} to ${bin.to}: ${bin.count}`);
+  const attempts = `${total} submitted attempt${total === 1 ? "" : "s"}`;
+  return `Score distribution of ${attempts}, by score range (from the lower bound up to, not including, the upper): ${parts.join("; ")}.`;
 }
 
 function node(name, attributes = {}, text = null) {

@@ -50,3 +50,9 @@ export function formatTime(iso) {
   if (Number.isNaN(date.getTime())) return String(iso ?? "");
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
 }
+
+/** A score as the API gives it (number or decimal string), without trailing zeros. */
+export function formatScore(score) {
+  const n = Number(score);
+  return Number.isFinite(n) ? String(Math.round(n * 100) / 100) : String(score);
+}

@@ -51,6 +51,8 @@ export class Sender {
     this.again = false;
     this.stopped = false;
     this.onOnline = () => {
+      // The next request tells whether the server is reachable; until then, trust this.
+      this.offline = false;
       this.failures = 0;
       this.pause.interrupt();
       this.kick();

@@ -9,10 +9,16 @@ const PAGE = [
   "/",
   "/static/style.css",
   "/static/exam.js",
+  "/static/attempt.js",
   "/static/api.js",
   "/static/outbox.js",
   "/static/sender.js",
   "/static/format.js",
+  "/static/session.js",
+  "/static/countdown.js",
+  "/static/palette.js",
+  "/static/question.js",
+  "/static/submit.js",
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 

@@ -1,0 +1,220 @@
+"""Moodle XML quiz exports (``<quiz><question type="…">``), read into an exam.
+
+What maps: ``multichoice`` (``<single>true</single>`` → ``single``, false → ``multiple``),
+``truefalse`` (→ ``single`` with options ``T`` "True" and ``F`` "False") and ``numerical``
+(the 100% answer and its absolute ``<tolerance>``; no tolerance → exact value). Marks:
+``<defaultgrade>`` is the ``correct`` mark and the answers' ``fraction`` attributes give
+the key and the ``wrong`` mark as ``_moodle`` explains (negative fractions included, e.g.
+``-33.33333`` of a 3-mark question → ``wrong: -1``); for ``numerical`` a ``*`` answer with a
+negative fraction is the wrong mark. ``<penalty>`` (for repeated tries) is ignored: an
+exam question is answered once. ``<question type="category">`` starts a section.
+
+A question's id comes from its ``<idnumber>`` when that fits our id pattern, else from its
+``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is flattened to
+plain text (``_text``); text that shows an image or refers to an attached file
+(``@@PLUGINFILE@@``) is refused. Options are shuffled only when every choice question
+asks for it (``<shuffleanswers>``): shuffling a question whose author fixed the order
+("All of the above" last) would do more harm than leaving one unshuffled.
+
+Refused as unsupported, with the question's name and XML path: essay, short answer,
+matching, cloze (``multianswer``), drag-and-drop, select missing words, ordering,
+calculated, description and random questions, numerical questions with alternative units
+(a unit multiplier other than 1) or partial-credit answers.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from . import _moodle
+from ._draft import (
+    DEFAULT_SECTION,
+    Draft,
+    DraftQuestion,
+    Malformed,
+    Problem,
+    Sections,
+    Unsupported,
+    fit_id,
+    letters,
+)
+from ._marks import marking_object, number_out, parse_decimal, recover
+from ._text import html_to_text, normalize
+from ._xml import local, parse_xml
+
+_UNSUPPORTED = {
+    "essay": "an essay has no answer that can be marked",
+    "shortanswer": "a short-answer question (typed text) cannot be marked here",
+    "match": "a matching question cannot be mapped",
+    "matching": "a matching question cannot be mapped",
+    "randomsamatch": "random short-answer matching cannot be mapped",
+    "multianswer": "an embedded-answers (cloze) question cannot be mapped",
+    "ddwtos": "drag and drop into text cannot be mapped",
+    "ddimageortext": "drag and drop onto an image cannot be mapped",
+    "ddmarker": "drag and drop markers cannot be mapped",
+    "gapselect": "select missing words cannot be mapped",
+    "ordering": "an ordering question cannot be mapped",
+    "calculated": "a calculated question (random values) cannot be mapped",
+    "calculatedsimple": "a calculated question (random values) cannot be mapped",
+    "calculatedmulti": "a calculated question (random values) cannot be mapped",
+    "description": "a description (no answer) is not a question",
+    "random": "a random question draws from the question bank, which is not in the file",
+}
+
+
+def _child_text(element: Element | None, name: str = "text") -> str:
+    child = None if element is None else element.find(name)
+    return "" if child is None or child.text is None else child.text
+
+
+def _rich(element: Element | None) -> str:
+    """Plain text of a ``<questiontext>`` or ``<answer>``, by its ``format`` attribute."""
+    text = _child_text(element)
+    fmt = "html" if element is None else element.get("format", "html")
+    return html_to_text(text) if fmt == "html" else normalize(text)
+
+
+def _flag(question: Element, name: str, default: bool) -> bool:
+    text = _child_text(question, name).strip().lower() if question.find(name) is not None else ""
+    return default if not text else text in ("1", "true", "yes")
+
+
+def _percent(text: str | None) -> Fraction:
+    value = parse_decimal(text or "0")
+    if value is None:
+        raise Malformed("answer", f"the fraction {text!r} is not a number")
+    return recover(value) / 100
+
+
+def _grade(question: Element) -> Fraction:
+    text = _child_text(question, "defaultgrade").strip()
+    if not text:
+        return Fraction(1)
+    value = parse_decimal(text)
+    if value is None or value < 0:
+        raise Malformed("defaultgrade", f"{text!r} is not a mark")
+    return recover(value)
+
+
+def _choice(question: Element, grade: Fraction) -> tuple[DraftQuestion, bool]:
+    answers = question.findall("answer")
+    if len(answers) < 2:
+        raise Malformed("answer", "a multiple-choice question needs at least two answers")
+    options = tuple((letters(i), _rich(a)) for i, a in enumerate(answers))
+    weights = [_percent(a.get("fraction")) for a in answers]
+    shuffle = _flag(question, "shuffleanswers", True)
+    if _flag(question, "single", True):
+        keys, marking = _moodle.single_answer(weights, grade)
+        key: Any = options[keys[0]][0] if len(keys) == 1 else [options[k][0] for k in keys]
+        return DraftQuestion("", "single", "", options, key, marking), shuffle
+    keys, marking = _moodle.multiple_answer(weights, grade)
+    return DraftQuestion(
+        "", "multiple", "", options, [options[k][0] for k in keys], marking
+    ), shuffle
+
+
+def _true_false(question: Element, grade: Fraction) -> DraftQuestion:
+    weights = {"true": Fraction(0), "false": Fraction(0)}
+    for answer in question.findall("answer"):
+        value = _child_text(answer).strip().lower()
+        if value not in weights:
+            raise Malformed("answer", f"a true/false answer reads {value!r}")
+        weights[value] = _percent(answer.get("fraction"))
+    keys, marking = _moodle.single_answer([weights["true"], weights["false"]], grade)
+    options = (("T", "True"), ("F", "False"))
+    return DraftQuestion("", "single", "", options, options[keys[0]][0], marking)
+
+
+def _numerical(question: Element, grade: Fraction) -> DraftQuestion:
+    for unit in question.iter("unit"):
+        multiplier = parse_decimal(_child_text(unit, "multiplier") or "1")
+        if multiplier != 1:
+            raise Unsupported("alternative units (a unit multiplier other than 1) cannot be mapped")
+    correct: list[dict[str, Any]] = []
+    wrong = Fraction(0)
+    for answer in question.findall("answer"):
+        weight = _percent(answer.get("fraction"))
+        text = _child_text(answer).strip()
+        if text == "*":
+            if weight > 0:
+                raise Unsupported("the answer '*' gives credit for anything")
+            wrong = weight
+            continue
+        if weight == 0:
+            continue  # a value worth nothing scores like any wrong answer
+        if weight != 1:
+            raise Unsupported(
+                f"an answer gives {_moodle.percent(weight)}; a numeric question here "
+                "has one correct answer"
+            )
+        value = parse_decimal(text)
+        tolerance = parse_decimal(_child_text(answer, "tolerance") or "0")
+        if value is None or tolerance is None or tolerance < 0:
+            raise Malformed(
+                "answer", f"the numerical answer {text!r} is not a number with a tolerance"
+            )
+        correct.append({"value": number_out(value)})
+        if tolerance:
+            correct[-1]["tolerance"] = number_out(tolerance)
+    if len(correct) != 1:
+        raise Unsupported(
+            "several separate values are correct; examvault accepts one value or range"
+        )
+    return DraftQuestion("", "numeric", "", (), correct[0], marking_object(grade, grade * wrong))
+
+
+def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]:
+    if kind in _UNSUPPORTED:
+        raise Unsupported(_UNSUPPORTED[kind])
+    grade = _grade(question)
+    shuffle: bool | None = None
+    if kind == "multichoice":
+        draft, shuffle = _choice(question, grade)
+    elif kind == "truefalse":
+        draft = _true_false(question, grade)
+    elif kind == "numerical":
+        draft = _numerical(question, grade)
+    else:
+        raise Unsupported(f"the question type {kind!r} cannot be mapped")
+    idnumber = _child_text(question, "idnumber").strip()
+    source = idnumber if fit_id(idnumber) else _child_text(question.find("name")).strip()
+    text = _rich(question.find("questiontext"))
+    return DraftQuestion(
+        source, draft.type, text, draft.options, draft.answer, draft.marking
+    ), shuffle
+
+
+def read(data: bytes) -> Draft:
+    """The questions and categories of a Moodle XML quiz file."""
+    root = parse_xml(data, "quiz")
+    if local(root.tag) != "quiz":
+        raise Malformed("quiz", f"the root element is <{local(root.tag)}>, not <quiz>")
+    sections = Sections()
+    problems: list[Problem] = []
+    key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
+    shuffles: list[bool] = []
+    position = 0
+    for element in root:
+        if local(element.tag) != "question":
+            continue
+        position += 1
+        path = f"quiz/question[{position}]"
+        kind = element.get("type", "")
+        if kind == "category":
+            key, name, title = _moodle.category_section(_child_text(element.find("category")))
+            continue
+        label = _child_text(element.find("name")).strip() or f"question {position}"
+        try:
+            question, shuffle = _question(element, kind)
+        except Unsupported as exc:
+            problems.append(Problem(label, path, exc.reason))
+            continue
+        except Malformed as exc:
+            raise Malformed(path, exc.problem.msg, item=label) from None
+        sections.add(key, title, question, name=name)
+        if shuffle is not None:
+            shuffles.append(shuffle)
+    fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
+    return Draft(sections.freeze(), tuple(problems), None, fields)

@@ -1,0 +1,359 @@
+"""IMS QTI 3.0 and 2.1 (2.2 too): a content package (zip with ``imsmanifest.xml``) or one item.
+
+Both versions are read through one vocabulary (``_xml.qti_names``). A package with an
+assessment test gives the exam its id, title, duration (the test's ``timeLimits
+maxTime``, in seconds) and sections: every ``assessmentSection`` that holds items becomes
+a section (nested sections are flattened, test parts are not sections). A package without
+a test, or a single item file, gives one section of its items in manifest order. Item
+ids come from the test's ``assessmentItemRef`` identifiers (else the item's), option ids
+from ``simpleChoice`` identifiers; both are fitted to our id pattern (``_draft``), so the
+``_1`` our exporter writes for an id starting with a digit reads back as ``1``.
+
+What maps:
+
+- ``choiceInteraction``: ``maxChoices="1"`` → ``single``, any other → ``multiple`` (the
+  upper limit itself is not enforced, nor ``minChoices``);
+- ``textEntryInteraction`` whose response has base type ``float`` or ``integer`` →
+  ``numeric``: the accepted value or range and the marks come from the response
+  processing (``_qti_rp``), e.g. ``equal`` with ``toleranceMode="absolute"``;
+- marks as ``_qti_rp`` explains; a test ``weight`` used by the test's outcome processing
+  multiplies the item's marks;
+- ``shuffle="true"`` on every choice interaction (with no ``fixed`` choice) → shuffled
+  options, ``ordering shuffle="true"`` on every section → shuffled questions.
+
+Text is flattened to plain text (``_text``); prompts and body text are kept, and a text
+entry inside a sentence leaves a ``_____`` blank there (one alone in its block does not);
+feedback and rubric blocks are dropped. Refused as
+unsupported, naming the item and its file: other interactions (essay, matching, ordering,
+drag-and-drop, hotspot…), text entry of text, several interactions in one item, items
+with no interaction, adaptive or templated items, shared stimuli, media and MathML; and,
+at test level, ``selection`` (random subsets) and ``preCondition``/``branchRule``, which
+``skip_unsupported`` ignores (all items imported, in order) and reports as skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from examvault.marking import parse_mark
+
+from . import _qti_marks, _qti_rp
+from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported
+from ._marks import mark_out
+from ._text import TextBuilder, refuse_media
+from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
+
+_SKIPPED_IN_TEXT = frozenset(
+    ("feedbackInline", "feedbackBlock", "modalFeedback", "rubricBlock", "stylesheet")
+)
+_TEMPLATED = frozenset(("printedVariable", "templateInline", "templateBlock", "include"))
+_INTERACTIONS = {
+    "extendedTextInteraction": "an essay (extended text)",
+    "matchInteraction": "a matching question",
+    "associateInteraction": "an association (matching) question",
+    "gapMatchInteraction": "a drag-and-drop gap match",
+    "graphicGapMatchInteraction": "a graphic drag-and-drop",
+    "graphicAssociateInteraction": "a graphic association",
+    "graphicOrderInteraction": "a graphic ordering question",
+    "orderInteraction": "an ordering question",
+    "hotspotInteraction": "a hotspot question",
+    "hottextInteraction": "a hot-text question",
+    "inlineChoiceInteraction": "an inline choice (cloze)",
+    "selectPointInteraction": "a select-point question",
+    "positionObjectInteraction": "a position-object question",
+    "sliderInteraction": "a slider",
+    "mediaInteraction": "a media interaction",
+    "uploadInteraction": "a file upload",
+    "drawingInteraction": "a drawing",
+    "customInteraction": "a custom interaction",
+    "portableCustomInteraction": "a portable custom interaction",
+    "endAttemptInteraction": "an end-attempt button",
+}
+
+
+def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> None:
+    builder.data(el.text or "")
+    for child in el:
+        if child is interaction:
+            if child.tag == "textEntryInteraction":
+                # A blank inside a sentence is part of the text; a box on its own is not.
+                if "".join(el.itertext()).strip():
+                    builder.data("_____")
+            elif (prompt := child.find("prompt")) is not None:
+                builder.start("div")
+                _walk(prompt, builder, None)
+                builder.end("div")
+        elif child.tag in _TEMPLATED:
+            raise Unsupported("shows template variables (a templated item)")
+        elif child.tag == "object" or child.tag == "math":
+            refuse_media(child.tag)
+        elif child.tag not in _SKIPPED_IN_TEXT:
+            builder.start(child.tag)
+            _walk(child, builder, interaction)
+            builder.end(child.tag)
+        builder.data(child.tail or "")
+
+
+def _flow_text(el: Element, interaction: Element | None = None) -> str:
+    builder = TextBuilder()
+    _walk(el, builder, interaction)
+    return builder.text()
+
+
+def _default_value(declaration: Element) -> str | None:
+    default = declaration.find("defaultValue")
+    value = None if default is None else default.find("value")
+    return None if value is None else (value.text or "")
+
+
+def _declaration(item: Element, response: str) -> _qti_rp.Declaration:
+    found = [d for d in item.findall("responseDeclaration") if d.get("identifier") == response]
+    if len(found) != 1:
+        raise Unsupported(f"the response {response!r} is not declared once")
+    decl = found[0]
+    outcomes: dict[str, _qti_rp.Value] = {}
+    for outcome in item.findall("outcomeDeclaration"):
+        text = _default_value(outcome)
+        numeric = outcome.get("baseType") in ("float", "integer")
+        if text is not None and numeric:
+            outcomes[outcome.get("identifier", "")] = _qti_rp.number(text, mark=True)
+    correct = decl.find("correctResponse")
+    values = (
+        () if correct is None else tuple((v.text or "").strip() for v in correct.findall("value"))
+    )
+    mapping = decl.find("mapping")
+    if decl.find("areaMapping") is not None:
+        raise Unsupported("an area mapping (graphic response) cannot be mapped")
+    bounds = {} if mapping is None else mapping.attrib
+    return _qti_rp.Declaration(
+        response=response,
+        cardinality=decl.get("cardinality", "single"),
+        base_type=decl.get("baseType", ""),
+        correct=values,
+        mapping=None
+        if mapping is None
+        else {
+            (e.get("mapKey") or "").strip(): _qti_rp.number(e.get("mappedValue", ""), mark=True)
+            for e in mapping.findall("mapEntry")
+        },
+        mapping_default=_qti_rp.number(bounds.get("defaultValue", "0"), mark=True),
+        lower=None
+        if "lowerBound" not in bounds
+        else _qti_rp.number(bounds["lowerBound"], mark=True),
+        upper=None
+        if "upperBound" not in bounds
+        else _qti_rp.number(bounds["upperBound"], mark=True),
+        outcomes=outcomes,
+    )
+
+
+def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bool | None]:
+    """One assessment item as a question, and whether it asks to shuffle its options."""
+    if item.tag != "assessmentItem":
+        raise Malformed("item", f"<{item.tag}> is not an assessment item")
+    qid = name or item.get("identifier") or ""
+    if item.get("adaptive") == "true":
+        raise Unsupported("an adaptive item (several attempts) cannot be mapped")
+    if item.find("templateDeclaration") is not None or item.find("templateProcessing") is not None:
+        raise Unsupported("a templated item (random values) cannot be mapped")
+    if item.find("assessmentStimulusRef") is not None:
+        raise Unsupported("refers to a shared stimulus, which cannot be carried over")
+    body = item.find("itemBody")
+    interactions = [] if body is None else [e for e in body.iter() if e.tag.endswith("Interaction")]
+    if body is None or not interactions:
+        raise Unsupported("has no interaction: there is nothing to answer")
+    if len(interactions) > 1:
+        raise Unsupported("holds several interactions; examvault has one answer per question")
+    interaction = interactions[0]
+    kind = interaction.tag
+    if kind in _INTERACTIONS:
+        raise Unsupported(f"{_INTERACTIONS[kind]} cannot be mapped")
+    if kind not in ("choiceInteraction", "textEntryInteraction"):
+        raise Unsupported(f"<{kind}> cannot be mapped")
+    decl = _declaration(item, interaction.get("responseIdentifier", ""))
+    scorer = _qti_rp.Scorer(item.find("responseProcessing"), decl)
+    text = _flow_text(body, interaction)
+    if kind == "textEntryInteraction":
+        if decl.base_type not in ("float", "integer") or decl.cardinality != "single":
+            raise Unsupported("a text entry of text (short answer) cannot be marked here")
+        low, high, value = _qti_marks.accepted_range(item.find("responseProcessing"), scorer)
+        marking = _qti_marks.numeric_marks(scorer, low, high)
+        answer = _qti_marks.numeric_answer(low, high, value)
+        return DraftQuestion(qid, "numeric", text, (), answer, marking), None
+    if decl.base_type != "identifier":
+        raise Unsupported(f"a choice response of base type {decl.base_type!r} cannot be read")
+    choices = interaction.findall("simpleChoice")
+    if not choices:
+        raise Unsupported("the choice interaction has no choices")
+    options = tuple((c.get("identifier", ""), _flow_text(c)) for c in choices)
+    single = interaction.get("maxChoices", "1") == "1"
+    if not single and decl.cardinality == "single":
+        raise Unsupported("maxChoices allows several choices but the response holds one")
+    key, marking = _qti_marks.choice_marks(scorer, [o[0] for o in options], single)
+    shuffle = interaction.get("shuffle") == "true" and all(
+        c.get("fixed") != "true" for c in choices
+    )
+    return DraftQuestion(
+        qid, "single" if single else "multiple", text, options, key, marking
+    ), shuffle
+
+
+def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
+    marking = {
+        k: mark_out(parse_mark(v) * factor) if k != "partial" else v
+        for k, v in question.marking.items()
+    }
+    return DraftQuestion(
+        question.name, question.type, question.text, question.options, question.answer, marking
+    )
+
+
+class _TestReader:
+    """Walks an assessment test, reading each referenced item from the package."""
+
+    def __init__(self, members: dict[str, bytes], path: str, test: Element) -> None:
+        self.members, self.path, self.test = members, path, test
+        self.sections = Sections()
+        self.problems: list[Problem] = []
+        self.option_shuffles: list[bool] = []
+        self.question_shuffles: list[bool] = []
+        self.weights_used = {
+            e.get("weightIdentifier") for e in test.iter() if e.get("weightIdentifier")
+        }
+
+    def _rule_problem(self, el: Element, what: str) -> None:
+        self.problems.append(Problem(el.get("identifier", "?"), self.path, what))
+
+    def visit(self, container: Element) -> None:
+        """Read the sections and item references under a test part or section."""
+        if container.find("preCondition") is not None or container.find("branchRule") is not None:
+            self._rule_problem(container, "has preconditions or branch rules (adaptive routing)")
+        for child in container:
+            if child.tag == "assessmentSection":
+                if (selection := child.find("selection")) is not None:
+                    count = selection.get("select", "?")
+                    self._rule_problem(child, f"selects {count} of its items at random")
+                ordering = child.find("ordering")
+                self.question_shuffles.append(
+                    ordering is not None and ordering.get("shuffle") == "true"
+                )
+                self.visit(child)
+            elif child.tag == "assessmentItemRef":
+                self._item(container, child)
+
+    def _item(self, section: Element, ref: Element) -> None:
+        href = resolve_href(self.path, ref.get("href", ""))
+        name = ref.get("identifier") or href
+        if href not in self.members:
+            raise Malformed(
+                href, "is referred to by the test but missing from the package", item=name
+            )
+        item = qti_names(parse_xml(self.members[href], href))
+        try:
+            question, shuffle = read_item(item, ref.get("identifier"))
+        except Unsupported as exc:
+            self.problems.append(Problem(name, href, exc.reason))
+            return
+        for weight in ref.findall("weight"):
+            if weight.get("identifier") in self.weights_used:
+                question = _scaled(question, _qti_rp.number(weight.get("value", "1"), mark=True))
+        if shuffle is not None:
+            self.option_shuffles.append(shuffle)
+        sid = section.get("identifier", "") if section.tag == "assessmentSection" else ""
+        key = sid or DEFAULT_SECTION[0]
+        title = section.get("title", "") if sid else DEFAULT_SECTION[1]
+        self.sections.add(key, title or key, question)
+
+    def draft(self) -> Draft:
+        """The test as a draft exam."""
+        for part in self.test.findall("testPart"):
+            self.visit(part)
+        fields: dict[str, Any] = {
+            "shuffle": {
+                "questions": bool(self.question_shuffles) and all(self.question_shuffles),
+                "options": bool(self.option_shuffles) and all(self.option_shuffles),
+            }
+        }
+        if title := self.test.get("title", "").strip():
+            fields["title"] = title
+        limits = self.test.find("timeLimits")
+        if limits is not None and (max_time := limits.get("maxTime")):
+            seconds = _qti_rp.number(max_time)
+            if seconds > 0:
+                fields["duration_seconds"] = math.ceil(seconds)
+        return Draft(
+            self.sections.freeze(), tuple(self.problems), self.test.get("identifier"), fields
+        )
+
+
+def _loose_items(members: dict[str, bytes], hrefs: list[str]) -> Draft:
+    sections = Sections()
+    problems: list[Problem] = []
+    shuffles: list[bool] = []
+    for href in hrefs:
+        item = qti_names(parse_xml(members[href], href))
+        name = item.get("identifier") or href
+        try:
+            question, shuffle = read_item(item)
+        except Unsupported as exc:
+            problems.append(Problem(name, href, exc.reason))
+            continue
+        if shuffle is not None:
+            shuffles.append(shuffle)
+        sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
+    fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
+    return Draft(sections.freeze(), tuple(problems), None, fields)
+
+
+def _package(data: bytes) -> Draft:
+    members = read_zip(data)
+    if "imsmanifest.xml" not in members:
+        raise Malformed("package", "has no imsmanifest.xml at its top level")
+    manifest = parse_xml(members["imsmanifest.xml"], "imsmanifest.xml")
+    tests, items = [], []
+    for resource in manifest.iter():
+        kind = resource.get("type", "")
+        if local(resource.tag) != "resource" or not kind.startswith("imsqti_"):
+            continue
+        href = resolve_href("imsmanifest.xml", resource.get("href", ""))
+        if href not in members:
+            raise Malformed(href, "is listed in imsmanifest.xml but missing from the package")
+        if kind.startswith("imsqti_test_xml"):
+            tests.append(href)
+        elif kind.startswith("imsqti_item_xml"):
+            items.append(href)
+    if len(tests) > 1:
+        raise Malformed("imsmanifest.xml", f"lists {len(tests)} tests; import one at a time")
+    if tests:
+        test = qti_names(parse_xml(members[tests[0]], tests[0]))
+        if test.tag != "assessmentTest":
+            raise Malformed(tests[0], f"<{test.tag}> is not an assessment test")
+        return _TestReader(members, tests[0], test).draft()
+    if not items:
+        raise Malformed("imsmanifest.xml", "lists no QTI test or item")
+    return _loose_items(members, items)
+
+
+def read(data: bytes, filename: str) -> Draft:
+    """A QTI package (zip) or a single item file."""
+    if data[:4] == b"PK\x03\x04":
+        return _package(data)
+    root = qti_names(parse_xml(data, filename))
+    if root.tag == "assessmentTest":
+        raise Malformed(filename, "a test names its items by file: upload the whole package (zip)")
+    if root.tag != "assessmentItem":
+        raise Malformed(filename, f"<{root.tag}> is neither a QTI item nor a package")
+    name = root.get("identifier") or filename
+    try:
+        question, shuffle = read_item(root)
+    except Unsupported as exc:
+        return Draft((), (Problem(name, filename, exc.reason),))
+    sections = Sections()
+    sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
+    fields: dict[str, Any] = {"shuffle": {"options": bool(shuffle)}}
+    if title := root.get("title", "").strip():
+        fields["title"] = title
+    return Draft(sections.freeze(), (), None, fields)

@@ -1,0 +1,328 @@
+// The attempt on screen: questions, palette, changes into the outbox, the sender, the
+// countdown and the submit. exam.js (the page shell) opens it with an attempt view.
+
+import { Countdown } from "./countdown.js";
+import { formatMark, hasResponse } from "./format.js";
+import { openOutbox } from "./outbox.js";
+import { buildPalette, buildTabs, paintQuestion, questionState, selectTab } from "./palette.js";
+import { NUMERIC, TYPE_TEXT, renderQuestion } from "./question.js";
+import { OFFLINE, SAVED, SAVING, Sender } from "./sender.js";
+import { session } from "./session.js";
+import { fillStoredCount, renderReceipt, submitWithRetry } from "./submit.js";
+
+const $ = (id) => document.getElementById(id);
+
+const NUMERIC_DEBOUNCE_MS = 400;
+const SAVE_TEXT = {
+  [SAVED]: "Saved",
+  [SAVING]: "Saving…",
+  [OFFLINE]: "Offline — answers kept on this device",
+};
+
+/** What the shell lends the attempt: the API caller, the server clock, show(screen). */
+const page = { api: null, clock: null, show: null };
+
+/** The attempt on screen. */
+const exam = {
+  view: null,
+  attemptId: null,
+  questions: [], // {id, type, text, options, marks, section, sectionTitle, number}
+  sections: [], // {id, title, first, questions}
+  answers: new Map(), // question id → {response, marked, seq}
+  visited: new Set(),
+  timeSpent: new Map(), // question id → ms on screen
+  current: 0,
+  shownSince: performance.now(),
+  outbox: null,
+  sender: null,
+  writes: Promise.resolve(),
+  submitting: null,
+  saveState: SAVED,
+};
+
+const countdown = new Countdown({
+  clock: { now: () => page.clock.now() },
+  display: $("timer"),
+  box: $("timer-box"),
+  announcer: $("time-warning"),
+  onZero: () => submitAttempt(),
+});
+
+function key(name) {
+  return `ev.${name}.${exam.attemptId}`;
+}
+
+/** Show the attempt `view` (from the server, or this tab's last copy when offline). */
+export async function openExam(view, { api, clock, show }) {
+  Object.assign(page, { api, clock, show });
+  exam.view = view;
+  exam.attemptId = view.attempt_id;
+  exam.outbox = await openOutbox(view.attempt_id);
+  // After a reload, seqs continue above both what this device and the server have seen.
+  await exam.outbox.raiseSeq(view.last_seq || 0);
+  if (view.status !== "in_progress") return submitAttempt();
+
+  exam.questions = [];
+  exam.sections = [];
+  for (const section of view.sections) {
+    const entry = { id: section.id, title: section.title, first: exam.questions.length, questions: [] };
+    for (const question of section.questions) {
+      const q = { ...question, section: section.id, sectionTitle: section.title, number: exam.questions.length + 1 };
+      exam.questions.push(q);
+      entry.questions.push(q);
+    }
+    exam.sections.push(entry);
+  }
+
+  // The answers: the server's view, then what this tab saw, then the outbox; for each
+  // question the highest seq wins, exactly as on the server.
+  exam.answers = new Map();
+  const overlay = (questionId, response, marked, seq) => {
+    const known = exam.answers.get(questionId);
+    if (!known || seq > known.seq) exam.answers.set(questionId, { response, marked: !!marked, seq });
+  };
+  for (const [id, answer] of Object.entries(view.answers || {})) {
+    overlay(id, answer.response, answer.marked_for_review, answer.seq ?? 0);
+  }
+  for (const [id, answer] of Object.entries(session.get(key("answers")) || {})) {
+    overlay(id, answer.response, answer.marked, answer.seq ?? 0);
+  }
+  for (const item of await exam.outbox.pending()) {
+    overlay(item.question_id, item.response, item.marked_for_review, item.seq);
+  }
+
+  exam.visited = new Set([...(session.get(key("visited")) || []), ...exam.answers.keys()]);
+  exam.timeSpent = new Map(Object.entries(session.get(key("time")) || {}));
+  for (const [id, answer] of Object.entries(view.answers || {})) {
+    if (!exam.timeSpent.has(id) && Number.isFinite(answer.time_spent_ms)) {
+      exam.timeSpent.set(id, answer.time_spent_ms);
+    }
+  }
+
+  buildTabs($("section-tabs"), exam.sections, openSection);
+  buildPalette($("palette-groups"), exam.sections, (number) => goTo(number - 1, { focus: true }));
+  session.set("ev.screen", "exam");
+  page.show("exam");
+  goTo(Math.min(session.get(key("current")) ?? 0, exam.questions.length - 1), { focus: true });
+  for (const question of exam.questions) paint(question);
+
+  exam.sender = new Sender({
+    api: page.api,
+    outbox: exam.outbox,
+    attemptId: exam.attemptId,
+    onState: setSaveState,
+    onAck: (data) => {
+      if (data.deadline) countdown.deadline = Date.parse(data.deadline);
+      session.set("ev.clock", page.clock);
+    },
+    onClosed: () => submitAttempt(),
+  });
+  exam.sender.kick();
+  countdown.start(Date.parse(view.deadline));
+}
+
+function setSaveState(state) {
+  exam.saveState = state;
+  const element = $("save-state");
+  if (element.textContent !== SAVE_TEXT[state]) element.textContent = SAVE_TEXT[state];
+  element.dataset.state = state;
+}
+
+// ---------------------------------------------------------------- changes
+
+/**
+ * Record a change to a question: the outbox gets it, with the next seq, before anything
+ * else; only then does the sender hear of it.
+ */
+function change(question, patch) {
+  commitTime();
+  const known = exam.answers.get(question.id) || { response: null, marked: false, seq: 0 };
+  const next = { ...known, ...patch };
+  exam.answers.set(question.id, next);
+  const item = {
+    question_id: question.id,
+    response: next.response,
+    marked_for_review: next.marked,
+    time_spent_ms: Math.round(exam.timeSpent.get(question.id) || 0),
+  };
+  if (exam.saveState === SAVED) setSaveState(SAVING);
+  paint(question);
+  const write = exam.outbox
+    .add(item)
+    .then((stored) => {
+      if (exam.answers.get(question.id) === next) next.seq = stored.seq;
+      session.set(key("answers"), Object.fromEntries(exam.answers));
+      exam.sender?.kick();
+    })
+    .catch((error) => console.error("could not store the answer on this device", error));
+  // Submit waits for every write started before it.
+  exam.writes = exam.writes.then(() => write);
+}
+
+function commitTime() {
+  const now = performance.now();
+  const question = exam.questions[exam.current];
+  if (question && document.visibilityState !== "hidden") {
+    exam.timeSpent.set(question.id, (exam.timeSpent.get(question.id) || 0) + (now - exam.shownSince));
+  }
+  exam.shownSince = now;
+  if (exam.attemptId) session.set(key("time"), Object.fromEntries(exam.timeSpent));
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    commitTime();
+    flushNumeric();
+  } else {
+    exam.shownSince = performance.now();
+  }
+});
+window.addEventListener("pagehide", () => flushNumeric());
+
+// Numeric typing is saved 400 ms after the last keystroke, or at once on leaving the field.
+let numericPending = null; // {question, input, timer}
+
+function numericEdited(question, input) {
+  if (numericPending) clearTimeout(numericPending.timer);
+  numericPending = { question, input, timer: setTimeout(flushNumeric, NUMERIC_DEBOUNCE_MS) };
+  if (exam.saveState === SAVED) setSaveState(SAVING);
+}
+
+function flushNumeric() {
+  if (!numericPending) return;
+  const { question, input, timer } = numericPending;
+  clearTimeout(timer);
+  numericPending = null;
+  const text = input.value.trim();
+  const known = exam.answers.get(question.id);
+  const current = known && hasResponse(known.response) ? String(known.response) : "";
+  if (text !== current && text === "") change(question, { response: null });
+  else if (text !== current && NUMERIC.test(text)) change(question, { response: text });
+  else exam.sender?.kick(); // nothing to save: let the save state settle
+}
+
+// ---------------------------------------------------------------- moving around
+
+function paint(question) {
+  const state = questionState(exam.answers.get(question.id), exam.visited.has(question.id));
+  paintQuestion(question.number, state, question.number - 1 === exam.current);
+}
+
+function openSection(index) {
+  const section = exam.sections[index];
+  if (exam.questions[exam.current]?.section !== section.id) goTo(section.first);
+}
+
+/** Show question `index` (0-based); `focus` moves keyboard focus to its heading. */
+function goTo(index, { focus = false } = {}) {
+  flushNumeric();
+  commitTime();
+  const previous = exam.questions[exam.current];
+  exam.current = Math.max(0, Math.min(index, exam.questions.length - 1));
+  const question = exam.questions[exam.current];
+  exam.visited.add(question.id);
+  session.set(key("visited"), [...exam.visited]);
+  session.set(key("current"), exam.current);
+  showQuestion(question);
+  if (previous) paint(previous);
+  paint(question);
+  const sectionIndex = exam.sections.findIndex((section) => section.id === question.section);
+  selectTab(exam.sections.length, sectionIndex);
+  $("question-panel").setAttribute("aria-labelledby", `tab-${sectionIndex} question-heading`);
+  $("btn-previous").disabled = exam.current === 0;
+  if (focus) $("question-heading").focus();
+}
+
+function showQuestion(question) {
+  $("question-heading").textContent = `Question ${question.number}`;
+  const marks = question.marks ? ` · ${formatMark(question.marks)}` : "";
+  $("question-meta").textContent = `${question.sectionTitle} · ${TYPE_TEXT[question.type] ?? ""}${marks}`;
+  renderQuestion($("question-body"), question, exam.answers.get(question.id)?.response ?? null, {
+    choose: (response) => change(question, { response }),
+    edit: (input) => numericEdited(question, input),
+    commit: flushNumeric,
+  });
+}
+
+function next() {
+  goTo((exam.current + 1) % exam.questions.length, { focus: true });
+}
+
+function current() {
+  return exam.questions[exam.current];
+}
+
+$("btn-previous").addEventListener("click", () => goTo(exam.current - 1, { focus: true }));
+
+$("btn-next").addEventListener("click", () => {
+  flushNumeric();
+  if (exam.answers.get(current().id)?.marked) change(current(), { marked: false });
+  next();
+});
+
+$("btn-mark").addEventListener("click", () => {
+  flushNumeric();
+  if (!exam.answers.get(current().id)?.marked) change(current(), { marked: true });
+  next();
+});
+
+$("btn-clear").addEventListener("click", () => {
+  if (numericPending) {
+    clearTimeout(numericPending.timer);
+    numericPending = null;
+  }
+  if (hasResponse(exam.answers.get(current().id)?.response)) change(current(), { response: null });
+  showQuestion(current());
+  $("question-heading").focus();
+});
+
+$("btn-submit").addEventListener("click", () => {
+  flushNumeric();
+  const answered = exam.questions.filter((q) => hasResponse(exam.answers.get(q.id)?.response)).length;
+  const marked = exam.questions.filter((q) => exam.answers.get(q.id)?.marked).length;
+  $("count-answered").textContent = `Answered ${answered}`;
+  $("count-not-answered").textContent = `Not answered ${exam.questions.length - answered}`;
+  $("count-marked").textContent = `Marked for review ${marked}`;
+  $("submit-dialog").showModal();
+});
+
+$("dialog-cancel").addEventListener("click", () => $("submit-dialog").close());
+$("dialog-submit").addEventListener("click", () => {
+  $("submit-dialog").close();
+  submitAttempt();
+});
+
+// ---------------------------------------------------------------- submit
+
+/** Submit with every unsent change (manual, at zero, or after a 409); only once. */
+function submitAttempt() {
+  if (!exam.submitting) exam.submitting = submitNow();
+  return exam.submitting;
+}
+
+async function submitNow() {
+  flushNumeric();
+  commitTime();
+  exam.sender?.stop();
+  await exam.writes;
+  for (const control of document.querySelectorAll("#question-panel button, #question-panel input, #palette button")) {
+    control.disabled = true;
+  }
+  $("submitting").textContent = "Submitting your answers…";
+  const data = await submitWithRetry({
+    api: page.api,
+    outbox: exam.outbox,
+    attemptId: exam.attemptId,
+    onWait: (message, offline) => {
+      $("submitting").textContent = message;
+      if (offline) setSaveState(OFFLINE);
+    },
+  });
+  countdown.stop();
+  setSaveState(SAVED);
+  session.set("ev.screen", "submitted");
+  const titles = new Map((exam.view?.sections || []).map((section) => [section.id, section.title]));
+  renderReceipt(data, exam.attemptId, titles);
+  page.show("submitted");
+  await fillStoredCount(page.api, exam.attemptId);
+}

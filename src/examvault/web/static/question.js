@@ -1,0 +1,126 @@
+// One question on screen: options as radio buttons or checkboxes labelled with their
+// text, or a numeric field "Your answer" with an on-screen keypad. Text is set with
+// textContent only: question text is never read as HTML.
+
+import { hasResponse } from "./format.js";
+
+export const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const KEYS = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "0", ".", "-", "backspace"];
+
+export const TYPE_TEXT = {
+  single: "Choose one answer",
+  multiple: "Choose one or more answers",
+  numeric: "Type a number",
+};
+
+/** Is this numeric text acceptable while it is being typed ("", "-", "." too)? */
+export function numericOk(text) {
+  return text === "" || NUMERIC.test(text) || /^[+-]?\.?$/.test(text);
+}
+
+/** The field's text after pressing a keypad key. */
+export function keypadValue(value, key) {
+  if (key === "backspace") return value.slice(0, -1);
+  if (key === "-") return value.startsWith("-") ? value.slice(1) : `-${value}`;
+  if (key === ".") return value.includes(".") ? value : `${value || "0"}.`;
+  return value + key;
+}
+
+function element(name, properties = {}, attributes = {}) {
+  const node = document.createElement(name);
+  Object.assign(node, properties);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  return node;
+}
+
+/**
+ * Render `question` with its current `response` into `body`.
+ *
+ * @param {object} handlers
+ * @param {(response: any) => void} handlers.choose          an option was (un)ticked
+ * @param {(input: HTMLInputElement) => void} handlers.edit  the numeric text changed
+ * @param {() => void} handlers.commit                       save the numeric text now
+ */
+export function renderQuestion(body, question, response, handlers) {
+  body.replaceChildren();
+  if (question.type === "numeric") {
+    renderNumeric(body, question, response, handlers);
+  } else {
+    renderOptions(body, question, response, handlers);
+  }
+}
+
+function renderNumeric(body, question, response, { edit, commit }) {
+  const text = element("p", { className: "question-text", id: "question-text", textContent: question.text });
+  const label = element("label", { htmlFor: "numeric-answer", textContent: "Your answer" });
+  const input = element(
+    "input",
+    { id: "numeric-answer", type: "text", inputMode: "decimal", autocomplete: "off", spellcheck: false },
+    { "aria-describedby": "question-text numeric-error" },
+  );
+  input.value = hasResponse(response) ? String(response) : "";
+  const error = element("p", { id: "numeric-error", className: "error" }, { "aria-live": "polite" });
+  const check = () => {
+    const ok = numericOk(input.value.trim());
+    input.setAttribute("aria-invalid", String(!ok));
+    error.textContent = ok ? "" : "Enter a number such as 2.5, -3 or 0.25 (use a point for decimals).";
+  };
+  input.addEventListener("input", () => {
+    check();
+    edit(input);
+  });
+  input.addEventListener("blur", commit);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      commit();
+    }
+  });
+  const keypad = element("div", { className: "keypad" }, { role: "group", "aria-label": "Numeric keypad" });
+  for (const key of KEYS) {
+    const button = element("button", { type: "button", textContent: key });
+    if (key === "backspace") {
+      button.textContent = "⌫";
+      button.className = "wide";
+      button.setAttribute("aria-label", "Backspace");
+    }
+    button.addEventListener("click", () => {
+      input.value = keypadValue(input.value, key);
+      check();
+      edit(input);
+    });
+    keypad.append(button);
+  }
+  const field = element("div", { className: "numeric-field" });
+  field.append(label, input, error);
+  body.append(text, field, keypad);
+}
+
+function renderOptions(body, question, response, { choose }) {
+  const multiple = question.type === "multiple";
+  const fieldset = element("fieldset");
+  fieldset.append(element("legend", { className: "question-text", textContent: question.text }));
+  const chosen = new Set(Array.isArray(response) ? response : response == null ? [] : [response]);
+  const list = element("div", { className: "options" });
+  for (const option of question.options || []) {
+    const label = element("label", { className: "option" });
+    const input = element("input", {
+      type: multiple ? "checkbox" : "radio",
+      name: `q-${question.id}`,
+      value: option.id,
+      checked: chosen.has(option.id),
+    });
+    input.addEventListener("change", () => {
+      if (multiple) {
+        const picked = [...list.querySelectorAll("input:checked")].map((box) => box.value);
+        choose(picked.length ? picked : null);
+      } else if (input.checked) {
+        choose(option.id);
+      }
+    });
+    label.append(input, element("span", { textContent: option.text }));
+    list.append(label);
+  }
+  fieldset.append(list);
+  body.append(fieldset);
+}
