@@ -8,9 +8,9 @@ normal form for scoring and for telling a repeat from a change.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
-import json
 from typing import Any
 
 import orjson

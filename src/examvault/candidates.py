@@ -9,6 +9,7 @@ cached per process: a registration never changes once made.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,8 +23,6 @@ from examvault.catalog import record
 from examvault.exams import IDENT_PATTERN
 from examvault.store.engine import Store
 from examvault.store.tables import candidates, exams
-
-import re
 
 _IDENT = re.compile(IDENT_PATTERN)
 MAX_PER_REQUEST = 10_000

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
-from examvault.exams import Exam, ExamDef, compile_exam, fingerprint, normalized, with_key_changes
 from examvault.clock import format_time
+from examvault.exams import Exam, ExamDef, compile_exam, fingerprint, normalized, with_key_changes
 from examvault.store.tables import attempts, audit, candidates, exam_keys, exams
 
 if TYPE_CHECKING:
@@ -201,8 +201,8 @@ async def list_exams(core: Core) -> list[dict[str, Any]]:
     ]
 
 
-async def definition(core: Core, exam_id: str) -> dict[str, Any]:
-    """The definition as stored (with its key), its version and key version."""
+async def stored_definition(core: Core, exam_id: str) -> tuple[dict[str, Any], int, int]:
+    """The definition as stored (numbers as Decimal), its version and key version."""
     async with core.store.read() as conn:
         row = (
             await conn.execute(
@@ -213,10 +213,14 @@ async def definition(core: Core, exam_id: str) -> dict[str, Any]:
         ).one_or_none()
     if row is None:
         raise errors.NotFound(f"no exam {exam_id!r}")
-    doc: dict[str, Any] = loads_definition(row.definition)
-    doc_json = dumps_definition(doc | {"version": row.version, "key_version": row.key_version})
-    parsed: dict[str, Any] = orjson.loads(doc_json)
-    return parsed
+    return loads_definition(row.definition), row.version, row.key_version
+
+
+async def definition(core: Core, exam_id: str) -> orjson.Fragment:
+    """The definition with its key, version and key version, as JSON with exact numbers."""
+    doc, version, key_version = await stored_definition(core, exam_id)
+    text = dumps_definition(doc | {"version": version, "key_version": key_version})
+    return orjson.Fragment(text)
 
 
 async def audit_entries(core: Core, exam_id: str | None) -> list[dict[str, Any]]:

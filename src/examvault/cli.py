@@ -143,29 +143,75 @@ def _load_demo(settings: Settings) -> None:
 
 @app.command("import")
 def import_exam(
-    exam_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="YAML or JSON")],
+    exam_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    format: Annotated[
+        str, typer.Option("--format", help="auto, json, yaml, qti, gift, moodle_xml")
+    ] = "auto",
+    exam_id: Annotated[str | None, typer.Option("--id", help="The exam id to use")] = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="duration_seconds")] = None,
+    skip_unsupported: Annotated[bool, typer.Option("--skip-unsupported")] = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Create or replace an exam from a definition file."""
+    """Create or replace an exam from a file: our YAML/JSON, QTI, GIFT or Moodle XML."""
     from examvault.catalog import PutExam
     from examvault.errors import ExamvaultError
-    from examvault.exams import DefinitionError, load_document, parse_definition
+    from examvault.exams import parse_definition
+    from examvault.formats import ImportRefused
+    from examvault.formats import import_exam as read_exam
 
     settings = _settings(database)
     try:
-        definition = parse_definition(load_document(exam_file.read_bytes(), exam_file.name))
-        status, body = _with_core(
-            settings, lambda core: core.write(PutExam(definition, "cli", core.clock.now()))
+        imported = read_exam(
+            exam_file.read_bytes(),
+            filename=exam_file.name,
+            fmt=format,
+            exam_id=exam_id,
+            settings={"duration_seconds": duration} if duration else None,
+            skip_unsupported=skip_unsupported,
         )
-    except DefinitionError as exc:
+        definition = parse_definition(imported.definition)
+        status, body = _with_core(
+            settings,
+            lambda core: core.write(PutExam(definition, "cli", core.clock.now(), "exam_imported")),
+        )
+    except ImportRefused as exc:
         for e in exc.errors:
-            typer.echo(f"{'.'.join(map(str, e['loc']))}: {e['msg']}", err=True)
+            typer.echo(f"{' / '.join(map(str, e['loc']))}: {e['msg']}", err=True)
+        typer.echo("nothing was imported", err=True)
         raise typer.Exit(2) from None
     except ExamvaultError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+    for skipped in imported.skipped:
+        typer.echo(f"skipped {skipped.item}: {skipped.reason}", err=True)
     verb = "unchanged" if status == 200 else "stored"
-    typer.echo(f"exam {body['id']!r} {verb}, version {body['version']}")
+    questions = sum(len(s["questions"]) for s in imported.definition["sections"])
+    typer.echo(f"exam {body['id']!r} {verb}, version {body['version']}, {questions} questions")
+
+
+@app.command()
+def export(
+    exam_id: str,
+    format: Annotated[str, typer.Option("--format", help="json, yaml, qti or gift")] = "json",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default: its suggested name)")
+    ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Write an exam out as a file another tool can read."""
+    from examvault.catalog import stored_definition
+    from examvault.errors import ExamvaultError
+    from examvault.formats import export_exam
+
+    try:
+        doc, _, _ = _with_core(_settings(database), lambda core: stored_definition(core, exam_id))
+        content, _media, name = export_exam(doc, format)
+    except (ExamvaultError, ValueError) as exc:
+        typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(2) from None
+    target = out or Path(name)
+    target.write_bytes(content)
+    typer.echo(f"wrote {target}")
 
 
 @app.command()

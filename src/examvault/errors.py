@@ -30,11 +30,11 @@ class ExamvaultError(Exception):
         return dict(self.headers)
 
 
-class MalformedJSON(ExamvaultError):
-    """The body is not valid JSON."""
+class MalformedBody(ExamvaultError):
+    """The body cannot be read (not valid JSON, or a broken multipart form)."""
 
     status = 400
-    type = "urn:examvault:malformed-json"
+    type = "urn:examvault:malformed"
 
 
 class InvalidBody(ExamvaultError):

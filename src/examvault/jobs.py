@@ -191,7 +191,7 @@ class Jobs:
             await core.write(Complete(job["id"], self.worker_id, core.clock.now(), finish))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a failing job is retried or parked
+        except Exception as exc:
             log.exception("job %s %s failed", kind, job["id"], extra={"exam_id": job["exam_id"]})
             outcome = await core.write(
                 Fail(
@@ -217,7 +217,7 @@ class Jobs:
                     pass
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - e.g. the database is down; try again later
+            except Exception:
                 log.warning("job worker could not claim; retrying", exc_info=True)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

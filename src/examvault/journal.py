@@ -25,12 +25,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors, views
-from examvault.clock import format_time
 from examvault.answers import Item, decode_response
+from examvault.clock import format_time
 from examvault.exams import Exam
 from examvault.marking import Outcome, Response, score
-from examvault.store.tables import answers, attempts, exams, journal, save_stats
 from examvault.metrics import Metrics
+from examvault.store.tables import answers, attempts, exams, journal, save_stats
 from examvault.store.writer import Op
 from examvault.totals import Totals
 

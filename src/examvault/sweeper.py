@@ -70,6 +70,6 @@ async def run_forever(core: Core) -> None:
             await sweep(core)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - keep sweeping whatever happened
+        except Exception:
             log.warning("sweep failed; retrying", exc_info=True)
         await asyncio.sleep(core.settings.sweep_interval_seconds)

@@ -94,7 +94,9 @@ async def test_unknown_route_exam_or_attempt_is_404(attempt: tuple[Server, str, 
     assert_problem(await server.admin("POST", "/exams/nope/close"), 404)
     assert_problem(await server.as_(token, "GET", "/attempts/no-such-attempt"), 404)
     assert_problem(await server.as_(token, "POST", "/exams/other-exam/attempts"), 404)
-    r = await server.save(token, "no-such-attempt", {"question_id": "s0", "response": "A", "seq": 1})
+    r = await server.save(
+        token, "no-such-attempt", {"question_id": "s0", "response": "A", "seq": 1}
+    )
     assert_problem(r, 404)
 
 
@@ -142,7 +144,9 @@ async def test_checks_run_in_the_documented_order(attempt: tuple[Server, str, st
     )  # fmt: skip
     assert_problem(r, 415)
     # body before the attempt
-    r = await server.save(token, "no-such-attempt", {"question_id": "nope", "response": 1, "seq": 1})
+    r = await server.save(
+        token, "no-such-attempt", {"question_id": "nope", "response": 1, "seq": 1}
+    )
     assert_problem(r, 422)
     # the attempt before its state: another's submitted attempt is still 404
     other = (await server.register("mock-1", "R2"))["R2"]

@@ -23,8 +23,8 @@ from examvault.exams import (
     parse_definition,
     with_key_changes,
 )
-from examvault.marking import PRESETS, Marking, NumericKey
 from examvault.formats import native
+from examvault.marking import PRESETS, Marking, NumericKey
 
 
 def load_document(data: bytes, filename: str = "") -> Any:

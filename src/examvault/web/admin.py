@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from examvault import catalog, results
+from examvault import catalog, errors, formats, results
 from examvault.attempts import Close
 from examvault.candidates import Register, parse_registration
 from examvault.exams import parse_definition
 from examvault.web.auth import core_of, require_admin
-from examvault.web.body import read_json
+from examvault.web.body import read_bytes, read_json
 from examvault.web.responses import JSON, body_schema
 from examvault.web.schemas import Registration, exam_schema
 
@@ -87,3 +87,80 @@ async def stats(request: Request, exam_id: str, _: Admin) -> Any:
 async def audit(request: Request, _: Admin, exam_id: str | None = None) -> Any:
     """Every admin action, oldest first."""
     return JSON({"entries": await catalog.audit_entries(core_of(request), exam_id)})
+
+
+@router.post("/exams/import")
+async def import_exam(request: Request, actor: Admin) -> Any:
+    """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML."""
+    core = core_of(request)
+    raw = await read_bytes(request, core.settings.max_import_bytes)
+    form = await parse_form(request, raw)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise errors.InvalidBody([{"loc": ["body", "file"], "msg": "a file is required"}])
+    settings: dict[str, Any] = {}
+    for name in (
+        "title",
+        "grace_seconds",
+        "duration_seconds",
+        "show_result",
+        "opens_at",
+        "closes_at",
+    ):
+        value = form.get(name)
+        if isinstance(value, str) and value != "":
+            settings[name] = int(value) if name.endswith("_seconds") and value.isdigit() else value
+    skip = str(form.get("skip_unsupported", "false")).lower() in ("1", "true", "yes", "on")
+    exam_id = form.get("id")
+    try:
+        imported = formats.import_exam(
+            await upload.read(),
+            filename=upload.filename or "exam",
+            fmt=str(form.get("format") or "auto"),
+            exam_id=exam_id if isinstance(exam_id, str) and exam_id else None,
+            settings=settings or None,
+            skip_unsupported=skip,
+        )
+    except formats.ImportRefused as exc:
+        raise errors.InvalidBody(exc.errors, "the file cannot be imported; nothing was") from None
+    definition = parse_definition(imported.definition)
+    status, body = await core.write(
+        catalog.PutExam(definition, actor, core.clock.now(), "exam_imported")
+    )
+    return JSON(
+        body
+        | {
+            "questions": sum(len(s.questions) for s in definition.sections),
+            "sections": len(definition.sections),
+            "skipped": [{"item": s.item, "reason": s.reason} for s in imported.skipped],
+        },
+        status_code=201 if status == 201 else 200,
+    )
+
+
+@router.get("/exams/{exam_id}/export")
+async def export_exam(request: Request, exam_id: str, _: Admin, format: str = "json") -> Any:
+    """The exam as a file (QTI as a zip package)."""
+    doc, _, _ = await catalog.stored_definition(core_of(request), exam_id)
+    try:
+        content, media, name = formats.export_exam(doc, format)
+    except ValueError as exc:
+        raise errors.InvalidBody([{"loc": ["query", "format"], "msg": str(exc)}]) from None
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+async def parse_form(request: Request, raw: bytes) -> Any:
+    """Parse a multipart body already read (and size-checked) by read_bytes."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise errors.UnsupportedMediaType("send the file as multipart/form-data")
+
+    async def replay() -> Any:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    try:
+        return await Request(request.scope, replay).form(max_part_size=len(raw) + 1)
+    except Exception as exc:
+        raise errors.MalformedBody(f"the multipart body cannot be read: {exc}") from None

@@ -56,4 +56,4 @@ async def read_json(request: Request, limit: int, *, required: bool = True) -> A
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError, ArithmeticError) as exc:
-        raise errors.MalformedJSON(f"the body is not valid JSON: {str(exc)[:200]}") from None
+        raise errors.MalformedBody(f"the body is not valid JSON: {str(exc)[:200]}") from None

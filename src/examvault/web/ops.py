@@ -29,7 +29,7 @@ async def readyz(request: Request) -> Any:
     try:
         async with core.store.read() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:
         raise errors.Unavailable("database unreachable", retry_after=2) from exc
     return JSON({"status": "ready", "database": core.store.dialect, "queue": core.writer.depth})
 

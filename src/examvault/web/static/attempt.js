@@ -118,6 +118,7 @@ export async function openExam(view, { api, clock, show }) {
     onClosed: () => submitAttempt(),
   });
   exam.sender.kick();
+  session.set("ev.clock", page.clock); // an offline reload keeps the server's time
   countdown.start(Date.parse(view.deadline));
 }
 
