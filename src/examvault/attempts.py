@@ -221,6 +221,11 @@ class Attempts:
         return meta
 
     async def _exam_for(self, candidate: Candidate, meta: AttemptMeta | None) -> Exam:
+        """The exam whose questions a body is checked against (no key needed)."""
+        if meta is not None:
+            cached = self.core.catalog.questions_of(meta.exam_id, meta.exam_version)
+            if cached is not None:
+                return cached
         async with self.core.store.read() as conn:
             if meta is not None:
                 key_version = (

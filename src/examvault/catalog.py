@@ -49,7 +49,16 @@ class Catalog:
 
     def __init__(self, limit: int = 256) -> None:
         self._cache: OrderedDict[tuple[str, int, int], Exam] = OrderedDict()
+        self._by_version: dict[tuple[str, int], Exam] = {}
         self._limit = limit
+
+    def questions_of(self, exam_id: str, version: int) -> Exam | None:
+        """Some compiled form of this exam version, if one is cached, whatever its key.
+
+        Checking a save needs only the questions and options, which a key change never
+        alters; scoring reads the current key version inside the write transaction.
+        """
+        return self._by_version.get((exam_id, version))
 
     async def get(
         self, conn: AsyncConnection, exam_id: str, version: int, key_version: int
@@ -80,8 +89,10 @@ class Catalog:
                 changes.extend(loads_definition(krow.changes))
             exam = with_key_changes(exam, key_version, changes)
         self._cache[key] = exam
+        self._by_version[(exam_id, version)] = exam
         if len(self._cache) > self._limit:
-            self._cache.popitem(last=False)
+            old_key, _ = self._cache.popitem(last=False)
+            self._by_version.pop(old_key[:2], None)
         return exam
 
     async def current(self, conn: AsyncConnection, exam_id: str) -> Exam | None:

@@ -8,6 +8,7 @@ under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import itertools
 import os
 import signal
@@ -55,6 +56,13 @@ def serve_command(port: int, database: Path) -> list[str]:
     return [examvault, "serve", *address, "--database", f"sqlite:///{database}"]
 
 
+def _die_with_parent() -> None:
+    """In the child: on Linux, get SIGKILL when pytest dies, so a killed run leaves no server."""
+    with contextlib.suppress(OSError, AttributeError):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 @dataclass
 class Server:
     """One `examvault serve` process; it can be paused, killed and started again."""
@@ -88,6 +96,7 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # so that signals reach every process it starts
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -155,8 +164,10 @@ def own_server(tmp_path: Path) -> Iterator[Server]:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: while Playwright's sync API is alive, its event loop
+    # counts as running in this thread, and pytest-asyncio could not run async tests.
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
@@ -186,6 +197,14 @@ def console() -> Console:
     return Console()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's outcome on the test, for the screenshot of a failure."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def page(
     context: BrowserContext, console: Console, request: pytest.FixtureRequest
@@ -194,6 +213,10 @@ def page(
     opened.on("console", lambda message: console.lines.append(f"{message.type}: {message.text}"))
     opened.on("pageerror", lambda error: console.lines.append(f"pageerror: {error}"))
     yield opened
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        with contextlib.suppress(Exception):
+            shot(opened, f"failed-{request.node.name}")
     log = SCREENSHOTS.parent / "console" / f"{request.node.name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("\n".join(console.lines))

@@ -1,0 +1,5 @@
+"""`python -m examvault` is the `examvault` command."""
+
+from examvault.cli import main
+
+main()
