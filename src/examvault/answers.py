@@ -151,7 +151,7 @@ def _parse_item(exam: Exam, raw: Any, loc: list[Any], errors: list[dict[str, Any
         why = check_response(question, raw["response"])
         if why:
             errors.append({"loc": [*loc, "response"], "msg": why})
-    if len(errors) > n_before or question is None:
+    if len(errors) > n_before or question is None or type(seq) is not int:
         return None
     response = normal_form(question, raw["response"])
     stored = None if response is None else raw["response"]

@@ -191,7 +191,7 @@ async def list_exams(core: Core) -> list[dict[str, Any]]:
                 )
             )
         }
-        registered = dict(
+        registered: dict[str, int] = dict(
             (
                 await conn.execute(
                     select(candidates.c.exam_id, func.count()).group_by(candidates.c.exam_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, overload
 
 MICROS = 1_000_000
 
@@ -45,6 +45,14 @@ def to_micros(value: datetime) -> int:
     """An aware datetime as microseconds since the epoch."""
     delta = value - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+
+
+@overload
+def format_time(micros: int) -> str: ...
+@overload
+def format_time(micros: None) -> None: ...
+@overload
+def format_time(micros: int | None) -> str | None: ...
 
 
 def format_time(micros: int | None) -> str | None:

@@ -96,14 +96,15 @@ def _divisors(qid: str, marking: Any, rng: random.Random) -> dict[str, Any]:
 def _numeric(qid: str, marking: Any, rng: random.Random, form: str) -> dict[str, Any]:
     if form == "range":
         v = rng.randint(2, 30)
+        low, high = Decimal(f"{v**0.5 - 0.01:.2f}"), Decimal(f"{v**0.5 + 0.01:.2f}")
         return {"id": qid, "type": "numeric", "text": f"Square root of {v}, to two decimal places?",
-                "answer": {"min": Decimal(f"{(v ** 0.5) - 0.01:.2f}"), "max": Decimal(f"{(v ** 0.5) + 0.01:.2f}")},
-                "marking": marking}  # fmt: skip
+                "answer": {"min": low, "max": high}, "marking": marking}  # fmt: skip
     if form == "tolerance":
         m, a = rng.randint(2, 9), rng.randint(2, 9)
         return {"id": qid, "type": "numeric",
                 "text": f"A {m} kg mass accelerates at {a} m/s². The force in newtons? (±0.5)",
-                "answer": {"value": m * a, "tolerance": Decimal("0.5")}, "marking": marking}  # fmt: skip
+                "answer": {"value": m * a, "tolerance": Decimal("0.5")},
+                "marking": marking}  # fmt: skip
     a, b = rng.randint(100, 999), rng.randint(100, 999)
     return {"id": qid, "type": "numeric", "text": f"What is {a} + {b}?",
             "answer": {"value": a + b}, "marking": marking}  # fmt: skip
@@ -148,7 +149,7 @@ def demo_exam(seed: int = 7) -> dict[str, Any]:
                         "partial_per_option": "1/2",
                     },
                     rng,
-                )  # fmt: skip
+                )
             )
     maths: list[dict[str, Any]] = []
     for i in range(30):

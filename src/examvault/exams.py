@@ -244,9 +244,9 @@ def fingerprint(exam: ExamDef) -> str:
 
 def _canonical(rule: marking.Rule) -> tuple[Any, ...]:
     """A rule with numbers in one spelling: 2.45 and 2.450 are the same key."""
-    key = rule.key
-    if isinstance(key, marking.NumericKey):
-        key = (key.low.normalize(_EXACT), key.high.normalize(_EXACT))
+    key: object = rule.key
+    if isinstance(rule.key, marking.NumericKey):
+        key = (rule.key.low.normalize(_EXACT), rule.key.high.normalize(_EXACT))
     return (rule.type, key, rule.marking, rule.dropped)
 
 

@@ -148,7 +148,7 @@ async def stats(core: Core, exam_id: str) -> dict[str, Any]:
                 select(func.count()).select_from(candidates).where(candidates.c.exam_id == exam_id)
             )
         ).scalar_one()
-        by_status = dict(
+        by_status: dict[str, int] = dict(
             (
                 await conn.execute(
                     select(attempts.c.status, func.count())

@@ -33,11 +33,15 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        env = os.environ | {
-            "EXAMVAULT_ADMIN_TOKEN": ADMIN,
-            "EXAMVAULT_DATA_DIR": str(self.data_dir),
-            "EXAMVAULT_LOG_LEVEL": "WARNING",
-        } | self.env
+        env = (
+            os.environ
+            | {
+                "EXAMVAULT_ADMIN_TOKEN": ADMIN,
+                "EXAMVAULT_DATA_DIR": str(self.data_dir),
+                "EXAMVAULT_LOG_LEVEL": "WARNING",
+            }
+            | self.env
+        )
         log = (self.data_dir / f"server-{self.port}.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "examvault", "serve", "--port", str(self.port),

@@ -87,9 +87,7 @@ def stored_answers(url: str, s: Student) -> dict[str, int]:
 def test_every_acknowledged_answer_survives_a_kill(
     store: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    database = (
-        f"sqlite:///{tmp_path / 'crash.db'}" if store == "sqlite" else _fresh_pg(request)
-    )
+    database = f"sqlite:///{tmp_path / 'crash.db'}" if store == "sqlite" else _fresh_pg(request)
     server = ServerProcess(database, tmp_path)
     server.start()
     try:

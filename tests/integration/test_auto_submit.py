@@ -31,7 +31,10 @@ async def test_the_sweeper_seals_expired_attempts_within_five_seconds(server: Se
         return any(r["candidate_id"] == "R1" and r["status"] == "submitted" for r in rows)
 
     await wait_for(sealed)
-    rows = {r["candidate_id"]: r for r in (await server.admin("GET", "/exams/mock-1/results")).json()["results"]}
+    rows = {
+        r["candidate_id"]: r
+        for r in (await server.admin("GET", "/exams/mock-1/results")).json()["results"]
+    }
     assert rows["R1"]["submit_kind"] == "auto" and rows["R1"]["score"] == 4
     assert rows["R2"]["status"] == "absent"
     view = (await server.as_(tokens["R1"], "GET", f"/attempts/{a1}")).json()
@@ -67,7 +70,10 @@ async def test_closing_an_exam_seals_everything_and_ranks_follow(server: Server)
         return all(r["rank"] is not None for r in rows if r["status"] == "submitted")
 
     await wait_for(ranked)
-    rows = {r["candidate_id"]: r for r in (await server.admin("GET", "/exams/mock-1/results")).json()["results"]}
+    rows = {
+        r["candidate_id"]: r
+        for r in (await server.admin("GET", "/exams/mock-1/results")).json()["results"]
+    }
     assert (rows["R1"]["rank"], rows["R2"]["rank"]) == (2, 1)
     assert (rows["R1"]["percentile"], rows["R2"]["percentile"]) == (50, 100)
     assert rows["R1"]["submit_kind"] == "auto" and rows["R3"]["status"] == "absent"

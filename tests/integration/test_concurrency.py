@@ -28,7 +28,9 @@ async def recomputed(server: Server, attempt_id: str) -> tuple[Totals, Totals]:
     async with server.core.store.read() as conn:
         row = (await conn.execute(select(attempts).where(attempts.c.id == attempt_id))).one()
         exam = await server.core.catalog.get(conn, row.exam_id, row.exam_version, 1)
-        stored = (await conn.execute(select(answers).where(answers.c.attempt_id == attempt_id))).all()
+        stored = (
+            await conn.execute(select(answers).where(answers.c.attempt_id == attempt_id))
+        ).all()
     outcomes = {
         a.question_id: score(exam.by_id[a.question_id].rule,
                              decode_response(exam.by_id[a.question_id], a.response))
@@ -48,7 +50,9 @@ async def test_concurrent_saves_keep_the_highest_seq_per_question(server: Server
         items = []
         for seq in range(1, 61):
             qid = rng.choice([f"{t}{i}" for t in "smn" for i in range(4)])
-            items.append({"question_id": qid, "seq": seq, "response": rng.choice(RESPONSES[qid[0]])})
+            items.append(
+                {"question_id": qid, "seq": seq, "response": rng.choice(RESPONSES[qid[0]])}
+            )
         sent[cid] = items
     # every item goes in its own request, all at once, in a shuffled order
     requests = [(cid, it) for cid in ids for it in sent[cid]]

@@ -190,7 +190,9 @@ async def test_replacing_an_exam_works_until_an_attempt_starts(server: Server) -
     await server.start("mock-1", token)
     refused = await server.admin("POST", "/exams", json=doc | {"title": "Again"})
     assert refused.status_code == 409
-    assert (await server.admin("POST", "/exams", json=doc | {"title": "Renamed"})).status_code == 200
+    assert (
+        await server.admin("POST", "/exams", json=doc | {"title": "Renamed"})
+    ).status_code == 200
 
 
 async def test_registering_an_id_twice_registers_nobody(server: Server) -> None:

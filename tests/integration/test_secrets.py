@@ -38,9 +38,7 @@ async def test_no_candidate_response_carries_a_key_or_score_before_release(serve
     responses.append(start)
     aid = start.json()["attempt_id"]
     questions = [q for s in start.json()["sections"] for q in s["questions"]]
-    seq = 0
-    for q in questions:
-        seq += 1
+    for seq, q in enumerate(questions, start=1):
         response = {"single": "B", "multiple": ["A"], "numeric": "2.5"}[q["type"]]
         responses.append(await server.save(token, aid, {"question_id": q["id"],
                                                         "response": response, "seq": seq}))  # fmt: skip

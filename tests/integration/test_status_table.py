@@ -87,7 +87,7 @@ async def test_token_of_the_wrong_kind_is_403(attempt: tuple[Server, str, str]) 
 
 
 async def test_unknown_route_exam_or_attempt_is_404(attempt: tuple[Server, str, str]) -> None:
-    server, token, aid = attempt
+    server, token, _ = attempt
     assert_problem(await server.client.get("/api/v1/no-such-thing"), 404)
     assert_problem(await server.client.get("/nowhere"), 404)
     assert_problem(await server.admin("GET", "/exams/nope/results"), 404)

@@ -19,7 +19,10 @@ def counting(server: Server) -> Iterator[list[str]]:
     def before(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement.split()[0].upper())
 
-    engines = {server.core.store.write_engine.sync_engine, server.core.store.read_engine.sync_engine}
+    engines = {
+        server.core.store.write_engine.sync_engine,
+        server.core.store.read_engine.sync_engine,
+    }
     for engine in engines:
         event.listen(engine, "before_cursor_execute", before)
     try:
@@ -51,7 +54,9 @@ async def test_a_submit_runs_the_same_statements_for_10_and_300_questions(
     database: str, tmp_path: Path
 ) -> None:
     # No sweeper or job worker: their statements would mix with the submit's.
-    async with running(database, tmp_path, run_workers=False, sweep_interval_seconds=3600) as server:
+    async with running(
+        database, tmp_path, run_workers=False, sweep_interval_seconds=3600
+    ) as server:
         await _compare(server)
 
 

@@ -90,8 +90,8 @@ class Writer:
 
     async def stop(self) -> None:
         """Finish what is queued, then stop: nothing accepted is abandoned."""
-        while not self._queue.empty() and all(not t.done() for t in self._tasks):
-            await asyncio.sleep(0.01)
+        if self._tasks and all(not t.done() for t in self._tasks):
+            await self._queue.join()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -122,7 +122,11 @@ class Writer:
                 except asyncio.QueueEmpty:
                     break
             started = time.perf_counter()
-            await self._commit(batch)
+            try:
+                await self._commit(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
             self.last_batch_size = len(batch)
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)

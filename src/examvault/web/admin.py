@@ -141,7 +141,7 @@ async def import_exam(request: Request, actor: Admin) -> Any:
 @router.get("/exams/{exam_id}/export")
 async def export_exam(request: Request, exam_id: str, _: Admin, format: str = "json") -> Any:
     """The exam as a file (QTI as a zip package)."""
-    doc, _, _ = await catalog.stored_definition(core_of(request), exam_id)
+    doc, _version, _key_version = await catalog.stored_definition(core_of(request), exam_id)
     try:
         content, media, name = formats.export_exam(doc, format)
     except ValueError as exc:
