@@ -244,7 +244,8 @@ def fingerprint(exam: ExamDef) -> str:
 
 def _canonical(rule: marking.Rule) -> tuple[Any, ...]:
     """A rule with numbers in one spelling: 2.45 and 2.450 are the same key."""
-    key: object = rule.key
+    # Sorted, not a frozenset: a set's order depends on the process's hash seed.
+    key: object = tuple(sorted(rule.key)) if isinstance(rule.key, frozenset) else rule.key
     if isinstance(rule.key, marking.NumericKey):
         key = (rule.key.low.normalize(_EXACT), rule.key.high.normalize(_EXACT))
     return (rule.type, key, rule.marking, rule.dropped)

@@ -1,0 +1,58 @@
+"""The command line: import an exam file, register candidates from a CSV, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import example_dir
+
+pytestmark = pytest.mark.slow
+
+
+def examvault(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "examvault", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+
+
+def test_import_register_and_export_from_the_command_line(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    r = examvault("import", str(example_dir() / "exam.json"), "--database", db, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "exam 'example-1' stored, version 1" in r.stdout
+    again = examvault("import", str(example_dir() / "exam.json"), "--database", db, cwd=tmp_path)
+    assert "unchanged" in again.stdout
+
+    people = tmp_path / "people.csv"
+    people.write_text("id,name\nC1,Asha\nC2,Ravi\n")
+    out = tmp_path / "tokens.csv"
+    r = examvault("register", "example-1", str(people), "--out", str(out), "--database", db,
+                  cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [row["id"] for row in rows] == ["C1", "C2"] and all(len(row["token"]) > 20 for row in rows)
+    r = examvault("register", "example-1", str(people), "--database", db, cwd=tmp_path)
+    assert r.returncode == 2 and "already registered" in r.stderr
+
+    r = examvault("export", "example-1", "--format", "json", "--out", str(tmp_path / "x.json"),
+                  "--database", db, cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    exported = json.loads((tmp_path / "x.json").read_text())
+    assert exported["id"] == "example-1" and len(exported["sections"]) == 2
+
+
+def test_a_broken_exam_file_is_refused_with_its_faults(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"id": "x", "title": "x", "duration_seconds": 60, "sections": [
+        {"id": "a", "questions": [{"id": "q", "type": "single", "options": [{"id": "A"}],
+                                   "answer": "Z", "marking": "plus4"}]}]}))  # fmt: skip
+    r = examvault("import", str(bad), "--database", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "unknown options: Z" in r.stderr and "nothing was imported" in r.stderr

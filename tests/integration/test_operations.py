@@ -1,0 +1,36 @@
+"""Operations endpoints: liveness, readiness, Prometheus metrics named after what they count."""
+
+from __future__ import annotations
+
+from tests.helpers import Server, small_exam
+
+
+async def test_health_readiness_and_metrics(server: Server) -> None:
+    assert (await server.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await server.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+    await server.create_exam(small_exam())
+    token = (await server.register("mock-1", "R1"))["R1"]
+    aid = (await server.start("mock-1", token))["attempt_id"]
+    await server.save(token, aid, {"question_id": "s0", "response": "B", "seq": 1},
+                      {"question_id": "s1", "response": "B", "seq": 2})  # fmt: skip
+    await server.as_(token, "POST", f"/attempts/{aid}/submit")
+    await server.save(token, aid, {"question_id": "s2", "response": "B", "seq": 3})
+
+    text = (await server.client.get("/metrics")).text
+    assert 'examvault_submissions_total{kind="manual"} 1.0' in text
+    assert "examvault_answer_saves_total 2.0" in text
+    assert "examvault_late_journal_entries_total 1.0" in text
+    assert 'route="/api/v1/attempts/{attempt_id}/answers"' in text
+    assert "examvault_request_duration_seconds_bucket" in text
+    assert "examvault_attempts_in_progress" in text
+    assert "examvault_write_queue_depth" in text
+
+
+async def test_pages_are_served_with_a_strict_content_security_policy(server: Server) -> None:
+    for path in ("/", "/admin"):
+        r = await server.client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
