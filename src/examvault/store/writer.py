@@ -75,6 +75,7 @@ class Writer:
         self._timeout = timeout
         self._n_tasks = tasks
         self._tasks: list[asyncio.Task[None]] = []
+        self._conns: dict[int, AsyncConnection] = {}
         self.last_batch_size = 0
         self.on_batch: Callable[[int, float], None] | None = None
 
@@ -85,7 +86,7 @@ class Writer:
 
     def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._loop(), name=f"writer-{i}") for i in range(self._n_tasks)
+            asyncio.create_task(self._loop(i), name=f"writer-{i}") for i in range(self._n_tasks)
         ]
 
     async def stop(self) -> None:
@@ -97,6 +98,10 @@ class Writer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for conn in self._conns.values():
+            with contextlib.suppress(Exception):
+                await conn.close()
+        self._conns.clear()
 
     async def run(self, op: Op) -> Any:
         """Queue an op and wait until it is committed; raise its error if it has one."""
@@ -112,7 +117,7 @@ class Writer:
         except TimeoutError:
             raise Unavailable("the database is slow to answer; retry", retry_after=2) from None
 
-    async def _loop(self) -> None:
+    async def _loop(self, slot: int) -> None:
         while True:
             first = await self._queue.get()
             batch = [first]
@@ -123,7 +128,7 @@ class Writer:
                     break
             started = time.perf_counter()
             try:
-                await self._commit(batch)
+                await self._commit(batch, slot)
             finally:
                 for _ in batch:
                     self._queue.task_done()
@@ -131,10 +136,10 @@ class Writer:
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)
 
-    async def _commit(self, batch: list[Op]) -> None:
+    async def _commit(self, batch: list[Op], slot: int) -> None:
         for attempt in range(3):
             try:
-                await self._transaction(batch)
+                await self._transaction(batch, slot)
             except Exception as error:
                 if _sqlstate(error) in _RETRYABLE and attempt < 2:
                     continue
@@ -144,7 +149,7 @@ class Writer:
                 elif len(batch) > 1:
                     log.exception("batch of %d failed; retrying one by one", len(batch))
                     for op in batch:
-                        await self._commit([op])
+                        await self._commit([op], slot)
                 else:
                     log.exception("write failed")
                     self._fail(batch, error)
@@ -153,18 +158,26 @@ class Writer:
                 self._answer(batch)
                 return
 
-    async def _transaction(self, batch: list[Op]) -> None:
+    async def _transaction(self, batch: list[Op], slot: int) -> None:
         for op in batch:
             op.reset()
-        async with self._store.write_engine.connect() as conn:
-            await conn.begin()
-            try:
-                await self._apply(conn, batch)
-                await conn.commit()
-            except BaseException:
+        # Each writer task keeps its connection: no pool checkout, ping or reset per batch.
+        conn = self._conns.get(slot)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = await self._store.write_engine.connect()
+            self._conns[slot] = conn
+        await conn.begin()
+        try:
+            await self._apply(conn, batch)
+            await conn.commit()
+        except BaseException as error:
+            with contextlib.suppress(Exception):
+                await conn.rollback()
+            if is_unreachable(error) or isinstance(error, asyncio.CancelledError):
+                self._conns.pop(slot, None)
                 with contextlib.suppress(Exception):
-                    await conn.rollback()
-                raise
+                    await conn.invalidate()
+            raise
 
     def _answer(self, batch: list[Op]) -> None:
         for op in batch:

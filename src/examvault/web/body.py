@@ -56,4 +56,7 @@ async def read_json(request: Request, limit: int, *, required: bool = True) -> A
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError, ArithmeticError) as exc:
-        raise errors.MalformedBody(f"the body is not valid JSON: {str(exc)[:200]}") from None
+        why = f"not valid JSON: {str(exc)[:200]}"
+        raise errors.MalformedBody(
+            f"the body is {why}", errors=[{"loc": ["body"], "msg": why}]
+        ) from None

@@ -1,0 +1,94 @@
+"""The group-commit writer: shared commits, push-back when full, failures kept to their op."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault.errors import NotFound, Unavailable
+from examvault.store.engine import open_store
+from examvault.store.writer import Op, Writer
+
+
+class Insert(Op):
+    def __init__(self, value: int, fail: BaseException | None = None) -> None:
+        super().__init__()
+        self.value, self.fail = value, fail
+
+
+async def apply(conn: AsyncConnection, ops: Sequence[Op]) -> None:
+    for op in ops:
+        assert isinstance(op, Insert)
+        if isinstance(op.fail, NotFound):
+            op.error = op.fail
+            continue
+        if op.fail is not None:
+            raise op.fail
+        await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": op.value})
+        op.result = op.value
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Any:
+    s = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    async with s.write() as conn:
+        await conn.execute(text("CREATE TABLE t (v INTEGER)"))
+    yield s
+    await s.dispose()
+
+
+async def rows(store: Any) -> list[int]:
+    async with store.read() as conn:
+        return sorted(r[0] for r in await conn.execute(text("SELECT v FROM t")))
+
+
+async def test_concurrent_ops_share_commits_and_each_is_answered(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=1000, batch_limit=100, timeout=10)
+    sizes: list[int] = []
+    writer.on_batch = lambda n, _s: sizes.append(n)
+    writer.start()
+    results = await asyncio.gather(*(writer.run(Insert(i)) for i in range(200)))
+    await writer.stop()
+    assert results == list(range(200))
+    assert await rows(store) == list(range(200))
+    assert len(sizes) < 200, "commits were shared"
+
+
+async def test_a_full_queue_answers_503_at_once(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=3, batch_limit=100, timeout=10)
+    ops = [Insert(i) for i in range(3)]
+    pending = [asyncio.ensure_future(writer.run(op)) for op in ops]
+    await asyncio.sleep(0)
+    with pytest.raises(Unavailable):
+        await writer.run(Insert(99))
+    writer.start()
+    assert await asyncio.gather(*pending) == [0, 1, 2]
+    await writer.stop()
+
+
+async def test_one_failing_op_does_not_fail_the_others(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=100, batch_limit=100, timeout=10)
+    ops = [Insert(1), Insert(2, fail=RuntimeError("bug")), Insert(3), Insert(4, fail=NotFound())]
+    futures = [asyncio.ensure_future(writer.run(op)) for op in ops]
+    await asyncio.sleep(0)
+    writer.start()
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    await writer.stop()
+    assert results[0] == 1 and results[2] == 3
+    assert isinstance(results[1], RuntimeError) and isinstance(results[3], NotFound)
+    assert await rows(store) == [1, 3], "the failed op's writes were rolled back, no others"
+
+
+async def test_stop_commits_what_is_queued(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=100, batch_limit=10, timeout=10)
+    writer.start()
+    futures = [asyncio.ensure_future(writer.run(Insert(i))) for i in range(50)]
+    await asyncio.sleep(0)
+    await writer.stop()
+    assert [f.result() for f in futures] == list(range(50))
