@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint bench setup browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,8 +18,12 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/examvault serve --demo
 
+## Debian's Chromium for the page tests (never a browser downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
 ## Set up and run every test (SQLite and the PostgreSQL at 127.0.0.1:5432).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q

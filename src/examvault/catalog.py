@@ -10,6 +10,7 @@ stale: a new key version is simply a new cache key.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,6 +52,8 @@ class Catalog:
         self._cache: OrderedDict[tuple[str, int, int], Exam] = OrderedDict()
         self._by_version: dict[tuple[str, int], Exam] = {}
         self._limit = limit
+        # The writer thread and the request loop both use the cache.
+        self._lock = threading.Lock()
 
     def questions_of(self, exam_id: str, version: int) -> Exam | None:
         """Some compiled form of this exam version, if one is cached, whatever its key.
@@ -65,10 +68,11 @@ class Catalog:
     ) -> Exam:
         """The exam at this version and key version, compiled once per process."""
         key = (exam_id, version, key_version)
-        exam = self._cache.get(key)
-        if exam is not None:
-            self._cache.move_to_end(key)
-            return exam
+        with self._lock:
+            exam = self._cache.get(key)
+            if exam is not None:
+                self._cache.move_to_end(key)
+                return exam
         row = (
             await conn.execute(
                 select(exams.c.definition, exams.c.version).where(exams.c.id == exam_id)
@@ -88,11 +92,12 @@ class Catalog:
             ):
                 changes.extend(loads_definition(krow.changes))
             exam = with_key_changes(exam, key_version, changes)
-        self._cache[key] = exam
-        self._by_version[(exam_id, version)] = exam
-        if len(self._cache) > self._limit:
-            old_key, _ = self._cache.popitem(last=False)
-            self._by_version.pop(old_key[:2], None)
+        with self._lock:
+            self._cache[key] = exam
+            self._by_version[(exam_id, version)] = exam
+            if len(self._cache) > self._limit:
+                old_key, _ = self._cache.popitem(last=False)
+                self._by_version.pop(old_key[:2], None)
         return exam
 
     async def current(self, conn: AsyncConnection, exam_id: str) -> Exam | None:

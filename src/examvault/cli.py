@@ -85,7 +85,8 @@ def serve(
         workers=workers,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # ours (web/app.py) never logs a query string, which may hold a token
+        proxy_headers=False,
         log_level="warning",
         timeout_graceful_shutdown=10,
     )
@@ -253,6 +254,48 @@ def register(
     if out:
         fh_out.close()
         typer.echo(f"{len(issued)} candidates registered; tokens in {out}", err=True)
+
+
+@app.command()
+def loadtest(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (see docs/performance.md)")] = (
+        "concurrent_auto_submit"
+    ),
+    students: Annotated[int | None, typer.Option(help="Override the number of students")] = None,
+    questions: Annotated[int | None, typer.Option(help="Override the number of questions")] = None,
+    duration: Annotated[int | None, typer.Option(help="Override the exam duration (s)")] = None,
+    work_seconds: Annotated[
+        float | None, typer.Option(help="Override the answering time before submits (s)")
+    ] = None,
+    database: DatabaseOpt = None,
+    url: Annotated[str | None, typer.Option(help="A running server on 127.0.0.1")] = None,
+    admin_token: Annotated[str | None, typer.Option(help="Its admin token (with --url)")] = None,
+    kill_server_at: Annotated[
+        float | None, typer.Option(help="SIGKILL and restart the server T s into the submits")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the JSON and the PNG")] = Path(
+        "loadtest-out"
+    ),
+    target: Annotated[str, typer.Option(help="examvault or baseline")] = "examvault",
+    connections: Annotated[int, typer.Option(help="Client connection pool size")] = 1000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Simulate students against a server, then verify that no answer was lost."""
+    from examvault.loadtest.runner import Options, run
+
+    if target not in ("examvault", "baseline"):
+        raise typer.BadParameter("--target is examvault or baseline")
+    summary = run(
+        Options(
+            scenario=scenario, students=students, questions=questions, duration=duration,
+            work_seconds=work_seconds,
+            database=database, url=url, admin_token=admin_token, kill_server_at=kill_server_at,
+            out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
+        )
+    )  # fmt: skip
+    verdict = summary["verdict"]
+    if verdict["lost"] or verdict["submissions_failed"] or verdict["score_mismatch"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

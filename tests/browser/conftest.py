@@ -8,7 +8,6 @@ under test-artifacts/screenshots/.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import os
 import signal
@@ -56,13 +55,6 @@ def serve_command(port: int, database: Path) -> list[str]:
     return [examvault, "serve", *address, "--database", f"sqlite:///{database}"]
 
 
-def _die_with_parent() -> None:
-    """In the child: on Linux, get SIGKILL when pytest dies, so a killed run leaves no server."""
-    with contextlib.suppress(OSError, AttributeError):
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 @dataclass
 class Server:
     """One `examvault serve` process; it can be paused, killed and started again."""
@@ -96,7 +88,6 @@ class Server:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # so that signals reach every process it starts
-                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while True:

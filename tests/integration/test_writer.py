@@ -24,6 +24,8 @@ class Insert(Op):
 
 async def apply(conn: AsyncConnection, ops: Sequence[Op]) -> None:
     for op in ops:
+        if isinstance(op, Insert) and op.value < 0:
+            await asyncio.sleep(0.3)  # a slow batch, to fill the queue behind it
         assert isinstance(op, Insert)
         if isinstance(op.fail, NotFound):
             op.error = op.fail
@@ -62,22 +64,21 @@ async def test_concurrent_ops_share_commits_and_each_is_answered(store: Any) -> 
 
 async def test_a_full_queue_answers_503_at_once(store: Any) -> None:
     writer = Writer(store, apply, queue_limit=3, batch_limit=100, timeout=10)
-    ops = [Insert(i) for i in range(3)]
-    pending = [asyncio.ensure_future(writer.run(op)) for op in ops]
+    writer.start()
+    pending = [asyncio.ensure_future(writer.run(Insert(v))) for v in (-1, 1, 2)]
     await asyncio.sleep(0)
     with pytest.raises(Unavailable):
         await writer.run(Insert(99))
-    writer.start()
-    assert await asyncio.gather(*pending) == [0, 1, 2]
+    assert await asyncio.gather(*pending) == [-1, 1, 2]
+    assert (await writer.run(Insert(3))) == 3, "room again once answered"
     await writer.stop()
 
 
 async def test_one_failing_op_does_not_fail_the_others(store: Any) -> None:
     writer = Writer(store, apply, queue_limit=100, batch_limit=100, timeout=10)
     ops = [Insert(1), Insert(2, fail=RuntimeError("bug")), Insert(3), Insert(4, fail=NotFound())]
-    futures = [asyncio.ensure_future(writer.run(op)) for op in ops]
-    await asyncio.sleep(0)
     writer.start()
+    futures = [asyncio.ensure_future(writer.run(op)) for op in ops]
     results = await asyncio.gather(*futures, return_exceptions=True)
     await writer.stop()
     assert results[0] == 1 and results[2] == 3

@@ -69,6 +69,7 @@ class Store:
     url: str
     read_engine: AsyncEngine
     write_engine: AsyncEngine
+    busy_ms: int = 30_000
 
     @property
     def dialect(self) -> str:
@@ -95,6 +96,10 @@ class Store:
         async with self.write_engine.connect() as conn, conn.begin():
             yield conn
 
+    def new_write_engine(self) -> AsyncEngine:
+        """A write engine like this store's, for the writer's own thread and event loop."""
+        return _engines(self.url, pool_size=2, busy_ms=self.busy_ms)[1]
+
     async def dispose(self) -> None:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
@@ -103,13 +108,18 @@ class Store:
 
 def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
     """Open engines for a user-facing database URL."""
+    read, write = _engines(url, pool_size=pool_size, busy_ms=busy_ms)
+    return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms)
+
+
+def _engines(url: str, *, pool_size: int, busy_ms: int) -> tuple[AsyncEngine, AsyncEngine]:
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
         write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30)
         read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=10)
         _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
         _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)
-        return Store(url=url, read_engine=read, write_engine=write)
+        return read, write
     engine = create_async_engine(
         aurl,
         pool_size=pool_size,
@@ -122,4 +132,4 @@ def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store
             "command_timeout": 60,
         },
     )
-    return Store(url=url, read_engine=engine, write_engine=engine)
+    return engine, engine

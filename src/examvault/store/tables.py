@@ -169,3 +169,14 @@ audit = Table(
     Column("detail", Text, nullable=False),
     Index("audit_exam", "exam_id", "id"),
 )
+
+# The last analytics document of each exam (API-ADMIN.md, Analytics), with the state of
+# the data it was computed from (`basis`), so a reader can tell whether it is current.
+analytics = Table(
+    "analytics",
+    metadata,
+    Column("exam_id", String(64), primary_key=True),
+    Column("computed_at", BigInteger, nullable=False),
+    Column("basis", Text, nullable=False),
+    Column("document", Text, nullable=False),
+)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from examvault.errors import Unavailable
 from examvault.store.engine import Store, is_unreachable
@@ -56,7 +57,14 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 class Writer:
-    """The group-commit writer of one process."""
+    """The group-commit writer of one process, running in a thread of its own.
+
+    The writer has its own event loop and its own database engine in a dedicated
+    thread. A batch makes several round trips to the database; on the request loop each
+    of them would wait behind every other ready callback, so a busy server would make
+    its own commits slow. On its own loop the writer runs back to back, and the request
+    loop only hands ops over and receives answers: one hop each way.
+    """
 
     def __init__(
         self,
@@ -70,32 +78,61 @@ class Writer:
     ) -> None:
         self._store = store
         self._apply = apply_batch
-        self._queue: asyncio.Queue[Op] = asyncio.Queue(maxsize=queue_limit)
+        self._limit = queue_limit
         self._batch_limit = batch_limit
         self._timeout = timeout
         self._n_tasks = tasks
-        self._tasks: list[asyncio.Task[None]] = []
+        self._pending = 0  # accepted and not yet answered; touched on the request loop only
+        self._drained: asyncio.Event | None = None
+        self._main: asyncio.AbstractEventLoop | None = None
+        self._wloop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[Op] | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
         self._conns: dict[int, AsyncConnection] = {}
+        self.engine: AsyncEngine | None = None
         self.last_batch_size = 0
         self.on_batch: Callable[[int, float], None] | None = None
 
     @property
     def depth(self) -> int:
-        """Ops waiting for a transaction."""
-        return self._queue.qsize()
+        """Ops accepted and not yet answered."""
+        return self._pending
 
     def start(self) -> None:
-        self._tasks = [
+        """Start the writer thread; call from the request loop."""
+        self._main = asyncio.get_running_loop()
+        self._drained = asyncio.Event()
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(ready,), name="examvault-writer", daemon=True
+        )
+        self._thread.start()
+        ready.wait()
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._wloop = loop
+        self.engine = self._store.new_write_engine()
+        self._queue = asyncio.Queue()
+        self._stopping = asyncio.Event()
+        ready.set()
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(self.engine.dispose())
+            loop.close()
+
+    async def _serve(self) -> None:
+        assert self._stopping is not None
+        tasks = [
             asyncio.create_task(self._loop(i), name=f"writer-{i}") for i in range(self._n_tasks)
         ]
-
-    async def stop(self) -> None:
-        """Finish what is queued, then stop: nothing accepted is abandoned."""
-        if self._tasks and all(not t.done() for t in self._tasks):
-            await self._queue.join()
-        for task in self._tasks:
+        await self._stopping.wait()
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for conn in self._conns.values():
@@ -103,12 +140,26 @@ class Writer:
                 await conn.close()
         self._conns.clear()
 
+    async def stop(self) -> None:
+        """Finish what is queued, then stop: nothing accepted is abandoned."""
+        if self._thread is None:
+            return
+        assert self._drained is not None and self._wloop is not None
+        if self._pending:
+            self._drained.clear()
+            await self._drained.wait()
+        stopping = self._stopping
+        assert stopping is not None
+        self._wloop.call_soon_threadsafe(stopping.set)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
     async def run(self, op: Op) -> Any:
         """Queue an op and wait until it is committed; raise its error if it has one."""
-        try:
-            self._queue.put_nowait(op)
-        except asyncio.QueueFull:
-            raise Unavailable("too many writes waiting; retry shortly", retry_after=1) from None
+        if self._pending >= self._limit or self._wloop is None or self._queue is None:
+            raise Unavailable("too many writes waiting; retry shortly", retry_after=1)
+        self._pending += 1
+        self._wloop.call_soon_threadsafe(self._queue.put_nowait, op)
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
             # cancellation that arrives just as the future completes.
@@ -118,6 +169,7 @@ class Writer:
             raise Unavailable("the database is slow to answer; retry", retry_after=2) from None
 
     async def _loop(self, slot: int) -> None:
+        assert self._queue is not None
         while True:
             first = await self._queue.get()
             batch = [first]
@@ -127,11 +179,7 @@ class Writer:
                 except asyncio.QueueEmpty:
                     break
             started = time.perf_counter()
-            try:
-                await self._commit(batch, slot)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            await self._commit(batch, slot)
             self.last_batch_size = len(batch)
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)
@@ -140,7 +188,7 @@ class Writer:
         for attempt in range(3):
             try:
                 await self._transaction(batch, slot)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - every failure must reach its ops
                 if _sqlstate(error) in _RETRYABLE and attempt < 2:
                     continue
                 if is_unreachable(error):
@@ -164,7 +212,8 @@ class Writer:
         # Each writer task keeps its connection: no pool checkout, ping or reset per batch.
         conn = self._conns.get(slot)
         if conn is None or conn.closed or conn.invalidated:
-            conn = await self._store.write_engine.connect()
+            assert self.engine is not None
+            conn = await self.engine.connect()
             self._conns[slot] = conn
         await conn.begin()
         try:
@@ -180,20 +229,30 @@ class Writer:
             raise
 
     def _answer(self, batch: list[Op]) -> None:
+        """From the writer thread: hand the committed batch back to the request loop."""
+        assert self._main is not None
+        self._main.call_soon_threadsafe(self._resolve, batch, None)
+
+    def _fail(self, batch: list[Op], error: BaseException) -> None:
+        assert self._main is not None
+        self._main.call_soon_threadsafe(self._resolve, batch, error)
+
+    def _resolve(self, batch: list[Op], failure: BaseException | None) -> None:
+        """On the request loop: run after-commit effects and answer every op."""
         for op in batch:
-            try:
-                op.after_commit()
-            except Exception:  # metrics must never fail a committed write
-                log.exception("after_commit failed")
+            if failure is None:
+                try:
+                    op.after_commit()
+                except Exception:  # metrics must never fail a committed write
+                    log.exception("after_commit failed")
+            self._pending -= 1
             if op.future.done():
                 continue
-            if op.error is not None:
+            if failure is not None:
+                op.future.set_exception(failure)
+            elif op.error is not None:
                 op.future.set_exception(op.error)
             else:
                 op.future.set_result(op.result)
-
-    @staticmethod
-    def _fail(batch: list[Op], error: BaseException) -> None:
-        for op in batch:
-            if not op.future.done():
-                op.future.set_exception(error)
+        if self._pending == 0 and self._drained is not None:
+            self._drained.set()

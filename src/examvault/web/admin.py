@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -13,14 +13,47 @@ from examvault.candidates import Register, parse_registration
 from examvault.exams import parse_definition
 from examvault.web.auth import core_of, require_admin
 from examvault.web.body import read_bytes, read_json
-from examvault.web.responses import JSON, body_schema
-from examvault.web.schemas import Registration, exam_schema
+from examvault.web.responses import JSON
+from examvault.web.schemas import (
+    Audit,
+    CandidateTable,
+    Closed,
+    ExamList,
+    ExamVersion,
+    Imported,
+    ImportForm,
+    Registered,
+    Registration,
+    Results,
+    Stats,
+    StoredExam,
+    exam_schema,
+    request_body,
+    responses,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], default_response_class=JSON)
 Admin = Annotated[str, Depends(require_admin)]
+# Responses are written by the routes and documented by `responses=` (see candidate.py).
+_RESULTS = responses({200: Results})
+_RESULTS[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
+_EXPORT = responses({})
+_EXPORT[200] = {
+    "description": "The exam as a file (QTI as a zip package)",
+    "content": {"application/json": {"schema": {"type": "object"}}}
+    | {
+        media: {"schema": {"type": "string", "format": "binary"}}
+        for media in ("application/yaml", "application/zip", "text/plain")
+    },
+}
 
 
-@router.post("/exams", openapi_extra=body_schema(exam_schema()))
+@router.post(
+    "/exams",
+    response_model=None,
+    responses=responses({200: ExamVersion, 201: ExamVersion}),
+    openapi_extra=request_body(exam_schema()),
+)
 async def put_exam(request: Request, actor: Admin) -> Any:
     """Create an exam (201), repeat it harmlessly (200), or replace it before any attempt."""
     core = core_of(request)
@@ -30,19 +63,25 @@ async def put_exam(request: Request, actor: Admin) -> Any:
     return JSON(body, status_code=status)
 
 
-@router.get("/exams")
+@router.get("/exams", response_model=None, responses=responses({200: ExamList}))
 async def list_exams(request: Request, _: Admin) -> Any:
     """Every exam with its counters."""
     return JSON({"exams": await catalog.list_exams(core_of(request))})
 
 
-@router.get("/exams/{exam_id}")
+@router.get("/exams/{exam_id}", response_model=None, responses=responses({200: StoredExam}))
 async def get_exam(request: Request, exam_id: str, _: Admin) -> Any:
     """The definition as stored, with its key."""
     return JSON(await catalog.definition(core_of(request), exam_id))
 
 
-@router.post("/exams/{exam_id}/candidates", openapi_extra=body_schema(Registration))
+@router.post(
+    "/exams/{exam_id}/candidates",
+    status_code=201,
+    response_model=None,
+    responses=responses({201: Registered}),
+    openapi_extra=request_body(Registration),
+)
 async def register(request: Request, exam_id: str, actor: Admin) -> Any:
     """Register candidates, all or none; their tokens are shown only here."""
     core = core_of(request)
@@ -51,21 +90,29 @@ async def register(request: Request, exam_id: str, actor: Admin) -> Any:
     return JSON({"candidates": issued}, status_code=201)
 
 
-@router.get("/exams/{exam_id}/candidates")
+@router.get(
+    "/exams/{exam_id}/candidates", response_model=None, responses=responses({200: CandidateTable})
+)
 async def candidate_table(request: Request, exam_id: str, _: Admin) -> Any:
     """What the invigilator's table shows."""
     return JSON({"candidates": await results.candidate_table(core_of(request), exam_id)})
 
 
-@router.post("/exams/{exam_id}/close")
+@router.post("/exams/{exam_id}/close", response_model=None, responses=responses({200: Closed}))
 async def close(request: Request, exam_id: str, actor: Admin) -> Any:
     """Seal every attempt in progress and close the exam; closing again changes nothing."""
     core = core_of(request)
     return JSON(await core.write(Close(core, exam_id, actor, core.clock.now())))
 
 
-@router.get("/exams/{exam_id}/results")
-async def exam_results(request: Request, exam_id: str, _: Admin, format: str = "json") -> Any:
+@router.get(
+    "/exams/{exam_id}/results",
+    response_model=None,
+    responses=_RESULTS,
+)
+async def exam_results(
+    request: Request, exam_id: str, _: Admin, format: Literal["json", "csv"] = "json"
+) -> Any:
     """One row per registered candidate; `?format=csv` for a spreadsheet."""
     exam, rows = await results.results(core_of(request), exam_id)
     if format == "csv":
@@ -77,19 +124,24 @@ async def exam_results(request: Request, exam_id: str, _: Admin, format: str = "
     return JSON({"exam_id": exam_id, "results": rows})
 
 
-@router.get("/exams/{exam_id}/stats")
+@router.get("/exams/{exam_id}/stats", response_model=None, responses=responses({200: Stats}))
 async def stats(request: Request, exam_id: str, _: Admin) -> Any:
     """Live counters."""
     return JSON(await results.stats(core_of(request), exam_id))
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=None, responses=responses({200: Audit}))
 async def audit(request: Request, _: Admin, exam_id: str | None = None) -> Any:
     """Every admin action, oldest first."""
     return JSON({"entries": await catalog.audit_entries(core_of(request), exam_id)})
 
 
-@router.post("/exams/import")
+@router.post(
+    "/exams/import",
+    response_model=None,
+    responses=responses({200: Imported, 201: Imported}),
+    openapi_extra=request_body(ImportForm, media_type="multipart/form-data"),
+)
 async def import_exam(request: Request, actor: Admin) -> Any:
     """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML."""
     core = core_of(request)
@@ -138,8 +190,17 @@ async def import_exam(request: Request, actor: Admin) -> Any:
     )
 
 
-@router.get("/exams/{exam_id}/export")
-async def export_exam(request: Request, exam_id: str, _: Admin, format: str = "json") -> Any:
+@router.get(
+    "/exams/{exam_id}/export",
+    response_model=None,
+    responses=_EXPORT,
+)
+async def export_exam(
+    request: Request,
+    exam_id: str,
+    _: Admin,
+    format: Literal["json", "yaml", "qti", "gift"] = "json",
+) -> Any:
     """The exam as a file (QTI as a zip package)."""
     doc, _version, _key_version = await catalog.stored_definition(core_of(request), exam_id)
     try:

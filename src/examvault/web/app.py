@@ -132,6 +132,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        # Prometheus (metrics.py) is our telemetry; FastAPI's OpenTelemetry hooks would
+        # only add work to every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.admin_token = settings.resolved_admin_token()[0]
     app.state.candidate_limiter = Limiter(settings.rate_burst, settings.rate_per_second)

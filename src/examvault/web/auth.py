@@ -8,12 +8,30 @@ limits apply per candidate token once it is known to be one.
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from examvault import errors
 from examvault.candidates import Candidate
 from examvault.core import Core
+
+
+# These only declare the two bearer schemes in the OpenAPI document (so that clients and
+# schema-driven tools know which routes need which token); the token itself is read and
+# checked below, in API.md's order.
+_ADMIN_SCHEME = HTTPBearer(
+    scheme_name="admin", description="The admin token (EXAMVAULT_ADMIN_TOKEN)", auto_error=False
+)
+_CANDIDATE_SCHEME = HTTPBearer(
+    scheme_name="candidate",
+    description="A candidate token, returned once at registration",
+    auto_error=False,
+)
+AdminScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_SCHEME)]
+CandidateScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_CANDIDATE_SCHEME)]
 
 
 def core_of(request: Request) -> Core:
@@ -43,7 +61,7 @@ def _check_address(request: Request) -> None:
             raise errors.RateLimited(wait)
 
 
-async def require_admin(request: Request) -> str:
+async def require_admin(request: Request, _: AdminScheme) -> str:
     """The actor name of an admin request; raises 401/403 otherwise."""
     _check_address(request)
     token = bearer(request)
@@ -56,7 +74,7 @@ async def require_admin(request: Request) -> str:
     raise errors.Unauthorized("unknown token")
 
 
-async def require_candidate(request: Request) -> Candidate:
+async def require_candidate(request: Request, _: CandidateScheme) -> Candidate:
     """The candidate of a request; raises 401/403/429 otherwise."""
     _check_address(request)
     token = bearer(request)

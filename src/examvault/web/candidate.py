@@ -11,20 +11,36 @@ from examvault.candidates import Candidate
 from examvault.logs import attempt_id_var
 from examvault.web.auth import core_of, require_candidate
 from examvault.web.body import read_json
-from examvault.web.responses import JSON, body_schema
-from examvault.web.schemas import SaveBody, SubmitBody
+from examvault.web.responses import JSON
+from examvault.web.schemas import (
+    AttemptView,
+    MeView,
+    Result,
+    SaveBody,
+    Saved,
+    SubmitBody,
+    Submitted,
+    request_body,
+    responses,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["candidate"], default_response_class=JSON)
+# Responses are written by the routes (JSON) and documented by `responses=`, so no
+# response model is inferred from the return annotation (`response_model=None`).
 Me = Annotated[Candidate, Depends(require_candidate)]
 
 
-@router.get("/me")
+@router.get("/me", response_model=None, responses=responses({200: MeView}))
 async def me(request: Request, candidate: Me) -> Any:
     """Who this token belongs to, the exam's outline, and the attempt if any."""
     return JSON(await core_of(request).attempts.me(candidate))
 
 
-@router.post("/exams/{exam_id}/attempts")
+@router.post(
+    "/exams/{exam_id}/attempts",
+    response_model=None,
+    responses=responses({200: AttemptView, 201: AttemptView}),
+)
 async def start(request: Request, exam_id: str, candidate: Me) -> Any:
     """Start the attempt (201) or resume it (200)."""
     status, view = await core_of(request).attempts.start(candidate, exam_id)
@@ -32,14 +48,19 @@ async def start(request: Request, exam_id: str, candidate: Me) -> Any:
     return JSON(view, status_code=status)
 
 
-@router.get("/attempts/{attempt_id}")
+@router.get("/attempts/{attempt_id}", response_model=None, responses=responses({200: AttemptView}))
 async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The attempt view: questions in this candidate's order and the stored answers."""
     attempt_id_var.set(attempt_id)
     return JSON(await core_of(request).attempts.view(candidate, attempt_id))
 
 
-@router.put("/attempts/{attempt_id}/answers", openapi_extra=body_schema(SaveBody))
+@router.put(
+    "/attempts/{attempt_id}/answers",
+    response_model=None,
+    responses=responses({200: Saved}),
+    openapi_extra=request_body(SaveBody),
+)
 async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Store answers; the 200 is sent only once they are durable."""
     attempt_id_var.set(attempt_id)
@@ -48,7 +69,12 @@ async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
     return JSON(await core.attempts.save(candidate, attempt_id, body))
 
 
-@router.post("/attempts/{attempt_id}/submit", openapi_extra=body_schema(SubmitBody, required=False))
+@router.post(
+    "/attempts/{attempt_id}/submit",
+    response_model=None,
+    responses=responses({200: Submitted}),
+    openapi_extra=request_body(SubmitBody, required=False),
+)
 async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Seal the attempt, with the last unsent answers if any; idempotent."""
     attempt_id_var.set(attempt_id)
@@ -57,7 +83,9 @@ async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
     return JSON(await core.attempts.submit(candidate, attempt_id, body))
 
 
-@router.get("/attempts/{attempt_id}/result")
+@router.get(
+    "/attempts/{attempt_id}/result", response_model=None, responses=responses({200: Result})
+)
 async def result(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The result, once released."""
     attempt_id_var.set(attempt_id)

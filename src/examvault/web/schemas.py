@@ -7,7 +7,7 @@ and to schema-driven test tools.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,3 +46,338 @@ def exam_schema() -> Any:
     from examvault.exams import ExamDef
 
     return ExamDef
+
+
+# --- OpenAPI documentation of bodies and responses -------------------------------------
+#
+# Routes write their responses themselves (`JSON`), so these models only describe them.
+# They are lenient where API.md lets the server add fields (`extra="allow"`), and strict
+# about the fields a client relies on; the fuzz test (tests/fuzz) checks every response
+# against them.
+
+Number = int | float
+Time = str
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ProblemItem(_Out):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(_Out):
+    """application/problem+json (RFC 9457), as every error is sent."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemItem] | None = None
+
+
+class OptionView(_Out):
+    id: str
+    text: str
+
+
+class QuestionView(_Out):
+    id: str
+    type: Literal["single", "multiple", "numeric"]
+    text: str
+    options: list[OptionView] | None = None
+    marks: dict[str, Any]
+
+
+class SectionView(_Out):
+    id: str
+    title: str
+    questions: list[QuestionView]
+
+
+class AnswerView(_Out):
+    response: Any
+    seq: int
+    marked_for_review: bool
+    time_spent_ms: int | None
+
+
+class AttemptView(_Out):
+    attempt_id: str
+    exam_id: str
+    status: Literal["in_progress", "submitted"]
+    started_at: Time
+    deadline: Time
+    server_time: Time
+    sections: list[SectionView]
+    answers: dict[str, AnswerView]
+    last_seq: int
+
+
+class Saved(_Out):
+    accepted: list[int]
+    stale: list[int]
+    last_seq: int
+    server_time: Time
+    deadline: Time
+
+
+class SectionResult(_Out):
+    id: str
+    score: Number
+    max_score: Number
+    correct: int
+    partial: int
+    wrong: int
+    unanswered: int
+
+
+class Result(_Out):
+    score: Number
+    max_score: Number
+    correct: int
+    partial: int
+    wrong: int
+    unanswered: int
+    sections: list[SectionResult]
+    rank: int | None
+    percentile: Number | None
+
+
+class Submitted(_Out):
+    status: Literal["submitted"]
+    submitted_at: Time
+    submit_kind: Literal["manual", "auto"]
+    result: Result | None
+    late: list[int]
+
+
+class SectionOutline(_Out):
+    id: str
+    title: str
+    questions: int
+    marks: list[dict[str, Any]]
+
+
+class ExamOutline(_Out):
+    id: str
+    title: str
+    duration_seconds: int
+    opens_at: Time | None
+    closes_at: Time | None
+    show_result: Literal["on_submit", "after_close", "never"]
+    sections: list[SectionOutline]
+
+
+class AttemptRef(_Out):
+    attempt_id: str
+    status: Literal["in_progress", "submitted"]
+
+
+class MeView(_Out):
+    candidate_id: str
+    name: str
+    exam: ExamOutline
+    attempt: AttemptRef | None
+
+
+class ExamVersion(_Out):
+    id: str
+    version: int
+
+
+class Token(_Out):
+    id: str
+    token: str
+
+
+class Registered(_Out):
+    candidates: list[Token]
+
+
+class ExamRow(_Out):
+    id: str
+    title: str
+    version: int
+    registered: int
+    in_progress: int
+    submitted: int
+    closed: bool
+
+
+class ExamList(_Out):
+    exams: list[ExamRow]
+
+
+class StoredExam(_Out):
+    id: str
+    title: str
+    duration_seconds: int
+    sections: list[dict[str, Any]]
+    version: int
+    key_version: int
+
+
+class CandidateRow(_Out):
+    candidate_id: str
+    name: str
+    status: Literal["absent", "in_progress", "submitted"]
+    attempt_id: str | None
+    last_seen: Time | None
+    answers: int
+    score: Number | None
+
+
+class CandidateTable(_Out):
+    candidates: list[CandidateRow]
+
+
+class Closed(_Out):
+    id: str
+    closed_at: Time
+    sealed: int
+
+
+class ResultRow(_Out):
+    candidate_id: str
+    attempt_id: str | None
+    status: Literal["absent", "in_progress", "submitted"]
+    score: Number | None
+    max_score: Number
+    sections: dict[str, Number] | None
+    rank: int | None
+    percentile: Number | None
+    submitted_at: Time | None
+    submit_kind: Literal["manual", "auto"] | None
+
+
+class Results(_Out):
+    results: list[ResultRow]
+
+
+class Stats(_Out):
+    registered: int
+    in_progress: int
+    submitted: int
+    answers_saved: int
+    last_minute_saves: int
+    late_items: int
+
+
+class AuditEntry(_Out):
+    at: Time
+    actor: str
+    action: Literal[
+        "exam_created",
+        "exam_replaced",
+        "exam_imported",
+        "candidates_registered",
+        "exam_closed",
+        "key_changed",
+    ]
+    exam_id: str | None
+    detail: Any
+
+
+class Audit(_Out):
+    entries: list[AuditEntry]
+
+
+class SkippedItem(_Out):
+    item: str
+    reason: str
+
+
+class Imported(_Out):
+    id: str
+    version: int
+    questions: int
+    sections: int
+    skipped: list[SkippedItem]
+
+
+class ImportForm(BaseModel):
+    """The multipart form of `POST /exams/import` (API-ADMIN.md, Import and export)."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+    format: Literal["auto", "json", "yaml", "qti", "gift", "moodle_xml"] = "auto"
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    title: str | None = None
+    duration_seconds: int | None = Field(default=None, ge=1)
+    grace_seconds: int | None = Field(default=None, ge=0)
+    show_result: Literal["on_submit", "after_close", "never"] | None = None
+    opens_at: Time | None = None
+    closes_at: Time | None = None
+    skip_unsupported: bool = False
+
+
+def inline_schema(model: Any) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` written in place.
+
+    Pydantic refers to nested models as `#/$defs/...`, which inside an OpenAPI document
+    would point at the document's root; writing them in place keeps the schema valid
+    wherever it is embedded. None of these models is recursive.
+    """
+    schema: dict[str, Any] = model.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return resolve(defs[ref.removeprefix("#/$defs/")] | rest)
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    out: dict[str, Any] = resolve(schema)
+    return out
+
+
+def request_body(
+    model: Any, *, required: bool = True, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """`openapi_extra` for a body the route reads itself (web/body.py)."""
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {media_type: {"schema": inline_schema(model)}},
+        }
+    }
+
+
+# Errors any route may answer (API.md, Errors); 405 is answered for a wrong method only.
+_ERROR_STATUSES = {
+    400: "Malformed body",
+    401: "Missing or unknown token",
+    403: "A valid token of the wrong kind",
+    404: "Unknown exam or attempt (or another candidate's attempt)",
+    409: "The exam or attempt is in a state that refuses this",
+    413: "Body over the limit",
+    415: "Body is not JSON (or not multipart, for an import)",
+    422: "Body of the wrong shape or content",
+    429: "Rate limited; see Retry-After",
+    503: "Overloaded or database unavailable; see Retry-After",
+}
+
+
+def responses(ok: dict[int, Any]) -> dict[int | str, dict[str, Any]]:
+    """`responses` of a route: its successful bodies, and every error as problem+json."""
+    problem = {"application/problem+json": {"schema": inline_schema(Problem)}}
+    out: dict[int | str, dict[str, Any]] = {
+        status: {
+            "description": "Success",
+            "content": {"application/json": {"schema": inline_schema(model)}},
+        }
+        for status, model in ok.items()
+    }
+    retry_after = {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}}
+    for status, description in _ERROR_STATUSES.items():
+        out[status] = {"description": description, "content": problem}
+        if status in (429, 503):
+            out[status]["headers"] = retry_after
+    return out
