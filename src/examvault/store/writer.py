@@ -188,7 +188,7 @@ class Writer:
         for attempt in range(3):
             try:
                 await self._transaction(batch, slot)
-            except Exception as error:  # noqa: BLE001 - every failure must reach its ops
+            except Exception as error:  # every failure must reach its ops
                 if _sqlstate(error) in _RETRYABLE and attempt < 2:
                     continue
                 if is_unreachable(error):
