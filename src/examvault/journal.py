@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -110,7 +110,6 @@ class AttemptState:
     sealed_in_batch: bool = False
     touched_late_after_close: bool = False
     seen: int = 0
-    changed: set[str] = field(default_factory=set)
 
     def counts(self, received_at: int) -> bool:
         """Whether an item received at this instant counts (API.md, Time).
@@ -146,7 +145,9 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
             op.error = errors.NotFound("no such attempt")
             continue
         st.seen = max(st.seen, op.received_at)
-        if st.status == "in_progress" and now > st.row.end_at:
+        # Judged by when the request arrived, not when its batch runs: a submit received
+        # in time stays a manual submit even if the queue delayed it past the end.
+        if st.status == "in_progress" and op.received_at > st.row.end_at:
             st.seal("auto", st.row.end_at)
             op.sealed = "auto"
         accepted: list[int] = []
@@ -187,7 +188,7 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
         if op.kind == "save" and late:
             op.error = _conflict(st, accepted, stale, late)
         else:
-            op.result = _result(op, st, accepted, stale, late, now, core)
+            op.result = _result(op, st, accepted, stale, late, now)
 
     await _write(conn, core, states, journal_rows, answer_rows, stats, now)
 
@@ -263,7 +264,6 @@ def _result(
     stale: list[int],
     late: list[int],
     now: int,
-    core: Core,
 ) -> dict[str, Any]:
     if op.kind == "submit":
         return {

@@ -141,3 +141,19 @@ async def test_many_attempts_sealed_at_once_while_students_still_save(server: Se
         assert stored == acknowledged[cid], "every acknowledged answer, and only those, counts"
     submissions = server.core.metrics.submissions.labels("auto")._value.get()
     assert submissions == len(ids), "each attempt sealed exactly once"
+
+
+async def test_a_submit_received_in_time_stays_manual_when_committed_late(server: Server) -> None:
+    from examvault.journal import AttemptOp
+
+    await server.create_exam(small_exam(duration_seconds=60, grace_seconds=0))
+    token = (await server.register("mock-1", "R1"))["R1"]
+    view = await server.start("mock-1", token)
+    received = server.clock.now() + 59_000_000  # one second before the end
+    server.clock.advance(65)  # …but the writer gets to it after the end
+    result = await server.core.write_attempt(
+        AttemptOp(kind="submit", attempt_id=view["attempt_id"], exam_id="mock-1",
+                  candidate_id="R1", items=(), received_at=received)  # fmt: skip
+    )
+    assert result["submit_kind"] == "manual"
+    assert result["submitted_at"] == view["deadline"], "sealed no later than the end"
