@@ -151,6 +151,7 @@ class Close:
         )
         await record(conn, self.now, self.actor, "exam_closed", self.exam_id, {"sealed": len(ids)})
         await self.core.jobs.enqueue(conn, "ranks", self.exam_id)
+        await self.core.jobs.enqueue(conn, "analytics", self.exam_id)
         self.sealed = len(ids)
         for attempt_id in ids:
             log.info("attempt sealed by close", extra={"attempt_id": attempt_id, "kind": "auto"})

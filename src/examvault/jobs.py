@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from examvault import results
+from examvault import regrade, reports, results
 from examvault.clock import MICROS
 from examvault.store.tables import jobs
 
@@ -49,7 +49,13 @@ async def _ranks(core: Core, job: dict[str, Any]) -> Finish:
     return finish
 
 
-HANDLERS: dict[str, Handler] = {"ranks": _ranks}
+# regrade: rescore after a key change (regrade.py); analytics: the examiners' figures
+# (reports.py). Both are idempotent, like ranks: a rerun recomputes from stored rows.
+HANDLERS: dict[str, Handler] = {
+    "ranks": _ranks,
+    "regrade": regrade.handle,
+    "analytics": reports.handle,
+}
 
 
 @dataclass(eq=False)
@@ -169,8 +175,11 @@ class Jobs:
                 run_after=self.core.clock.now(),
                 created_at=self.core.clock.now(),
             )
+            # The predicate is literal SQL, not a bound parameter: PostgreSQL matches it to
+            # the partial unique index at plan time, and once asyncpg's prepared statement
+            # switches to a generic plan (after five runs) a `$9` no longer matches it.
             .on_conflict_do_nothing(
-                index_elements=[jobs.c.dedupe], index_where=jobs.c.status == "pending"
+                index_elements=[jobs.c.dedupe], index_where=text("status = 'pending'")
             )
         )
 

@@ -31,7 +31,7 @@ from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
-from examvault.web import admin, candidate, ops, problems
+from examvault.web import admin, candidate, examiner, ops, problems
 
 log = logging.getLogger("examvault.access")
 
@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(candidate.router)
     app.include_router(admin.router)
+    app.include_router(examiner.router)
     _pages(app)
     app.add_middleware(RequestMiddleware, owner=app)
     return app
