@@ -152,8 +152,14 @@ async def test_a_submit_received_in_time_stays_manual_when_committed_late(server
     received = server.clock.now() + 59_000_000  # one second before the end
     server.clock.advance(65)  # …but the writer gets to it after the end
     result = await server.core.write_attempt(
-        AttemptOp(kind="submit", attempt_id=view["attempt_id"], exam_id="mock-1",
-                  candidate_id="R1", items=(), received_at=received)  # fmt: skip
+        AttemptOp(
+            kind="submit",
+            attempt_id=view["attempt_id"],
+            exam_id="mock-1",
+            candidate_id="R1",
+            items=(),
+            received_at=received,
+        )
     )
     assert result["submit_kind"] == "manual"
     assert result["submitted_at"] == view["deadline"], "sealed no later than the end"

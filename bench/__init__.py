@@ -1,0 +1,1 @@
+"""Benchmarks: the baseline design and the one command that compares it with examvault."""

@@ -1,0 +1,408 @@
+"""Run a scenario end to end: a server (started here or given), the students, the checks.
+
+When the tool starts the server itself it owns the process: it can sample its memory
+and SIGKILL and restart it on the same database in the middle of the submit burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import psutil
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from examvault.loadtest import report
+from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
+from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
+from examvault.loadtest.verify import fetch_exact, verify
+
+Target = Literal["examvault", "baseline"]
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass(slots=True)
+class Options:
+    """Everything `examvault loadtest` can be told; None means the scenario's value."""
+
+    scenario: str = "concurrent_auto_submit"
+    students: int | None = None
+    questions: int | None = None
+    duration: int | None = None
+    work_seconds: float | None = None
+    database: str | None = None
+    url: str | None = None
+    admin_token: str | None = None
+    kill_server_at: float | None = None
+    out: Path = Path("loadtest-out")
+    target: Target = "examvault"
+    connections: int = 1000
+    progress: bool = True
+    seed: int = 1
+    server_env: Mapping[str, str] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """`examvault serve` (or the baseline) on a port of its own: start, SIGKILL, restart."""
+
+    def __init__(
+        self,
+        target: Target,
+        database: str,
+        workdir: Path,
+        env: Mapping[str, str],
+        log_dir: Path | None = None,
+    ):
+        self.target = target
+        self.log_dir = log_dir or workdir
+        self.database = database
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_token = secrets.token_urlsafe(24)
+        self.env = dict(env)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.peak_rss = 0
+        self.cpu_seconds = 0.0  # of processes already gone (killed), plus the last sample
+        self._cpu_live = 0.0
+
+    def command(self) -> list[str]:
+        if self.target == "baseline":
+            if not (REPO / "bench" / "baseline" / "__main__.py").exists():
+                raise RuntimeError("the baseline lives in bench/baseline of a source checkout")
+            return [
+                sys.executable,
+                "-m",
+                "bench.baseline",
+                "--port",
+                str(self.port),
+                "--database",
+                self.database,
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "examvault",
+            "serve",
+            "--port",
+            str(self.port),
+            "--database",
+            self.database,
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the process and wait until /readyz answers 200."""
+        env = (
+            os.environ
+            | {
+                "EXAMVAULT_ADMIN_TOKEN": self.admin_token,
+                "EXAMVAULT_DATA_DIR": str(self.workdir),
+                "EXAMVAULT_LOG_LEVEL": "WARNING",
+            }
+            | self.env
+        )
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"server-{self.target}-{self.port}.log").open("ab")
+        cwd = REPO if self.target == "baseline" else None
+        self.proc = subprocess.Popen(self.command(), env=env, stdout=log, stderr=log, cwd=cwd)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.target} exited with {self.proc.returncode}; see {log.name}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.target} did not become ready")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush."""
+        self.sample_rss()
+        self.cpu_seconds += self._cpu_live
+        self._cpu_live = 0.0
+        if self.proc is not None and self.proc.poll() is None:
+            for child in self._tree()[1:]:
+                child.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def sample_rss(self) -> None:
+        """Remember the highest resident memory of the server and its workers, and the
+        CPU time they have used (to tell a busy server from a busy load tool)."""
+        try:
+            tree = self._tree()
+            rss = sum(p.memory_info().rss for p in tree)
+            cpu = sum(sum(p.cpu_times()[:2]) for p in tree)
+        except psutil.Error:
+            return
+        self.peak_rss = max(self.peak_rss, rss)
+        self._cpu_live = max(self._cpu_live, cpu)
+
+    def total_cpu(self) -> float:
+        """CPU seconds used by every incarnation of the server so far."""
+        return self.cpu_seconds + self._cpu_live
+
+    def _tree(self) -> list[psutil.Process]:
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        try:
+            root = psutil.Process(self.proc.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+
+def resolve(opts: Options) -> Scenario:
+    """The named scenario with the command line's overrides applied."""
+    if opts.scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {opts.scenario!r}; one of {', '.join(SCENARIOS)}")
+    sc = SCENARIOS[opts.scenario].evolve(
+        students=opts.students,
+        questions=opts.questions,
+        duration=opts.duration,
+        kill_at=opts.kill_server_at,
+        work_seconds=opts.work_seconds,
+    )
+    if sc.server_ends_attempts:
+        # students stop a margin before the end: keep the working time inside the exam
+        sc = sc.evolve(work_seconds=min(sc.work_seconds, max(1.0, sc.duration - sc.grace - 3.0)))
+    return sc
+
+
+def run(opts: Options) -> dict[str, Any]:
+    """Run one scenario (blocking) and return its summary; also writes JSON and PNG."""
+    return asyncio.run(run_async(opts))
+
+
+async def run_async(opts: Options) -> dict[str, Any]:
+    sc = resolve(opts)
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="examvault-loadtest-") as tmp:
+        server: ServerProcess | None = None
+        database = opts.database or f"sqlite:///{Path(tmp) / 'loadtest.db'}"
+        if opts.url:
+            check_local(opts.url)
+            if sc.kill_at is not None:
+                raise ValueError("--kill-server-at needs a server this tool starts (no --url)")
+            if not opts.admin_token:
+                raise ValueError("--url needs --admin-token")
+            url, admin = opts.url, opts.admin_token
+        else:
+            server = ServerProcess(opts.target, database, Path(tmp), opts.server_env, opts.out)
+            await asyncio.to_thread(server.start)
+            url, admin = server.url, server.admin_token
+        store = "external" if opts.url else database.split(":", 1)[0]
+        try:
+            return await _drive(opts, sc, url, admin, server, store, console)
+        finally:
+            if server is not None:
+                server.stop()
+
+
+async def _drive(
+    opts: Options,
+    sc: Scenario,
+    url: str,
+    admin: str,
+    server: ServerProcess | None,
+    store: str,
+    console: Console,
+) -> dict[str, Any]:
+    recorder = Recorder()
+    me = psutil.Process()
+    cpu_before = sum(me.cpu_times()[:2])
+    limit = sc.work_seconds + (sc.duration if sc.server_ends_attempts else 0) + 120
+    http = Http(
+        url,
+        connections=min(opts.connections, max(8, sc.students)),
+        recorder=recorder,
+        stop_at=time.monotonic() + limit,
+    )
+    rng = random.Random(opts.seed)
+    try:
+        exam_id = f"lt-{sc.name.replace('_', '-')}-{secrets.token_hex(3)}"
+        definition = exam_document(exam_id, sc.questions, sc.duration, sc.grace)
+        students = await _setup(http, admin, exam_id, definition, sc, rng)
+        submit_at = time.monotonic() + sc.work_seconds
+        kills: list[float] = []
+        runs = asyncio.gather(*(s.run(http, exam_id, sc, submit_at) for s in students))
+        ticker = asyncio.create_task(
+            _tick(students, server, sc, submit_at, kills, recorder, console, opts.progress)
+        )
+        await runs
+        last_t = max((at for at, _ in recorder.submits), default=None)
+        if sc.server_ends_attempts:
+            end_local = max(s.local_end for s in students if s.attempt_id) + sc.grace
+            last_t = max(last_t or 0.0, end_local - recorder.t0)
+        wait_until = time.monotonic() + 10
+        if sc.server_ends_attempts:
+            wait_until = max(wait_until, recorder.t0 + (last_t or 0.0) + 8)
+        rows, done_t = await _await_results(
+            http, admin, exam_id, len(students), wait_until, recorder
+        )
+        ticker.cancel()
+        verdict = await verify(http, admin, exam_id, definition, students, rows)
+        elapsed = time.monotonic() - recorder.t0
+        # the burst: from the first submit sent to the last one acknowledged
+        window = None
+        if recorder.submits:
+            first_sent = min(at - lat for at, lat in recorder.submits)
+            window = max(max(at for at, _ in recorder.submits) - first_sent, 1e-3)
+        summary = report.summary(
+            sc.name,
+            opts.target,
+            store,
+            verdict,
+            recorder,
+            elapsed=elapsed,
+            last_submit_to_result=None
+            if done_t is None or last_t is None
+            else max(0.0, done_t - last_t),
+            submit_window=window,
+            peak_rss_mb=server.peak_rss / 2**20 if server and server.peak_rss else None,
+            kills=kills,
+        )
+        if server is not None:
+            server.sample_rss()
+            summary["server_cpu_s"] = round(server.total_cpu(), 1)
+        summary["loadtool_cpu_s"] = round(sum(me.cpu_times()[:2]) - cpu_before, 1)
+        summary["students"] = sc.students
+        summary["questions"] = sc.questions
+        report.print_table(summary, console)
+        report.write_json(summary, opts.out)
+        report.write_picture(summary, recorder, opts.out)
+        return summary
+    finally:
+        await http.close()
+
+
+async def _setup(
+    http: Http,
+    admin: str,
+    exam_id: str,
+    definition: dict[str, Any],
+    sc: Scenario,
+    rng: random.Random,
+) -> list[Student]:
+    """Create the exam and register the candidates, in chunks the server accepts."""
+    status, body = await http.call("POST", "/exams", admin, definition, rng=rng)
+    if status not in (200, 201):
+        raise GaveUp(f"create exam: {status} {body}")
+    questions = [(q["id"], q["type"]) for s in definition["sections"] for q in s["questions"]]
+    ids = [f"C{i:05d}" for i in range(sc.students)]
+    tokens: dict[str, str] = {}
+    for i in range(0, len(ids), 1000):
+        chunk = [{"id": c, "name": f"Student {c}"} for c in ids[i : i + 1000]]
+        status, body = await http.call(
+            "POST", f"/exams/{exam_id}/candidates", admin, {"candidates": chunk}, rng=rng
+        )
+        if status != 201:
+            raise GaveUp(f"register: {status} {body}")
+        tokens |= {c["id"]: c["token"] for c in body["candidates"]}
+    return [
+        Student(
+            cid,
+            tokens[cid],
+            questions,
+            random.Random(f"{exam_id}/{cid}"),
+            submits=sc.submit_mode == "all" or (sc.submit_mode == "mixed" and n % 2 == 0),
+        )
+        for n, cid in enumerate(ids)
+    ]
+
+
+async def _tick(
+    students: list[Student],
+    server: ServerProcess | None,
+    sc: Scenario,
+    submit_at: float,
+    kills: list[float],
+    recorder: Recorder,
+    console: Console,
+    show: bool,
+) -> None:
+    """Progress bar, memory sampling, and the SIGKILL when the scenario asks for one."""
+    expected = sum(len(s.questions) for s in students)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+        transient=True,
+    ) as bar:
+        acked = bar.add_task("answers acknowledged", total=expected)
+        finished = bar.add_task("attempts submitted", total=len(students))
+        killed = sc.kill_at is None or server is None
+        while True:
+            if server is not None:
+                await asyncio.to_thread(server.sample_rss)
+            if (
+                not killed
+                and server is not None
+                and time.monotonic() >= submit_at + (sc.kill_at or 0)
+            ):
+                killed = True
+                kills.append(time.monotonic() - recorder.t0)
+                server.kill()
+                await asyncio.to_thread(server.start)
+            bar.update(acked, completed=min(expected, sum(len(s.acked) for s in students)))
+            bar.update(finished, completed=sum(1 for s in students if s.submit_ok))
+            await asyncio.sleep(0.25)
+
+
+async def _await_results(
+    http: Http, admin: str, exam_id: str, n: int, limit: float, recorder: Recorder
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Poll the admin results until every row is submitted and scored (bounded in time).
+
+    Returns the rows and when (seconds since start) they were first all there.
+    """
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < limit:
+        try:
+            rows = (await fetch_exact(http, f"/exams/{exam_id}/results", admin))["results"]
+        except GaveUp:
+            rows = []
+        if len(rows) == n and all(
+            r["status"] == "submitted" and r["score"] is not None for r in rows
+        ):
+            return rows, time.monotonic() - recorder.t0
+        await asyncio.sleep(0.2)
+    return rows, None

@@ -1,0 +1,164 @@
+"""Named load scenarios and the exam document each one uses.
+
+A scenario is plain data: how many students, how the exam is shaped, how students
+behave and how they finish (submit together, some of them, or never). The runner reads
+it; command-line options override single fields through `Scenario.evolve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+SubmitMode = Literal["all", "mixed", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What one load run does.
+
+    `submit_mode`: `all` — every student submits, inside a window of `submit_spread`
+    seconds starting at the same instant (0 = literally together); `mixed` — every other
+    student submits, spread over the working time, the rest leave it to the server's
+    auto-submit; `none` — nobody submits and the server must seal every attempt.
+    `duration` is the exam's `duration_seconds`; for `all` it is long (students submit
+    themselves), for `mixed` and `none` it bounds the run, since the server ends it.
+    `work_seconds` is how long students answer before the submit instant.
+    `kill_at`: seconds after the submit instant at which the server is SIGKILLed and
+    restarted on the same database (`None`: no kill).
+    """
+
+    name: str
+    students: int
+    questions: int = 10
+    duration: int = 3600
+    grace: int = 2
+    submit_mode: SubmitMode = "all"
+    submit_spread: float = 0.0
+    work_seconds: float = 5.0
+    saves_per_student: int = 6
+    revisits: int = 3
+    kill_at: float | None = None
+    description: str = ""
+
+    def evolve(self, **changes: Any) -> Scenario:
+        """A copy with the given fields changed (`None` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def server_ends_attempts(self) -> bool:
+        """True when some attempts are left to the server's auto-submit."""
+        return self.submit_mode != "all"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "concurrent_auto_submit",
+            students=50,
+            questions=100,
+            work_seconds=5,
+            description="the incident: 50 page timers fire submit at the same instant",
+        ),
+        Scenario(
+            "mixed_submission_load",
+            students=200,
+            questions=100,
+            duration=40,
+            work_seconds=20,
+            submit_mode="mixed",
+            description="half submit by hand while working, half are auto-submitted",
+        ),
+        Scenario(
+            "stress_test",
+            students=500,
+            questions=100,
+            work_seconds=10,
+            submit_spread=1.0,
+            description="peak period: 500 students working, then submitting within 1 s",
+        ),
+        Scenario(
+            "stampede_2k",
+            students=2_000,
+            questions=100,
+            submit_spread=1.0,
+            work_seconds=60,
+            description="2,000 submits within one second",
+        ),
+        Scenario(
+            "stampede_5k",
+            students=5_000,
+            questions=100,
+            submit_spread=1.0,
+            work_seconds=120,
+            description="5,000 submits within one second",
+        ),
+        Scenario(
+            "stampede_10k",
+            students=10_000,
+            questions=100,
+            submit_spread=1.0,
+            work_seconds=240,
+            description="10,000 submits within one second",
+        ),
+        Scenario(
+            "no_client_submit",
+            students=200,
+            questions=100,
+            duration=30,
+            work_seconds=20,
+            submit_mode="none",
+            description="nobody submits: the server must seal every attempt on time",
+        ),
+        Scenario(
+            "crash_mid_stampede",
+            students=500,
+            questions=100,
+            work_seconds=8,
+            submit_spread=1.0,
+            kill_at=0.3,
+            description="SIGKILL the server during the submit burst, restart, carry on",
+        ),
+    )
+}
+
+
+def exam_document(exam_id: str, questions: int, duration: int, grace: int) -> dict[str, Any]:
+    """An exam of `questions` questions cycling single / multiple / numeric, two sections.
+
+    Keys are fixed (single: B, multiple: A+C, numeric: 2.45..2.55) so that students'
+    random answers give a mix of correct, partial and wrong outcomes, and marking uses
+    presets with negative and fractional marks so that scoring is exercised for real.
+    """
+    items: list[dict[str, Any]] = []
+    for i in range(questions):
+        kind = ("single", "multiple", "numeric")[i % 3]
+        q: dict[str, Any] = {"id": f"q{i:03d}", "type": kind, "text": f"Question {i} ({kind})"}
+        if kind == "single":
+            q |= {
+                "options": _options(),
+                "answer": "B",
+                "marking": "gate_mcq_2" if i % 2 else "plus4_minus1",
+            }
+        elif kind == "multiple":
+            q |= {"options": _options(), "answer": ["A", "C"], "marking": "jee_advanced_multi"}
+        else:
+            q |= {"answer": {"min": 2.45, "max": 2.55}, "marking": "gate_nat_2"}
+        items.append(q)
+    half = max(1, len(items) // 2)
+    sections = [{"id": "part-a", "title": "Part A", "questions": items[:half]}]
+    if items[half:]:
+        sections.append({"id": "part-b", "title": "Part B", "questions": items[half:]})
+    return {
+        "id": exam_id,
+        "title": f"Load test {exam_id}",
+        "duration_seconds": duration,
+        "grace_seconds": grace,
+        "show_result": "on_submit",
+        "sections": sections,
+    }
+
+
+def _options() -> list[dict[str, str]]:
+    return [{"id": o, "text": f"option {o}"} for o in "ABCD"]
