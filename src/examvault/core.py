@@ -74,6 +74,7 @@ class Core:
             tasks=self.settings.writers,
         )
         self.writer.on_batch = self._observe_batch
+        self.writer.on_failure = self.metrics.write_failures.inc
         self.directory = Directory(self.store)
         self.attempts = Attempts(self)
         self.jobs = jobs_module.Jobs(self)

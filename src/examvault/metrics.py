@@ -59,6 +59,17 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
             registry=r,
         )
+        self.server_errors = Counter(
+            "examvault_server_errors",
+            "Responses 5xx other than 503, by route: bugs, and for a write a possible loss",
+            ["route"],
+            registry=r,
+        )
+        self.write_failures = Counter(
+            "examvault_write_failures",
+            "Write operations that failed for a reason other than the database being down",
+            registry=r,
+        )
         self.overload_rejections = Counter(
             "examvault_overload_rejections", "Requests answered 503 because of overload", registry=r
         )

@@ -27,9 +27,12 @@ class Settings(BaseSettings):
 
     # Group commit: how many requests may wait for the writer before 503, and how many
     # one transaction takes at most.
-    write_queue_limit: int = 20_000
+    write_queue_limit: int = 4_000
     write_batch_limit: int = 512
-    write_timeout_seconds: float = 30.0
+    write_timeout_seconds: float = 10.0
+    # Requests being handled at once; past it the server answers 503 at once rather than
+    # letting a queue grow inside the event loop (push back, don't fall over).
+    max_in_flight: int = 2_000
     writers: int = Field(default=1, ge=1, le=16)
 
     rate_burst: int = 100

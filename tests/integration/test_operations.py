@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.helpers import Server, small_exam
+from pathlib import Path
+
+from tests.helpers import Server, running, small_exam
 
 
 async def test_health_readiness_and_metrics(server: Server) -> None:
@@ -34,3 +36,15 @@ async def test_pages_are_served_with_a_strict_content_security_policy(server: Se
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+async def test_past_its_capacity_the_server_answers_503_at_once(
+    database: str, tmp_path: Path
+) -> None:
+    async with running(database, tmp_path, max_in_flight=0) as server:
+        r = await server.client.get("/api/v1/exams", headers={"Authorization": "Bearer x"})
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert (await server.client.get("/healthz")).status_code == 200
+        metrics = (await server.client.get("/metrics")).text
+        assert "examvault_overload_rejections_total 1.0" in metrics

@@ -116,7 +116,7 @@ def _engines(url: str, *, pool_size: int, busy_ms: int) -> tuple[AsyncEngine, As
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
         write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30)
-        read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=10)
+        read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=5)
         _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
         _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)
         return read, write
@@ -124,7 +124,7 @@ def _engines(url: str, *, pool_size: int, busy_ms: int) -> tuple[AsyncEngine, As
         aurl,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=10,
+        pool_timeout=5,
         pool_pre_ping=True,
         connect_args={
             "server_settings": {"synchronous_commit": "on", "application_name": "examvault"},

@@ -93,6 +93,7 @@ class Writer:
         self.engine: AsyncEngine | None = None
         self.last_batch_size = 0
         self.on_batch: Callable[[int, float], None] | None = None
+        self.on_failure: Callable[[int], None] | None = None
 
     @property
     def depth(self) -> int:
@@ -200,6 +201,8 @@ class Writer:
                         await self._commit([op], slot)
                 else:
                     log.exception("write failed")
+                    if self.on_failure:
+                        self.on_failure(len(batch))
                     self._fail(batch, error)
                 return
             else:

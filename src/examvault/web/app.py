@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from examvault.clock import Clock
 from examvault.core import Core
+from examvault.errors import Unavailable
 from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
 from examvault.settings import Settings
@@ -54,9 +55,11 @@ _PAGE_HEADERS = [
 class RequestMiddleware:
     """Latency by route template, an access log line without query strings, headers."""
 
-    def __init__(self, app: ASGIApp, owner: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, owner: FastAPI, max_in_flight: int) -> None:
         self.app = app
         self.owner = owner
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,6 +68,10 @@ class RequestMiddleware:
         started = time.perf_counter()
         status = 500
         is_page = not scope["path"].startswith(("/api/", "/metrics", "/healthz", "/readyz"))
+        if self.in_flight >= self.max_in_flight and scope["path"].startswith("/api/"):
+            await self._refuse(scope, receive, send)
+            return
+        self.in_flight += 1
         token = attempt_id_var.set(None)
 
         async def send_wrapper(message: Message) -> None:
@@ -95,6 +102,8 @@ class RequestMiddleware:
                     core.metrics.save_window.add(elapsed)
                 if status == 503:
                     core.metrics.overload_rejections.inc()
+                if status >= 500 and status != 503:
+                    core.metrics.server_errors.labels(template).inc()
             if status >= 500 or log.isEnabledFor(logging.DEBUG):
                 log.log(
                     logging.WARNING if status >= 500 else logging.DEBUG,
@@ -107,6 +116,16 @@ class RequestMiddleware:
                     },
                 )
             attempt_id_var.reset(token)
+            self.in_flight -= 1
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        core: Core | None = getattr(self.owner.state, "core", None)
+        if core is not None:
+            core.metrics.overload_rejections.inc()
+        response = problems.problem_response(
+            Unavailable("the server is at capacity; retry shortly", retry_after=1)
+        )
+        await response(scope, receive, send)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -149,7 +168,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(examiner.router)
     _pages(app)
-    app.add_middleware(RequestMiddleware, owner=app)
+    app.add_middleware(RequestMiddleware, owner=app, max_in_flight=settings.max_in_flight)
     return app
 
 
@@ -164,6 +183,9 @@ def _pages(app: FastAPI) -> None:
 
     app.add_api_route("/", page("index.html"), include_in_schema=False, methods=["GET"])
     app.add_api_route("/admin", page("admin.html"), include_in_schema=False, methods=["GET"])
+    app.add_api_route(
+        "/admin/analytics", page("analytics.html"), include_in_schema=False, methods=["GET"]
+    )
 
     async def service_worker() -> Response:
         return FileResponse(
