@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from examvault import errors, views
 from examvault.answers import Item, decode_response
@@ -37,7 +38,7 @@ from examvault.totals import Totals
 if TYPE_CHECKING:
     from examvault.core import Core
 
-_PAIRS_PER_QUERY = 400
+_ATTEMPTS_PER_QUERY = 200  # SQLite's expression depth limit is 1000
 log = logging.getLogger("examvault.journal")
 
 
@@ -134,7 +135,7 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
     """Apply a batch of attempt operations inside the writer's transaction."""
     now = core.clock.now()
     states = await _load_attempts(conn, ops, core)
-    current = await _load_answers(conn, ops, states)
+    current = await _load_answers(conn, ops, states, core)
     journal_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
     answer_rows: dict[tuple[str, str], dict[str, Any]] = {}
     stats: dict[str, list[int]] = {}
@@ -318,19 +319,26 @@ async def _load_attempts(
 
 
 async def _load_answers(
-    conn: AsyncConnection, ops: Sequence[AttemptOp], states: dict[str, AttemptState]
+    conn: AsyncConnection, ops: Sequence[AttemptOp], states: dict[str, AttemptState], core: Core
 ) -> dict[tuple[str, str], Stored]:
-    pairs = sorted(
-        {
-            (op.attempt_id, it.question_id)
-            for op in ops
-            if op.attempt_id in states
-            for it in op.items
-        }
-    )
+    wanted: dict[str, set[str]] = {}
+    for op in ops:
+        if op.attempt_id in states:
+            wanted.setdefault(op.attempt_id, set()).update(it.question_id for it in op.items)
+    groups = sorted((a, sorted(qs)) for a, qs in wanted.items() if qs)
     current: dict[tuple[str, str], Stored] = {}
-    for start in range(0, len(pairs), _PAIRS_PER_QUERY):
-        chunk = pairs[start : start + _PAIRS_PER_QUERY]
+    for start in range(0, len(groups), _ATTEMPTS_PER_QUERY):
+        chunk = groups[start : start + _ATTEMPTS_PER_QUERY]
+        where: ColumnElement[bool]
+        if core.store.is_postgresql:
+            pairs = [(a, q) for a, qs in chunk for q in qs]
+            where = tuple_(answers.c.attempt_id, answers.c.question_id).in_(pairs)
+        else:
+            # SQLite scans the whole table for a row-value IN; an OR of per-attempt terms
+            # is answered from the primary key ("MULTI-INDEX OR").
+            where = or_(
+                *(and_(answers.c.attempt_id == a, answers.c.question_id.in_(qs)) for a, qs in chunk)
+            )
         query = select(
             answers.c.attempt_id,
             answers.c.question_id,
@@ -339,7 +347,7 @@ async def _load_answers(
             answers.c.marked,
             answers.c.outcome,
             answers.c.score,
-        ).where(tuple_(answers.c.attempt_id, answers.c.question_id).in_(chunk))
+        ).where(where)
         for row in await conn.execute(query):
             question = states[row.attempt_id].exam.by_id[row.question_id]
             current[(row.attempt_id, row.question_id)] = Stored(
