@@ -21,19 +21,26 @@ PERCENTILE_PLACES = 7
 
 def competition_ranks(scores: Sequence[Fraction]) -> list[int]:
     """The rank of each score, highest first, ties sharing a rank."""
-    ordered = sorted(scores)
+    ints, _ = scaled(scores)  # the same order, compared as ints: much faster than Fractions
+    ordered = sorted(ints)
     n = len(ordered)
-    return [1 + n - bisect_right(ordered, s) for s in scores]
+    return [1 + n - bisect_right(ordered, s) for s in ints]
 
 
 def percentiles(scores: Sequence[Fraction]) -> list[Decimal]:
     """The NTA percentile of each score among these scores."""
-    ordered = sorted(scores)
+    ints, _ = scaled(scores)
+    ordered = sorted(ints)
     n = len(ordered)
-    return [
-        round_half_away(Fraction(100 * bisect_right(ordered, s), n), PERCENTILE_PLACES)
-        for s in scores
-    ]
+    memo: dict[int, Decimal] = {}  # one rounding per distinct count, not per attempt
+    out = []
+    for s in ints:
+        below = bisect_right(ordered, s)
+        value = memo.get(below)
+        if value is None:
+            value = memo[below] = round_half_away(Fraction(100 * below, n), PERCENTILE_PLACES)
+        out.append(value)
+    return out
 
 
 # --- the figures of API-ADMIN.md, "Analytics" ---------------------------------------------
@@ -182,6 +189,13 @@ def cronbach_alpha(
     if not var_total:
         return None
     var_items = sum((variance(col) or Fraction(0) for col in item_scores), Fraction(0))
+    return alpha_of(m, var_items, var_total)
+
+
+def alpha_of(m: int, var_items: Fraction, var_total: Fraction | None) -> Fraction | None:
+    """Cronbach's alpha from the sum of the item variances and the total's variance."""
+    if m < 2 or not var_total:
+        return None
     return Fraction(m, m - 1) * (1 - var_items / var_total)
 
 
@@ -204,11 +218,15 @@ def point_biserial_square(
     `scaled` are the totals times a common denominator: r is the same for them, and every
     sum is then an exact integer sum. None when either variable has no variance.
     """
-    n = len(scaled)
     c = sum(correct)
-    sy = sum(scaled)
     sxy = sum(y for x, y in zip(correct, scaled, strict=True) if x)
-    syy = sum(y * y for y in scaled)
+    return point_biserial_of(len(scaled), c, sxy, sum(scaled), sum(y * y for y in scaled))
+
+
+def point_biserial_of(n: int, c: int, sxy: int, sy: int, syy: int) -> tuple[Fraction, bool] | None:
+    """r² and its sign from sums: n attempts, c correct, Σ totals of the correct (sxy),
+    Σ totals (sy) and Σ totals² (syy), totals scaled to integers. The same r as
+    `point_biserial_square`, for callers that only hold aggregates (the database's)."""
     vx = n * c - c * c
     vy = n * syy - sy * sy
     if vx == 0 or vy == 0:

@@ -1,4 +1,4 @@
-"""The `examvault` command: serve, import, register. No logic lives here.
+"""The `examvault` command: serve, import, register, report. No logic lives here.
 
 This is the one module that reads the environment (through `Settings`), and it hands
 the settings to everything else.
@@ -257,6 +257,25 @@ def register(
 
 
 @app.command()
+def report(
+    exam_id: str,
+    out: Annotated[Path, typer.Option("--out", help="Directory for the files and pictures")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Write an exam's analytics as files: analytics.json, items.csv, results.csv, PNGs."""
+    from examvault.errors import ExamvaultError
+    from examvault.report_files import write_report
+
+    try:
+        written = _with_core(_settings(database), lambda core: write_report(core, exam_id, out))
+    except ExamvaultError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
 def loadtest(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see docs/performance.md)")] = (
         "concurrent_auto_submit"
@@ -285,14 +304,18 @@ def loadtest(
 
     if target not in ("examvault", "baseline"):
         raise typer.BadParameter("--target is examvault or baseline")
-    summary = run(
-        Options(
-            scenario=scenario, students=students, questions=questions, duration=duration,
-            work_seconds=work_seconds,
-            database=database, url=url, admin_token=admin_token, kill_server_at=kill_server_at,
-            out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
-        )
-    )  # fmt: skip
+    try:
+        summary = run(
+            Options(
+                scenario=scenario, students=students, questions=questions, duration=duration,
+                work_seconds=work_seconds,
+                database=database, url=url, admin_token=admin_token, kill_server_at=kill_server_at,
+                out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
+            )
+        )  # fmt: skip
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     verdict = summary["verdict"]
     if verdict["lost"] or verdict["submissions_failed"] or verdict["score_mismatch"]:
         raise typer.Exit(1)

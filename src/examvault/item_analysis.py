@@ -1,14 +1,15 @@
 """Item analysis and the analytics document of API-ADMIN.md, pure over a `Sheet`.
 
 A `Sheet` holds, column by question, what n submitted attempts gave: outcome, marks,
-response and time. It is built by `reports.py` from the stored answers, or from raw
-responses by `sheet_of` (tests, and the from-scratch check of a regrade). Nothing here
-reads a clock or a database, so hypothesis and hand-worked examples can pin every figure.
+response and time; `sheet_of` builds one from raw responses (tests, and the from-scratch
+check of a regrade). A `Tally` holds the same aggregated, as the database's GROUP BY
+gives it (`reports.py`): every figure is computed from a tally, so both inputs get
+exactly the same arithmetic. Nothing here reads a clock or a database, so hypothesis and
+hand-worked examples can pin every figure.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -73,31 +74,189 @@ def sheet_of(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """Attempts that left one question the same answer, in the same rank group, counted.
+
+    `upper`/`lower`: whether these attempts are among the first/last k by total (both for
+    n = 1). `total`: the sum of their totals times the tally's scale, an exact integer.
+    """
+
+    response: Response
+    outcome: Outcome
+    score: Fraction
+    upper: bool
+    lower: bool
+    count: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What the item figures need, aggregated: n attempts × m questions become a few cells.
+
+    Every figure of a question is a sum over attempts, so it can be computed from cells
+    (count and Σ total per distinct answer and rank group) instead of per-attempt columns;
+    the database builds them with one GROUP BY (`reports.py`), `tally_of` from a `Sheet`.
+    Attempts with no cell for a question (no stored answer) count as unanswered under the
+    question's rule. `times` holds, per question, the time of each answer that has one.
+    """
+
+    candidate_ids: Sequence[str]
+    totals: Sequence[Fraction]
+    sections: Mapping[str, Sequence[Fraction]]
+    cells: Mapping[str, Sequence[Cell]]
+    times: Mapping[str, Sequence[int]]
+
+    @property
+    def n(self) -> int:
+        return len(self.totals)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The attempts ordered for discrimination, with the exact totals scaled to integers."""
+
+    upper: frozenset[int]
+    lower: frozenset[int]
+    k: int
+    scaled: Sequence[int]
+    sy: int  # Σ scaled totals, and Σ of their squares: the same for every question
+    syy: int
+
+
+def ranking(totals: Sequence[Fraction], candidate_ids: Sequence[str]) -> Ranking:
+    """Upper and lower groups (attempt indexes) and the scaled totals (API-ADMIN.md)."""
+    n = len(totals)
+    order = a.order_by_total(totals, candidate_ids)
+    k = a.upper_lower_k(n) if n else 0
+    scaled, _ = a.scaled(totals)
+    lower = frozenset(order[n - k :]) if k else frozenset()
+    return Ranking(frozenset(order[:k]), lower, k, scaled, sum(scaled), sum(y * y for y in scaled))
+
+
+def tally_of(exam: Exam, sheet: Sheet) -> Tally:
+    """The tally of a sheet: one cell per attempt and question, grouped (slow; tests)."""
+    rk = ranking(sheet.totals, sheet.candidate_ids)
+    cells: dict[str, list[Cell]] = {}
+    for q in exam.questions:
+        groups: dict[tuple[Response, Outcome, Fraction, bool, bool], list[int]] = {}
+        for i, (response, outcome, marks) in enumerate(
+            zip(sheet.responses[q.id], sheet.outcomes[q.id], sheet.scores[q.id], strict=True)
+        ):
+            g = groups.setdefault((response, outcome, marks, i in rk.upper, i in rk.lower), [0, 0])
+            g[0] += 1
+            g[1] += rk.scaled[i]
+        cells[q.id] = [Cell(*key, count=c, total=t) for key, (c, t) in groups.items()]
+    return Tally(
+        candidate_ids=sheet.candidate_ids,
+        totals=sheet.totals,
+        sections=sheet.sections,
+        cells=cells,
+        times={qid: [t for t in ts if t is not None] for qid, ts in sheet.times.items()},
+    )
+
+
 def figures(exam: Exam, sheet: Sheet) -> dict[str, Any]:
+    """Every figure of the analytics document but the header, from per-attempt columns."""
+    return figures_of(exam, tally_of(exam, sheet))
+
+
+def figures_of(exam: Exam, tally: Tally) -> dict[str, Any]:
     """Every figure of the analytics document but the header (exam id, times, counts)."""
-    n = sheet.n
-    alpha = a.cronbach_alpha([sheet.scores[q.id] for q in exam.questions], sheet.totals)
+    rk = ranking(tally.totals, tally.candidate_ids)
+    items = [_Item.of(q, tally.cells.get(q.id, ()), tally.n, rk) for q in exam.questions]
+    var_items = sum((it.variance() for it in items), Fraction(0))
+    alpha = a.alpha_of(len(items), var_items, a.variance(tally.totals)) if tally.n else None
     return {
-        "score": a.summary(sheet.totals) | {"histogram": a.histogram(sheet.totals)},
+        "score": a.summary(tally.totals) | {"histogram": a.histogram(tally.totals)},
         "cronbach_alpha": a.rounded(alpha, a.SHARE_PLACES),
         "sections": [
             {"id": s.id, "max_score": a.rounded(s.max_score, a.SCORE_PLACES)}
-            | {k: v for k, v in a.summary(sheet.sections[s.id]).items() if k in _SECTION}
+            | {k: v for k, v in a.summary(tally.sections[s.id]).items() if k in _SECTION}
             for s in exam.sections
         ],
-        "questions": questions(exam, sheet) if n else [_empty(q) for q in exam.questions],
+        "questions": [
+            it.document(tally.times.get(it.question.id, ()), rk) if tally.n else _empty(it.question)
+            for it in items
+        ],
     }
 
 
 _SECTION = ("mean", "median", "sd")
 
 
-def questions(exam: Exam, sheet: Sheet) -> list[dict[str, Any]]:
-    """Item analysis of every question, in the exam's order."""
-    order = a.order_by_total(sheet.totals, sheet.candidate_ids)
-    k = a.upper_lower_k(sheet.n)
-    scaled, _ = a.scaled(sheet.totals)
-    return [_question(q, sheet, order, k, scaled) for q in exam.questions]
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One question's cells, completed with the unanswered attempts that have no cell."""
+
+    question: Question
+    cells: Sequence[Cell]
+    n: int
+
+    @classmethod
+    def of(cls, q: Question, cells: Sequence[Cell], n: int, rk: Ranking) -> _Item:
+        count = sum(c.count for c in cells)
+        if count == n:
+            return cls(q, cells, n)
+        # Attempts without a stored answer: unanswered, scored by the rule like a blank.
+        outcome, marks = score(q.rule, None)
+        upper = rk.k - sum(c.count for c in cells if c.upper)
+        lower = rk.k - sum(c.count for c in cells if c.lower)
+        both = len(rk.upper & rk.lower) - sum(c.count for c in cells if c.upper and c.lower)
+        rest = n - count - upper - lower + both
+        total = rk.sy - sum(c.total for c in cells)
+        missing = [
+            # Only the counts per group matter for these; Σ total goes on one cell.
+            Cell(None, outcome, marks, True, True, both, 0),
+            Cell(None, outcome, marks, True, False, upper - both, 0),
+            Cell(None, outcome, marks, False, True, lower - both, 0),
+            Cell(None, outcome, marks, False, False, rest, total),
+        ]
+        return cls(q, [*cells, *(c for c in missing if c.count or c.total)], n)
+
+    def variance(self) -> Fraction:
+        """The population variance of the marks awarded for this question."""
+        if not self.n:
+            return Fraction(0)
+        s1 = sum((c.score * c.count for c in self.cells), Fraction(0))
+        s2 = sum((c.score * c.score * c.count for c in self.cells), Fraction(0))
+        return (self.n * s2 - s1 * s1) / (self.n * self.n)
+
+    def document(self, times: Sequence[int], rk: Ranking) -> dict[str, Any]:
+        q, n, k = self.question, self.n, rk.k
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for c in self.cells:
+            counts[c.outcome] += c.count
+        right = [c for c in self.cells if c.outcome == "correct"]
+        facility = Fraction(counts["correct"], n)
+        upper = sum(c.count for c in right if c.upper)
+        lower = sum(c.count for c in right if c.lower)
+        discrimination = Fraction(upper - lower, k)
+        pb = a.point_biserial_of(n, counts["correct"], sum(c.total for c in right), rk.sy, rk.syy)
+        flags: list[str] = []
+        if discrimination < 0:
+            flags.append("negative_discrimination")
+        if _distractor_beats_key(q, [c for c in self.cells if c.upper]):
+            flags.append("distractor_beats_key")
+        if facility > TOO_EASY:
+            flags.append("too_easy")
+        if facility < TOO_HARD:
+            flags.append("too_hard")
+        doc: dict[str, Any] = {
+            "id": q.id,
+            "section": q.section_id,
+            "outcomes": {o: a.rounded(Fraction(counts[o], n), a.SHARE_PLACES) for o in OUTCOMES},
+            "facility": a.rounded(facility, a.SHARE_PLACES),
+            "discrimination": a.rounded(discrimination, a.SHARE_PLACES),
+            "point_biserial": None if pb is None else a.rounded_sqrt(pb[0], a.SHARE_PLACES, pb[1]),
+            "options": _option_counts(q, self.cells),
+            "median_time_ms": median_time(times),
+            "flags": flags,
+        }
+        if q.rule.dropped:
+            doc["dropped"] = True
+        return doc
 
 
 def _empty(q: Question) -> dict[str, Any]:
@@ -117,69 +276,33 @@ def _empty(q: Question) -> dict[str, Any]:
     return doc
 
 
-def _question(
-    q: Question, sheet: Sheet, order: Sequence[int], k: int, scaled: Sequence[int]
-) -> dict[str, Any]:
-    n = sheet.n
-    outcomes = sheet.outcomes[q.id]
-    counts = Counter(outcomes)
-    correct = [o == "correct" for o in outcomes]
-    facility = Fraction(counts["correct"], n)
-    upper, lower = order[:k], order[n - k :]
-    discrimination = Fraction(sum(correct[i] for i in upper) - sum(correct[i] for i in lower), k)
-    pb = a.point_biserial_square(correct, scaled)
-    flags: list[str] = []
-    if discrimination < 0:
-        flags.append("negative_discrimination")
-    if _distractor_beats_key(q, sheet.responses[q.id], upper):
-        flags.append("distractor_beats_key")
-    if facility > TOO_EASY:
-        flags.append("too_easy")
-    if facility < TOO_HARD:
-        flags.append("too_hard")
-    doc: dict[str, Any] = {
-        "id": q.id,
-        "section": q.section_id,
-        "outcomes": {o: a.rounded(Fraction(counts[o], n), a.SHARE_PLACES) for o in OUTCOMES},
-        "facility": a.rounded(facility, a.SHARE_PLACES),
-        "discrimination": a.rounded(discrimination, a.SHARE_PLACES),
-        "point_biserial": None if pb is None else a.rounded_sqrt(pb[0], a.SHARE_PLACES, pb[1]),
-        "options": option_counts(q, sheet.responses[q.id]),
-        "median_time_ms": median_time(sheet.times[q.id]),
-        "flags": flags,
-    }
-    if q.rule.dropped:
-        doc["dropped"] = True
-    return doc
-
-
-def option_counts(q: Question, responses: Sequence[Response]) -> dict[str, int]:
+def _option_counts(q: Question, cells: Sequence[Cell]) -> dict[str, int]:
     """How many attempts chose each option (every option listed); {} for a numeric question."""
     if q.type == "numeric":
         return {}
     counts = dict.fromkeys((oid for oid, _ in q.options), 0)
-    for response, c in Counter(responses).items():
-        if isinstance(response, str):
-            counts[response] += c
-        elif isinstance(response, frozenset):
-            for oid in response:
-                counts[oid] += c
+    for c in cells:
+        if isinstance(c.response, str):
+            counts[c.response] += c.count
+        elif isinstance(c.response, frozenset):
+            for oid in c.response:
+                counts[oid] += c.count
     return counts
 
 
-def _distractor_beats_key(q: Question, responses: Sequence[Response], upper: Sequence[int]) -> bool:
+def _distractor_beats_key(q: Question, upper: Sequence[Cell]) -> bool:
     """In the upper group, an option outside the key chosen more often than every key option."""
     key = q.rule.key
     if q.type == "numeric" or not isinstance(key, frozenset):
         return False
-    counts = option_counts(q, [responses[i] for i in upper])
+    counts = _option_counts(q, upper)
     best_key = max(counts.get(oid, 0) for oid in key)
     return any(c > best_key for oid, c in counts.items() if oid not in key)
 
 
 def median_time(times: Sequence[int | None]) -> int | None:
     """The median time_spent_ms of the attempts that answered, rounded half away from zero."""
-    values = sorted(t for t in times if t is not None)  # ints: sorting Fractions is slow
+    values = sorted(t for t in times if t is not None)
     if not values:
         return None
     mid = len(values) // 2

@@ -37,7 +37,9 @@ def test_import_register_and_export_from_the_command_line(tmp_path: Path) -> Non
                   cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(out.open()))
-    assert [row["id"] for row in rows] == ["C1", "C2"] and all(len(row["token"]) > 20 for row in rows)
+    assert [row["id"] for row in rows] == ["C1", "C2"] and all(
+        len(row["token"]) > 20 for row in rows
+    )
     r = examvault("register", "example-1", str(people), "--database", db, cwd=tmp_path)
     assert r.returncode == 2 and "already registered" in r.stderr
 

@@ -92,7 +92,12 @@ async function showExams() {
     const detail = document.createElement("span");
     detail.className = "help";
     detail.textContent = ` ${exam.id} · ${exam.registered ?? 0} registered · ${exam.in_progress ?? 0} in progress · ${exam.submitted ?? 0} submitted${exam.closed ? " · closed" : ""}`;
-    item.append(link, detail);
+    const analytics = document.createElement("a");
+    analytics.href = `/admin/analytics?exam=${encodeURIComponent(exam.id)}`;
+    analytics.textContent = "Analytics";
+    // Named by the id, not the title, so the title names only the exam's own link.
+    analytics.setAttribute("aria-label", `Analytics (${exam.id})`);
+    item.append(link, detail, " · ", analytics);
     list.append(item);
   }
   $("exams-empty").hidden = exams.length > 0;
