@@ -21,6 +21,10 @@ from examvault.marking import Response, is_unanswered, read_number
 
 MAX_SEQ = 2**63 - 1
 MAX_TIME_SPENT_MS = 10**12
+# A numeric response is any finite decimal of at most this many characters (as sent). The
+# bound keeps the stored journal small and the number grammar's regex cheap: it runs in
+# time quadratic in the length, and a 1 MiB string of digits would hold a CPU for hours.
+MAX_NUMBER_CHARS = 100
 _ITEM_FIELDS = {"question_id", "response", "seq", "marked_for_review", "time_spent_ms"}
 
 
@@ -38,6 +42,13 @@ class Item:
     def same_content(self, response: Response, marked: bool) -> bool:
         """A repeat: same response (numbers compared as decimals) and review mark."""
         return self.response == response and self.marked == marked
+
+
+def _quoted(text: str) -> str:
+    """A client's string for an error message, cut short: a problem never echoes a huge input."""
+    if len(text) <= 64:  # the longest identifier there is
+        return repr(text)
+    return f"{text[:64]!r}… ({len(text)} characters)"
 
 
 def encode_response(value: Any) -> str:
@@ -75,17 +86,19 @@ def check_response(question: Question, raw: Any) -> str | None:
         if not isinstance(raw, str):
             return "a single-choice response is one option id"
         if raw not in question.option_ids:
-            return f"unknown option {raw!r}"
+            return f"unknown option {_quoted(raw)}"
         return None
     if question.type == "multiple":
         if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
             return "a multiple-choice response is a list of option ids"
         unknown = [o for o in raw if o not in question.option_ids]
         if unknown:
-            return f"unknown option {unknown[0]!r}"
+            return f"unknown option {_quoted(unknown[0])}"
         if len(set(raw)) != len(raw):
             return "an option is listed twice"
         return None
+    if isinstance(raw, str | Decimal | int) and len(str(raw)) > MAX_NUMBER_CHARS:
+        return f"a numeric response has at most {MAX_NUMBER_CHARS} characters"
     try:
         read_number(raw)
     except ValueError as exc:
@@ -134,7 +147,12 @@ def _parse_item(exam: Exam, raw: Any, loc: list[Any], errors: list[dict[str, Any
     qid = raw.get("question_id")
     question = exam.by_id.get(qid) if isinstance(qid, str) else None
     if question is None:
-        msg = "field required" if "question_id" not in raw else f"unknown question {qid!r}"
+        if "question_id" not in raw:
+            msg = "field required"
+        elif isinstance(qid, str):
+            msg = f"unknown question {_quoted(qid)}"
+        else:
+            msg = "a question id is a string"
         errors.append({"loc": [*loc, "question_id"], "msg": msg})
     seq = raw.get("seq")
     if type(seq) is not int or not 1 <= seq <= MAX_SEQ:

@@ -33,10 +33,14 @@ from pydantic import (
 
 from examvault import marking
 from examvault.clock import format_time, to_micros
+from examvault.errors import InvalidBody
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
 MarkValue = StrictInt | Decimal | str
+# Marks written as text ("-1/3", "0.25") and preset names are short; the bound keeps their
+# parsing cheap (the number grammar's regex is quadratic in the length) and errors small.
+MAX_MARK_CHARS = 100
 Text = Annotated[str, StringConstraints(max_length=20_000)]
 
 
@@ -59,6 +63,8 @@ class MarkingDef(_Model):
     @field_validator("correct", "wrong", "unanswered", "partial_per_option")
     @classmethod
     def _exact(cls, value: MarkValue) -> MarkValue:
+        if isinstance(value, str) and len(value) > MAX_MARK_CHARS:
+            raise ValueError(f"a mark written as text has at most {MAX_MARK_CHARS} characters")
         marking.parse_mark(value)
         return value
 
@@ -98,6 +104,8 @@ class QuestionDef(_Model):
     @field_validator("marking")
     @classmethod
     def _known_preset(cls, value: str | MarkingDef) -> str | MarkingDef:
+        if isinstance(value, str) and len(value) > MAX_MARK_CHARS:
+            raise ValueError(f"unknown preset ({len(value)} characters)")
         if isinstance(value, str) and value not in marking.PRESETS:
             raise ValueError(f"unknown preset {value!r}; presets: {', '.join(marking.PRESETS)}")
         return value
@@ -167,11 +175,15 @@ class ExamDef(_Model):
         return self
 
 
-class DefinitionError(ValueError):
-    """The exam definition does not follow API.md; `errors` says where."""
+class DefinitionError(InvalidBody, ValueError):
+    """The exam definition does not follow API.md.
+
+    `errors` says where. It is an `InvalidBody` (422) so that any route handing a document
+    to `parse_definition` refuses a bad one as problem+json, never as a 500.
+    """
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("invalid exam definition")
+        super().__init__(errors)
         self.errors = errors
 
 

@@ -25,7 +25,9 @@ Bonus = Literal["all", "answered"]
 # A numeric response written as a string must look like a plain decimal number: no
 # spaces, no `_`, no NaN or Infinity (API.md). `fullmatch` keeps it anchored.
 # ASCII digits only: Python's \d would also accept Arabic-Indic or full-width digits.
-NUMERIC_STRING = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Written so that no digit can be matched two ways: the obvious `[0-9]+\.?[0-9]*`
+# backtracks quadratically on a long run of digits.
+NUMERIC_STRING = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _FRACTION_STRING = re.compile(r"\s*[+-]?[0-9]{1,30}\s*/\s*[0-9]{1,30}\s*")
 # Marks and keys come from exam authors; bounding them keeps exact arithmetic cheap
 # (an exponent of a billion would otherwise build a billion-digit integer).

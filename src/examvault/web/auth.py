@@ -18,7 +18,6 @@ from examvault import errors
 from examvault.candidates import Candidate
 from examvault.core import Core
 
-
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
 # schema-driven tools know which routes need which token); the token itself is read and
 # checked below, in API.md's order.

@@ -15,8 +15,6 @@ from starlette.requests import Request
 
 from examvault import errors
 
-_NO_BODY = object()
-
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
@@ -54,9 +52,14 @@ async def read_json(request: Request, limit: int, *, required: bool = True) -> A
     if not _is_json(request.headers.get("content-type", "")):
         raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError, ArithmeticError) as exc:
         why = f"not valid JSON: {str(exc)[:200]}"
         raise errors.MalformedBody(
             f"the body is {why}", errors=[{"loc": ["body"], "msg": why}]
         ) from None
+    if value is None:
+        # Every body of this API is an object. A `null` must not pass for "no body": a
+        # submit sent `null` would otherwise seal the attempt as if it had no body at all.
+        raise errors.InvalidBody([{"loc": ["body"], "msg": "expected an object, not null"}])
+    return value

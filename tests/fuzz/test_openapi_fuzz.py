@@ -1,0 +1,371 @@
+"""A property-based fuzz of the whole API, generated from its own OpenAPI document.
+
+Schemathesis reads `/api/v1/openapi.json` from the real ASGI app on SQLite and, for every
+operation, sends schema-valid and schema-invalid requests with the admin token and with
+a candidate token. The app is seeded first with an exam, candidates and attempts, and
+path parameters are steered towards them part of the time, so that candidate routes run
+with real attempts (the candidate's own, and someone else's) and save bodies name real
+questions. Every response must hold to API.md:
+
+- no 5xx, except a 503 that carries Retry-After;
+- every error is application/problem+json with `type`, `title`, `status`, `detail`;
+- status codes, content types, headers and bodies conform to the document;
+- a schema-invalid request is refused (4xx); a request without a token is 401;
+
+and, once the fuzz is over, every answer acknowledged before it is still stored exactly.
+
+The number of examples is bounded for CI (`FUZZ_EXAMPLES`, 20 by default, for each
+operation, token and kind of case); docs/security.md gives the command and the result of
+a longer run, and what the fuzz found.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from schemathesis.generation import GenerationMode
+from schemathesis.hooks import HookDispatcher, HookScope
+from schemathesis.python import asgi
+from schemathesis.specs.openapi import checks as openapi_checks
+
+from examvault.answers import MAX_SEQ
+from examvault.clock import ManualClock
+from examvault.settings import Settings
+from examvault.store.migrate import upgrade
+from examvault.web.app import create_app
+from tests import helpers
+from tests.helpers import ADMIN, small_exam, to_json
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAM = "fuzz-exam"
+PROBLEM_FIELDS = {"type": str, "title": str, "status": int, "detail": str}
+
+
+def _labels() -> list[str]:
+    """Every operation in the document, as "METHOD /path"; building an app touches nothing."""
+    app = create_app(Settings(admin_token="collect", database_url="sqlite://"))
+    return [f"{m.upper()} {p}" for p, ops in app.openapi()["paths"].items() for m in ops]
+
+
+LABELS = _labels()
+
+
+@dataclass
+class Fuzzed:
+    """The seeded app, its schema, and what the fuzz did to it."""
+
+    app: Any
+    schema: Any
+    tokens: dict[str, str]
+    attempts: dict[str, str]
+    questions: dict[str, str]
+    stored: dict[str, dict[str, Any]]
+    steering: HookDispatcher | None = None
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def __repr__(self) -> str:  # hypothesis prints the test's arguments on a failure
+        return f"Fuzzed(attempts={self.attempts})"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _seed(client: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
+    """An exam, three candidates, two attempts with acknowledged answers."""
+    r = client.post("/api/v1/exams", json=to_json(small_exam(EXAM, n=2)), headers=_bearer(ADMIN))
+    assert r.status_code == 201, r.text
+    people = {"candidates": [{"id": c, "name": f"Name {c}"} for c in ("R1", "R2", "R3")]}
+    r = client.post(f"/api/v1/exams/{EXAM}/candidates", json=people, headers=_bearer(ADMIN))
+    assert r.status_code == 201, r.text
+    tokens = {c["id"]: c["token"] for c in r.json()["candidates"]}
+    attempts = {}
+    for cid in ("R1", "R2"):
+        r = client.post(f"/api/v1/exams/{EXAM}/attempts", headers=_bearer(tokens[cid]))
+        assert r.status_code == 201, r.text
+        attempts[cid] = r.json()["attempt_id"]
+    # R1 is the candidate the fuzz acts as: its answers carry the highest seq there is, so
+    # no item the fuzz sends can legitimately replace them. R2's token is never fuzzed.
+    saves = {
+        "R1": [
+            {"question_id": "s0", "response": "B", "seq": MAX_SEQ, "time_spent_ms": 1200},
+            {"question_id": "m0", "response": ["A", "C"], "seq": MAX_SEQ},
+            {"question_id": "n0", "response": "2.5000000000000000001", "seq": MAX_SEQ},
+        ],
+        "R2": [
+            {"question_id": "s1", "response": "D", "seq": 3, "marked_for_review": True},
+            {"question_id": "m1", "response": ["B"], "seq": 4},
+            {"question_id": "n1", "response": -0.5, "seq": 5},
+        ],
+    }
+    stored = {}
+    for cid, items in saves.items():
+        aid = attempts[cid]
+        r = client.put(
+            f"/api/v1/attempts/{aid}/answers", json={"answers": items}, headers=_bearer(tokens[cid])
+        )
+        assert r.status_code == 200 and len(r.json()["accepted"]) == len(items), r.text
+        r = client.get(f"/api/v1/attempts/{aid}", headers=_bearer(tokens[cid]))
+        stored[cid] = r.json()["answers"]
+        assert len(stored[cid]) == len(items)
+    return tokens, attempts, stored
+
+
+NUMERIC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"  # API.md, ASCII digits
+RESPONSES = {
+    "single": st.sampled_from(["A", "B", "C", "D", "", None]),
+    "multiple": st.none() | st.lists(st.sampled_from("ABCD"), unique=True),
+    "numeric": st.none()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.from_regex(NUMERIC_TEXT, fullmatch=True),
+}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+
+
+def _import_files() -> list[bytes]:
+    """Every format fixture, good and bad, and one QTI package zipped."""
+    files = [p.read_bytes() for p in sorted(FIXTURES.glob("*/*")) if p.is_file()]
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as z:
+        for p in sorted((FIXTURES / "qti" / "qti3_package").rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(FIXTURES / "qti" / "qti3_package").as_posix())
+    return [*files, package.getvalue()]
+
+
+def _steering(fuzzed: Fuzzed) -> HookDispatcher:
+    """Hooks that send part of the requests to the seeded exam, attempts and questions.
+
+    Each keeps the generated value as one of its choices, so the fuzz still sends
+    arbitrary data; the others reach the code behind the first checks: real attempts
+    (the candidate's own and another's), saves that fit their questions, exam documents
+    the server accepts, and real files to import.
+    """
+    question_ids = sorted(fuzzed.questions)
+    files = _import_files()
+    # Applied to schema-valid cases only: a negative case must stay as generated, or the
+    # check that it is refused would judge a request the hook had made valid.
+    hooks = HookDispatcher(scope=HookScope.TEST)
+
+    @hooks.hook("flatmap_path_parameters")
+    def _paths(_: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(params, dict):
+            return st.just(params)
+        choices = [params]
+        if "exam_id" in params:
+            choices.append(params | {"exam_id": EXAM})
+        if "attempt_id" in params:
+            own, other = fuzzed.attempts["R1"], fuzzed.attempts["R2"]
+            choices += [params | {"attempt_id": aid} for aid in (own, own, own, other)]
+        return st.sampled_from(choices)
+
+    def item(raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return st.just(raw)
+        qid = st.sampled_from(question_ids)
+        return st.one_of(st.just(raw), qid.map(lambda q: raw | {"question_id": q}), fit(raw))
+
+    def fit(raw: Any) -> Any:
+        """The item, made to fit a real question (JSON Schema lets an integer be 7.0; we do not)."""
+        whole = {k: int(v) for k, v in raw.items() if isinstance(v, float) and v.is_integer()}
+        return st.sampled_from(question_ids).flatmap(
+            lambda q: RESPONSES[fuzzed.questions[q]].map(
+                lambda r: raw | whole | {"question_id": q, "response": r}
+            )
+        )
+
+    @hooks.hook("flatmap_body")
+    def _bodies(ctx: Any, body: Any) -> Any:
+        path = ctx.operation.path if ctx.operation is not None else ""
+        if not isinstance(body, dict):
+            return st.just(body)
+        if path.endswith(("/answers", "/submit")) and isinstance(body.get("answers"), list):
+            raw = body["answers"]
+            mixed = st.tuples(*(item(i) for i in raw))
+            fitting = st.tuples(*(fit(i) if isinstance(i, dict) else st.just(i) for i in raw))
+            return st.one_of(mixed, fitting, fitting).map(lambda new: body | {"answers": list(new)})
+        if path == "/api/v1/exams":
+            exam_id = body.get("id")
+            valid = small_exam(exam_id if isinstance(exam_id, str) else "fuzz-new", n=1)
+            changed = small_exam(EXAM, n=1)  # the seeded exam has attempts: 409
+            return st.sampled_from([body, to_json(valid), to_json(changed)])
+        if path == "/api/v1/exams/import" and "file" in body:
+            return st.sampled_from([body, *(body | {"file": f} for f in files)])
+        return st.just(body)
+
+    return hooks
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+    """The app on a fresh SQLite file, seeded, served in-process by schemathesis."""
+    tmp = tmp_path_factory.mktemp("fuzz")
+    url = f"sqlite:///{tmp / 'examvault.db'}"
+    upgrade(url)
+    app = create_app(helpers.test_settings(url, tmp), clock=ManualClock())
+    try:
+        # The client starts the app's lifespan in schemathesis's event-loop thread, where
+        # every request of the fuzz is then served.
+        with asgi.get_client(app) as client:
+            tokens, attempts, stored = _seed(client)
+        schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+        # The token is sent by the test (as admin, as a candidate); `ignored_auth` checks
+        # requests without one. Unknown query parameters are ignored, as HTTP servers do.
+        schema.config.generation.update(
+            with_security_parameters=False, allow_extra_parameters=False
+        )
+        questions = {
+            q["id"]: q["type"] for s in small_exam(EXAM, n=2)["sections"] for q in s["questions"]
+        }
+        fuzzed = Fuzzed(app, schema, tokens, attempts, questions, stored)
+        fuzzed.steering = _steering(fuzzed)
+        yield fuzzed
+    finally:
+        asgi.shutdown_lifespans()
+
+
+def no_server_error(ctx: Any, response: Any, case: Any) -> None:
+    """No 5xx at all, except a 503 that says when to retry."""
+    status = response.status_code
+    if status == 503:
+        assert response.headers.get("retry-after"), "503 without Retry-After"
+    else:
+        assert status < 500, f"server error {status}: {response.text[:500]}"
+
+
+def problem_json(ctx: Any, response: Any, case: Any) -> None:
+    """Every error is application/problem+json with type, title, status and detail."""
+    if response.status_code < 400:
+        return
+    media = response.headers.get("content-type", [""])
+    media = media[0] if isinstance(media, list) else media
+    assert media.split(";")[0].strip() == "application/problem+json", (
+        f"{response.status_code} sent as {media!r}: {response.text[:300]}"
+    )
+    body = response.json()
+    for name, kind in PROBLEM_FIELDS.items():
+        assert isinstance(body.get(name), kind), f"problem without {name}: {body}"
+    assert body["status"] == response.status_code, body
+    if response.status_code == 429:
+        assert response.headers.get("retry-after"), "429 without Retry-After"
+
+
+def negative_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Schema-invalid data is refused; 413 counts (a generated body can pass 1 MiB)."""
+    if response.status_code == 413:
+        return None
+    result: bool | None = openapi_checks.negative_data_rejection(ctx, response, case)
+    return result
+
+
+def _checks(operation: Any) -> list[Any]:
+    """Our two checks everywhere; schemathesis's conformance checks where errors are documented.
+
+    A route documents its bodies and errors with `web.schemas.responses`. One that does
+    not (the operations routes, which take no token, and any router still being written)
+    is held to the two checks of API.md alone.
+    """
+    if "401" not in operation.definition.raw.get("responses", {}):
+        return [no_server_error, problem_json]
+    schema_checks = [
+        openapi_checks.status_code_conformance,
+        openapi_checks.response_headers_conformance,
+        openapi_checks.ignored_auth,
+        openapi_checks.unsupported_method,
+    ]
+    if "multipart/form-data" not in operation.definition.raw.get("requestBody", {}).get(
+        "content", {}
+    ):
+        # Form fields are text, so "schema-invalid" multipart (a title `true`) is often valid.
+        schema_checks.append(negative_refused)
+    schema_checks += [
+        openapi_checks.content_type_conformance,
+        openapi_checks.response_schema_conformance,
+    ]
+    # Not `positive_data_acceptance`: the document cannot say which question ids an exam
+    # has or which options a question offers, so a schema-valid save naming an unknown
+    # question is rightly refused with 422.
+    return [no_server_error, problem_json, *schema_checks]
+
+
+# Candidate first: the admin's fuzz may close the seeded exam, sealing every attempt.
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("role", ["candidate", "admin"])
+def test_fuzz(fuzzed: Fuzzed, role: str, label: str) -> None:
+    method, path = label.split(" ", 1)
+    operation = fuzzed.schema[path][method]
+    token = ADMIN if role == "admin" else fuzzed.tokens["R1"]
+    runs = [
+        (
+            GenerationMode.POSITIVE,
+            operation.as_strategy(GenerationMode.POSITIVE, hooks=fuzzed.steering),
+        ),
+        (GenerationMode.NEGATIVE, operation.as_strategy(GenerationMode.NEGATIVE)),
+    ]
+    if "requestBody" in operation.definition.raw and "{attempt_id}" in path:
+        # Invalid bodies sent to real attempts, the candidate's own and another's.
+        runs.append(
+            (
+                GenerationMode.NEGATIVE,
+                st.one_of(
+                    operation.as_strategy(
+                        GenerationMode.NEGATIVE, path_parameters={"attempt_id": aid}
+                    )
+                    for aid in fuzzed.attempts.values()
+                ),
+            )
+        )
+    checks = _checks(operation)
+
+    # One run per kind of case, each with its own budget: drawn through one `one_of`, the
+    # steered schema-valid cases (larger to draw) would come out far less often.
+    for mode, cases in runs:
+
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],  # no shrinking: the report has the request
+        )
+        @given(case=cases)
+        def fuzz(case: Any) -> None:
+            response = case.call_and_validate(headers=_bearer(token), checks=checks)
+            fuzzed.statuses[response.status_code] += 1
+
+        try:
+            fuzz()
+        except Unsatisfiable:
+            # Nothing in this operation can be made schema-invalid (no parameter, no body).
+            if mode is not GenerationMode.NEGATIVE:
+                raise
+
+
+def test_answers_acknowledged_before_the_fuzz_are_still_stored(fuzzed: Fuzzed) -> None:
+    with asgi.get_client(fuzzed.app) as client:
+        for cid, aid in fuzzed.attempts.items():
+            r = client.get(f"/api/v1/attempts/{aid}", headers=_bearer(fuzzed.tokens[cid]))
+            assert r.status_code == 200, r.text
+            answers = r.json()["answers"]
+            for qid, expected in fuzzed.stored[cid].items():
+                assert answers[qid] == expected, (cid, qid)
+        # The figures of this run (shown with `pytest -s`), for docs/security.md.
+        print(
+            f"fuzz: {sum(fuzzed.statuses.values())} requests, statuses {sorted(fuzzed.statuses.items())}"
+        )
+        if fuzzed.statuses:  # the fuzz ran in this session: it reached the app
+            assert sum(fuzzed.statuses.values()) >= len(LABELS) * 2
