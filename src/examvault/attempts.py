@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -295,38 +295,28 @@ class Attempts:
         )
 
     async def save(self, candidate: Candidate, attempt_id: str, body: Any) -> dict[str, Any]:
-        received_at = self.core.clock.now()
-        meta = await self._owned(candidate, attempt_id)
-        exam = await self._exam_for(candidate, meta)
-        items = parse_items(
-            exam, body, required=True, max_items=self.core.settings.max_items_per_save
-        )
-        if meta is None:
-            raise errors.NotFound("no such attempt")
-        result: dict[str, Any] = await self.core.write_attempt(
-            AttemptOp(
-                kind="save",
-                attempt_id=attempt_id,
-                exam_id=meta.exam_id,
-                candidate_id=candidate.id,
-                items=items,
-                received_at=received_at,
-            )
-        )
-        return result
+        """Store answers; the body is required."""
+        return await self._write(candidate, attempt_id, body, "save")
 
     async def submit(self, candidate: Candidate, attempt_id: str, body: Any) -> dict[str, Any]:
+        """Seal the attempt, with the last unsent answers if the body has any."""
+        return await self._write(candidate, attempt_id, body, "submit")
+
+    async def _write(
+        self, candidate: Candidate, attempt_id: str, body: Any, kind: Literal["save", "submit"]
+    ) -> dict[str, Any]:
+        # The arrival time decides whether an item counts, whatever the queue does later.
         received_at = self.core.clock.now()
         meta = await self._owned(candidate, attempt_id)
         exam = await self._exam_for(candidate, meta)
         items = parse_items(
-            exam, body, required=False, max_items=self.core.settings.max_items_per_save
+            exam, body, required=kind == "save", max_items=self.core.settings.max_items_per_save
         )
         if meta is None:
             raise errors.NotFound("no such attempt")
         result: dict[str, Any] = await self.core.write_attempt(
             AttemptOp(
-                kind="submit",
+                kind=kind,
                 attempt_id=attempt_id,
                 exam_id=meta.exam_id,
                 candidate_id=candidate.id,

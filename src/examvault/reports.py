@@ -27,6 +27,7 @@ from examvault import errors, item_analysis
 from examvault.answers import decode_response
 from examvault.clock import format_time
 from examvault.exams import Exam
+from examvault.results import exam_of
 from examvault.store.tables import analytics, attempts, candidates, exam_keys, exams
 from examvault.totals import Totals
 
@@ -76,17 +77,8 @@ async def basis(conn: AsyncConnection, exam_id: str) -> str:
 async def gather(core: Core, exam_id: str) -> Gathered:
     """Read the submitted attempts and the tally of their answers in one snapshot."""
     async with core.store.read() as conn:
-        row = (
-            await conn.execute(
-                select(exams.c.version, exams.c.key_version, exams.c.closed_at).where(
-                    exams.c.id == exam_id
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise errors.NotFound(f"no exam {exam_id!r}")
+        exam, row = await exam_of(conn, core, exam_id)
         current = await basis(conn, exam_id)
-        exam = await core.catalog.get(conn, exam_id, row.version, row.key_version)
         registered = (
             await conn.execute(
                 select(func.count()).select_from(candidates).where(candidates.c.exam_id == exam_id)

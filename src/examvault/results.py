@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 COUNTS = ("correct", "partial", "wrong", "unanswered")
 
 
-async def _exam(conn: AsyncConnection, core: Core, exam_id: str) -> tuple[Exam, Any]:
+async def exam_of(conn: AsyncConnection, core: Core, exam_id: str) -> tuple[Exam, Any]:
+    """The exam as it stands (current key) and its row (version, key version, closed_at)."""
     row = (
         await conn.execute(
             select(exams.c.version, exams.c.key_version, exams.c.closed_at).where(
@@ -45,7 +46,7 @@ async def _exam(conn: AsyncConnection, core: Core, exam_id: str) -> tuple[Exam, 
 async def results(core: Core, exam_id: str) -> tuple[Exam, list[dict[str, Any]]]:
     """One row per registered candidate, ordered by candidate id (code-point order)."""
     async with core.store.read() as conn:
-        exam, exam_row = await _exam(conn, core, exam_id)
+        exam, exam_row = await exam_of(conn, core, exam_id)
         rows = (
             await conn.execute(
                 select(
@@ -142,7 +143,7 @@ async def stats(core: Core, exam_id: str) -> dict[str, Any]:
     """Live counters for the invigilator (API.md, GET .../stats)."""
     now_s = core.clock.now() // 1_000_000
     async with core.store.read() as conn:
-        await _exam(conn, core, exam_id)
+        await exam_of(conn, core, exam_id)
         registered = (
             await conn.execute(
                 select(func.count()).select_from(candidates).where(candidates.c.exam_id == exam_id)
@@ -191,7 +192,7 @@ async def stats(core: Core, exam_id: str) -> dict[str, Any]:
 async def compute_ranks(core: Core, exam_id: str) -> list[dict[str, Any]]:
     """Ranks and percentiles of every submitted attempt, overall and per section."""
     async with core.store.read() as conn:
-        exam, _ = await _exam(conn, core, exam_id)
+        exam, _ = await exam_of(conn, core, exam_id)
         rows = (
             await conn.execute(
                 select(attempts.c.id, attempts.c.totals).where(
@@ -232,7 +233,7 @@ async def write_ranks(conn: AsyncConnection, updates: list[dict[str, Any]]) -> N
 async def candidate_table(core: Core, exam_id: str) -> list[dict[str, Any]]:
     """The invigilator's table: state, last seen, answers given, score once submitted."""
     async with core.store.read() as conn:
-        await _exam(conn, core, exam_id)
+        await exam_of(conn, core, exam_id)
         rows = (
             await conn.execute(
                 select(
