@@ -33,6 +33,7 @@ from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.web import admin, candidate, examiner, ops, problems
+from examvault.web.fastpath import FastPath
 
 log = logging.getLogger("examvault.access")
 
@@ -168,6 +169,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(examiner.router)
     _pages(app)
+    app.add_middleware(FastPath)  # inside RequestMiddleware: metrics, limits and headers apply
     app.add_middleware(RequestMiddleware, owner=app, max_in_flight=settings.max_in_flight)
     return app
 

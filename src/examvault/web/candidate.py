@@ -63,6 +63,11 @@ async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
 )
 async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Store answers; the 200 is sent only once they are durable."""
+    return await save_answers(request, attempt_id, candidate)
+
+
+async def save_answers(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
+    """The save route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
     core = core_of(request)
     body = await read_json(request, core.settings.max_body_bytes)
@@ -77,6 +82,11 @@ async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
 )
 async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Seal the attempt, with the last unsent answers if any; idempotent."""
+    return await submit_attempt(request, attempt_id, candidate)
+
+
+async def submit_attempt(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
+    """The submit route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
     core = core_of(request)
     body = await read_json(request, core.settings.max_body_bytes, required=False)

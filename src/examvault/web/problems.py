@@ -49,6 +49,14 @@ def _from_http(exc: HTTPException) -> errors.ExamvaultError:
     return error
 
 
+def unexpected(request: Request, exc: Exception) -> Response:
+    """A failure no handler expected: 503 if the database is down, else a logged 500."""
+    if is_unreachable(exc):
+        return problem_response(errors.Unavailable("database unavailable; retry", 2))
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(errors.ExamvaultError("internal error; it has been logged"))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
 
@@ -72,10 +80,7 @@ def install(app: FastAPI) -> None:
         )
 
     async def on_anything(request: Request, exc: Exception) -> Response:
-        if is_unreachable(exc):
-            return problem_response(errors.Unavailable("database unavailable; retry", 2))
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(errors.ExamvaultError("internal error; it has been logged"))
+        return unexpected(request, exc)
 
     app.add_exception_handler(errors.ExamvaultError, on_domain)
     app.add_exception_handler(HTTPException, on_http)
