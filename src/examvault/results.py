@@ -47,31 +47,42 @@ async def results(core: Core, exam_id: str) -> tuple[Exam, list[dict[str, Any]]]
     """One row per registered candidate, ordered by candidate id (code-point order)."""
     async with core.store.read() as conn:
         exam, exam_row = await exam_of(conn, core, exam_id)
-        rows = (
-            await conn.execute(
-                select(
-                    candidates.c.id.label("candidate_id"),
-                    attempts.c.id.label("attempt_id"),
-                    attempts.c.status,
-                    attempts.c.totals,
-                    attempts.c.rank,
-                    attempts.c.percentile,
-                    attempts.c.section_ranks,
-                    attempts.c.submitted_at,
-                    attempts.c.submit_kind,
-                )
-                .select_from(candidates)
-                .outerjoin(
-                    attempts,
-                    (attempts.c.exam_id == candidates.c.exam_id)
-                    & (attempts.c.candidate_id == candidates.c.id),
-                )
-                .where(candidates.c.exam_id == exam_id)
-            )
-        ).all()
+        rows = await _registered(
+            conn,
+            exam_id,
+            attempts.c.status,
+            attempts.c.totals,
+            attempts.c.rank,
+            attempts.c.percentile,
+            attempts.c.section_ranks,
+            attempts.c.submitted_at,
+            attempts.c.submit_kind,
+        )
     closed = exam_row.closed_at is not None
-    out = [_row(exam, r, closed) for r in sorted(rows, key=lambda r: r.candidate_id)]
-    return exam, out
+    return exam, [_row(exam, r, closed) for r in rows]
+
+
+async def _registered(conn: AsyncConnection, exam_id: str, *columns: Any) -> list[Any]:
+    """Every registered candidate with these columns of their attempt (None if absent),
+    in candidate-id code-point order: sorted here, whatever the database's collation."""
+    rows = (
+        await conn.execute(
+            select(
+                candidates.c.id.label("candidate_id"),
+                candidates.c.name,
+                attempts.c.id.label("attempt_id"),
+                *columns,
+            )
+            .select_from(candidates)
+            .outerjoin(
+                attempts,
+                (attempts.c.exam_id == candidates.c.exam_id)
+                & (attempts.c.candidate_id == candidates.c.id),
+            )
+            .where(candidates.c.exam_id == exam_id)
+        )
+    ).all()
+    return sorted(rows, key=lambda r: r.candidate_id)
 
 
 def _row(exam: Exam, r: Any, closed: bool) -> dict[str, Any]:
@@ -234,29 +245,17 @@ async def candidate_table(core: Core, exam_id: str) -> list[dict[str, Any]]:
     """The invigilator's table: state, last seen, answers given, score once submitted."""
     async with core.store.read() as conn:
         await exam_of(conn, core, exam_id)
-        rows = (
-            await conn.execute(
-                select(
-                    candidates.c.id,
-                    candidates.c.name,
-                    attempts.c.id.label("attempt_id"),
-                    attempts.c.status,
-                    attempts.c.last_seen_at,
-                    attempts.c.answered,
-                    attempts.c.totals,
-                )
-                .select_from(candidates)
-                .outerjoin(
-                    attempts,
-                    (attempts.c.exam_id == candidates.c.exam_id)
-                    & (attempts.c.candidate_id == candidates.c.id),
-                )
-                .where(candidates.c.exam_id == exam_id)
-            )
-        ).all()
+        rows = await _registered(
+            conn,
+            exam_id,
+            attempts.c.status,
+            attempts.c.last_seen_at,
+            attempts.c.answered,
+            attempts.c.totals,
+        )
     return [
         {
-            "candidate_id": r.id,
+            "candidate_id": r.candidate_id,
             "name": r.name,
             "status": r.status or "absent",
             "attempt_id": r.attempt_id,
@@ -266,5 +265,5 @@ async def candidate_table(core: Core, exam_id: str) -> list[dict[str, Any]]:
             if r.status == "submitted"
             else None,
         }
-        for r in sorted(rows, key=lambda r: r.id)
+        for r in rows
     ]
