@@ -119,8 +119,9 @@ class Core:
         if attempt_ops:
             await apply_attempt_ops(conn, attempt_ops, self)
 
-    def _observe_batch(self, size: int, _seconds: float) -> None:
+    def _observe_batch(self, size: int, seconds: float) -> None:
         self.metrics.write_batch_size.observe(size)
+        self.metrics.write_batch_seconds.observe(seconds)
         self.metrics.write_queue_depth.set(self.writer.depth)
 
     async def start(self, *, background: bool = True) -> None:

@@ -1,10 +1,10 @@
 """Applying saves and submits: every response journaled, the highest seq wins.
 
 This is the hot path. A batch of attempt operations from the group-commit writer is
-applied with a fixed number of statements whatever its size: one read of the attempts
-(locked on PostgreSQL), one of the answers the items touch, then one multi-row write
-per table. Scores and totals are computed here, in memory, as each item is applied, so
-that a submit only flips the attempt's state.
+applied with a fixed number of statements whatever its size (store/batch_sql.py): one
+read of the attempts (locked on PostgreSQL), one of the answers the items touch, then
+one multi-row write per table. Scores and totals are computed here, in memory, as each
+item is applied, so that a submit only flips the attempt's state.
 
 The rule for time (API.md, Time): an item counts when the server received it at or
 before the attempt's end (deadline + grace), or, once the attempt is sealed, at or
@@ -18,12 +18,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from examvault import errors, views
 from examvault.answers import Item, decode_response
@@ -31,14 +28,14 @@ from examvault.clock import format_time
 from examvault.exams import Exam
 from examvault.marking import Outcome, Response, score
 from examvault.metrics import Metrics
-from examvault.store.tables import answers, attempts, exams, journal, save_stats
+from examvault.store import batch_sql
+from examvault.store.batch_sql import BatchDriver, BatchSql
 from examvault.store.writer import Op
-from examvault.totals import Totals
+from examvault.totals import Totals, parse_fraction
 
 if TYPE_CHECKING:
     from examvault.core import Core
 
-_ATTEMPTS_PER_QUERY = 200  # SQLite's expression depth limit is 1000
 log = logging.getLogger("examvault.journal")
 
 
@@ -96,11 +93,33 @@ class Stored:
     score: Fraction
 
 
+class AttemptRow(NamedTuple):
+    """An attempt as the batch reads it (batch_sql.ATTEMPT_COLUMNS)."""
+
+    id: str
+    exam_id: str
+    candidate_id: str
+    exam_version: int
+    status: str
+    deadline: int
+    end_at: int
+    submitted_at: int | None
+    submit_kind: str | None
+    last_seq: int
+    answered: int
+    totals: str
+    last_seen_at: int | None
+    rank: int | None
+    percentile: str | None
+    exam_key_version: int
+    closed_at: int | None
+
+
 @dataclass
 class AttemptState:
     """An attempt row as the batch changes it."""
 
-    row: Any
+    row: AttemptRow
     exam: Exam
     status: str
     submitted_at: int | None
@@ -135,9 +154,10 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
     """Apply a batch of attempt operations inside the writer's transaction."""
     now = core.clock.now()
     states = await _load_attempts(conn, ops, core)
-    current = await _load_answers(conn, ops, states, core)
-    journal_rows: dict[tuple[str, str, int], dict[str, Any]] = {}
-    answer_rows: dict[tuple[str, str], dict[str, Any]] = {}
+    driver = await BatchDriver.of(conn, core.store.is_postgresql)
+    current = await _load_answers(driver, ops, states, core)
+    journal_rows: dict[tuple[str, str, int], tuple[Any, ...]] = {}
+    answer_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
     stats: dict[str, list[int]] = {}
 
     for op in ops:
@@ -191,7 +211,7 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
         else:
             op.result = _result(op, st, accepted, stale, late, now)
 
-    await _write(conn, core, states, journal_rows, answer_rows, stats, now)
+    await _write(conn, driver, core, states, journal_rows, answer_rows, stats, now)
 
 
 def _apply(
@@ -200,7 +220,7 @@ def _apply(
     item: Item,
     op: AttemptOp,
     current: dict[tuple[str, str], Stored],
-    answer_rows: dict[tuple[str, str], dict[str, Any]],
+    answer_rows: dict[tuple[str, str], tuple[Any, ...]],
     now: int,
 ) -> None:
     question = st.exam.by_id[item.question_id]
@@ -213,30 +233,30 @@ def _apply(
     current[(op.attempt_id, item.question_id)] = Stored(
         item.seq, item.response, item.marked, new[0], new[1]
     )
-    answer_rows[(op.attempt_id, item.question_id)] = {
-        "attempt_id": op.attempt_id,
-        "question_id": item.question_id,
-        "seq": item.seq,
-        "response": item.response_json,
-        "marked": item.marked,
-        "time_spent_ms": item.time_spent_ms,
-        "outcome": new[0],
-        "score": str(new[1]),
-        "saved_at": now,
-    }
+    answer_rows[(op.attempt_id, item.question_id)] = (  # batch_sql.ANSWER_WRITE_COLUMNS
+        op.attempt_id,
+        item.question_id,
+        item.seq,
+        item.response_json,
+        item.marked,
+        item.time_spent_ms,
+        new[0],
+        str(new[1]),
+        now,
+    )
 
 
-def _journal_row(op: AttemptOp, item: Item, late: bool) -> dict[str, Any]:
-    return {
-        "attempt_id": op.attempt_id,
-        "question_id": item.question_id,
-        "seq": item.seq,
-        "response": item.response_json,
-        "marked": item.marked,
-        "time_spent_ms": item.time_spent_ms,
-        "received_at": op.received_at,
-        "late": late,
-    }
+def _journal_row(op: AttemptOp, item: Item, late: bool) -> tuple[Any, ...]:
+    return (  # batch_sql.JOURNAL_COLUMNS
+        op.attempt_id,
+        item.question_id,
+        item.seq,
+        item.response_json,
+        item.marked,
+        item.time_spent_ms,
+        op.received_at,
+        late,
+    )
 
 
 def _conflict(
@@ -286,24 +306,18 @@ def _result(
     }
 
 
+def _sql(core: Core) -> BatchSql:
+    return batch_sql.POSTGRESQL if core.store.is_postgresql else batch_sql.SQLITE
+
+
 async def _load_attempts(
     conn: AsyncConnection, ops: Sequence[AttemptOp], core: Core
 ) -> dict[str, AttemptState]:
+    sql = _sql(core)
     ids = sorted({op.attempt_id for op in ops})
-    query = (
-        select(
-            attempts,
-            exams.c.key_version.label("exam_key_version"),
-            exams.c.closed_at,
-        )
-        .join(exams, exams.c.id == attempts.c.exam_id)
-        .where(attempts.c.id.in_(ids))
-        .order_by(attempts.c.id)
-    )
-    if core.store.is_postgresql:
-        query = query.with_for_update(of=attempts)
     states: dict[str, AttemptState] = {}
-    for row in await conn.execute(query):
+    for values in await conn.exec_driver_sql(sql.load_attempts, sql.ids(ids)):
+        row = AttemptRow._make(values)
         exam = await core.catalog.get(conn, row.exam_id, row.exam_version, row.exam_key_version)
         states[row.id] = AttemptState(
             row=row,
@@ -319,115 +333,64 @@ async def _load_attempts(
 
 
 async def _load_answers(
-    conn: AsyncConnection, ops: Sequence[AttemptOp], states: dict[str, AttemptState], core: Core
+    driver: BatchDriver, ops: Sequence[AttemptOp], states: dict[str, AttemptState], core: Core
 ) -> dict[tuple[str, str], Stored]:
-    wanted: dict[str, set[str]] = {}
-    for op in ops:
-        if op.attempt_id in states:
-            wanted.setdefault(op.attempt_id, set()).update(it.question_id for it in op.items)
-    groups = sorted((a, sorted(qs)) for a, qs in wanted.items() if qs)
+    pairs = sorted(
+        {(op.attempt_id, i.question_id) for op in ops if op.attempt_id in states for i in op.items}
+    )
     current: dict[tuple[str, str], Stored] = {}
-    for start in range(0, len(groups), _ATTEMPTS_PER_QUERY):
-        chunk = groups[start : start + _ATTEMPTS_PER_QUERY]
-        where: ColumnElement[bool]
-        if core.store.is_postgresql:
-            pairs = [(a, q) for a, qs in chunk for q in qs]
-            where = tuple_(answers.c.attempt_id, answers.c.question_id).in_(pairs)
-        else:
-            # SQLite scans the whole table for a row-value IN; an OR of per-attempt terms
-            # is answered from the primary key ("MULTI-INDEX OR").
-            where = or_(
-                *(and_(answers.c.attempt_id == a, answers.c.question_id.in_(qs)) for a, qs in chunk)
-            )
-        query = select(
-            answers.c.attempt_id,
-            answers.c.question_id,
-            answers.c.seq,
-            answers.c.response,
-            answers.c.marked,
-            answers.c.outcome,
-            answers.c.score,
-        ).where(where)
-        for row in await conn.execute(query):
-            question = states[row.attempt_id].exam.by_id[row.question_id]
-            current[(row.attempt_id, row.question_id)] = Stored(
-                seq=row.seq,
-                response=decode_response(question, row.response),
-                marked=bool(row.marked),
-                outcome=row.outcome,
-                score=Fraction(row.score),
-            )
+    if not pairs:
+        return current
+    sql = _sql(core)
+    # batch_sql.ANSWER_COLUMNS
+    for attempt_id, question_id, seq, response, marked, outcome, stored in await driver.fetch(
+        sql.load_answers, sql.pairs(pairs)
+    ):
+        question = states[attempt_id].exam.by_id[question_id]
+        current[(attempt_id, question_id)] = Stored(
+            seq=seq,
+            response=decode_response(question, response),
+            marked=bool(marked),
+            outcome=outcome,
+            score=parse_fraction(stored),
+        )
     return current
-
-
-def _insert(core: Core, table: Any) -> Any:
-    return (postgresql.insert if core.store.is_postgresql else sqlite.insert)(table)
 
 
 async def _write(
     conn: AsyncConnection,
+    driver: BatchDriver,
     core: Core,
     states: dict[str, AttemptState],
-    journal_rows: dict[tuple[str, str, int], dict[str, Any]],
-    answer_rows: dict[tuple[str, str], dict[str, Any]],
+    journal_rows: dict[tuple[str, str, int], tuple[Any, ...]],
+    answer_rows: dict[tuple[str, str], tuple[Any, ...]],
     stats: dict[str, list[int]],
     now: int,
 ) -> None:
-    if journal_rows:
-        await conn.execute(
-            _insert(core, journal).on_conflict_do_nothing(), list(journal_rows.values())
-        )
-    if answer_rows:
-        stmt = _insert(core, answers)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[answers.c.attempt_id, answers.c.question_id],
-            set_={
-                name: stmt.excluded[name]
-                for name in (
-                    "seq",
-                    "response",
-                    "marked",
-                    "time_spent_ms",
-                    "outcome",
-                    "score",
-                    "saved_at",
-                )
-            },
-        )
-        await conn.execute(stmt, list(answer_rows.values()))
-    updates = [
-        {
-            "b_id": st.row.id,
-            "status": st.status,
-            "submitted_at": st.submitted_at,
-            "submit_kind": st.submit_kind,
-            "last_seq": st.last_seq,
-            "answered": st.answered,
-            "totals": st.totals.dumps(),
-            "last_seen_at": max(st.seen, st.row.last_seen_at or 0),
-        }
-        for st in states.values()
-    ]
-    if updates:
-        await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), updates)
-    touched = [(eid, c) for eid, c in stats.items() if c[0] or c[1]]
-    if touched:
-        stmt = _insert(core, save_stats)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[save_stats.c.exam_id, save_stats.c.second, save_stats.c.shard],
-            set_={
-                "saved": save_stats.c.saved + stmt.excluded.saved,
-                "late": save_stats.c.late + stmt.excluded.late,
-            },
-        )
-        second = now // 1_000_000
-        await conn.execute(
-            stmt,
-            [
-                {"exam_id": eid, "second": second, "shard": core.shard, "saved": c[0], "late": c[1]}
-                for eid, c in touched
-            ],
-        )
+    sql = _sql(core)
+    await driver.executemany(sql.insert_journal, list(journal_rows.values()))
+    await driver.executemany(sql.upsert_answers, list(answer_rows.values()))
+    await driver.executemany(
+        sql.update_attempts,
+        [
+            (  # batch_sql.ATTEMPT_UPDATE_COLUMNS
+                st.status,
+                st.submitted_at,
+                st.submit_kind,
+                st.last_seq,
+                st.answered,
+                st.totals.dumps(),
+                max(st.seen, st.row.last_seen_at or 0),
+                st.row.id,
+            )
+            for st in states.values()
+        ],
+    )
+    second = now // 1_000_000
+    await driver.executemany(
+        sql.upsert_save_stats,
+        [(eid, second, core.shard, c[0], c[1]) for eid, c in stats.items() if c[0] or c[1]],
+    )
     reranked = {
         st.row.exam_id
         for st in states.values()

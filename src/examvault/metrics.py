@@ -59,6 +59,12 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
             registry=r,
         )
+        self.write_batch_seconds = Histogram(
+            "examvault_write_batch_seconds",
+            "Time to apply and commit one shared transaction (the writer is busy for the sum)",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+            registry=r,
+        )
         self.server_errors = Counter(
             "examvault_server_errors",
             "Responses 5xx other than 503, by route: bugs, and for a write a possible loss",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from examvault.exams import Exam, compile_exam, parse_definition
 from examvault.marking import OUTCOMES, Outcome, Response, score
-from examvault.totals import Part, Totals
+from examvault.totals import Part, Totals, parse_fraction
 from examvault.views import decimal_number, is_released, number, result
 
 D = Decimal
@@ -374,3 +374,8 @@ def test_a_result_is_released_per_show_result(
     show_result: str, submitted: bool, closed_at: int | None, released: bool
 ) -> None:
     assert is_released(_exam(show_result), submitted, closed_at) is released
+
+
+@given(st.fractions())
+def test_a_stored_score_reads_back_exactly(value: Fraction) -> None:
+    assert parse_fraction(str(value)) == value

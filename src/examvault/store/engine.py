@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from examvault.errors import Unavailable
+from examvault.store import inline_sqlite
 
 
 def is_unreachable(error: BaseException) -> bool:
@@ -97,8 +98,10 @@ class Store:
             yield conn
 
     def new_write_engine(self) -> AsyncEngine:
-        """A write engine like this store's, for the writer's own thread and event loop."""
-        return _engines(self.url, pool_size=2, busy_ms=self.busy_ms)[1]
+        """A write engine like this store's, for the writer's own thread and event loop.
+
+        On SQLite it calls SQLite on that thread directly (store/inline_sqlite.py)."""
+        return _engines(self.url, pool_size=2, busy_ms=self.busy_ms, inline=True)[1]
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
@@ -112,10 +115,15 @@ def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store
     return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms)
 
 
-def _engines(url: str, *, pool_size: int, busy_ms: int) -> tuple[AsyncEngine, AsyncEngine]:
+def _engines(
+    url: str, *, pool_size: int, busy_ms: int, inline: bool = False
+) -> tuple[AsyncEngine, AsyncEngine]:
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
-        write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30)
+        extra: dict[str, Any] = {}
+        if inline:
+            extra["async_creator"] = inline_sqlite.creator(make_url(aurl).database or ":memory:")
+        write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30, **extra)
         read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=5)
         _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
         _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)

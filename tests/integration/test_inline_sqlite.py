@@ -1,0 +1,71 @@
+"""The writer's SQLite connection runs on the writer's thread, with aiosqlite's behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import exc, text
+
+from examvault.store.engine import open_store
+
+
+def _aiosqlite_workers() -> int:
+    return sum("_connection_worker_thread" in t.name for t in threading.enumerate())
+
+
+@pytest.fixture
+def path(sqlite_template: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "inline.db"
+    shutil.copy(sqlite_template, copy)
+    return copy
+
+
+async def test_the_writers_sqlite_calls_run_on_the_calling_thread(path: Path) -> None:
+    store = open_store(f"sqlite:///{path}")
+    engine = store.new_write_engine()
+    seen: list[int] = []
+    workers_before = _aiosqlite_workers()
+    try:
+        async with engine.connect() as conn:
+            workers_during = _aiosqlite_workers()
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.create_function("whose_thread", 0, threading.get_ident)
+            await conn.begin()  # BEGIN IMMEDIATE, from the engine's event
+            seen.append((await conn.execute(text("SELECT whose_thread()"))).scalar_one())
+            await conn.execute(text("CREATE TABLE t (v INTEGER PRIMARY KEY)"))
+            await conn.execute(text("INSERT INTO t VALUES (1)"))
+            with pytest.raises(exc.IntegrityError):  # errors reach the caller as aiosqlite's do
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+            await conn.commit()
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+        await store.dispose()
+    assert seen == [threading.get_ident()]
+    assert workers_during == workers_before  # no aiosqlite worker thread was started
+
+
+async def test_the_writers_commit_is_durable_for_a_second_connection(path: Path) -> None:
+    store = open_store(f"sqlite:///{path}")
+    engine = store.new_write_engine()
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            sync = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
+            assert (mode, sync) == ("wal", 2)  # WAL, FULL: on disk before commit returns
+            await conn.rollback()
+            await conn.begin()
+            await conn.execute(text("CREATE TABLE u (v INTEGER)"))
+            await conn.execute(text("INSERT INTO u VALUES (7)"))
+            await conn.commit()
+        await asyncio.sleep(0)
+        async with store.read() as other:
+            assert (await other.execute(text("SELECT v FROM u"))).scalar_one() == 7
+    finally:
+        await engine.dispose()
+        await store.dispose()
