@@ -8,6 +8,7 @@ of sleeping.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Protocol, overload
@@ -59,6 +60,12 @@ def format_time(micros: int | None) -> str | None:
     """RFC 3339 in UTC with a Z; fractions of a second only when there are some."""
     if micros is None:
         return None
+    return _format(micros)
+
+
+@functools.lru_cache(maxsize=8192)
+def _format(micros: int) -> str:
+    """Cached: every answer of a batch reports the same few instants (now, deadlines)."""
     seconds, frac = divmod(micros, MICROS)
     text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     if frac:

@@ -11,6 +11,7 @@ cannot take the others down with it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import threading
@@ -83,6 +84,9 @@ class Writer:
         self._timeout = timeout
         self._n_tasks = tasks
         self._pending = 0  # accepted and not yet answered; touched on the request loop only
+        # Handed from the request loop to the writer's: deque appends and pops are atomic.
+        self._inbox: collections.deque[Op] = collections.deque()
+        self._woken = False
         self._drained: asyncio.Event | None = None
         self._main: asyncio.AbstractEventLoop | None = None
         self._wloop: asyncio.AbstractEventLoop | None = None
@@ -160,14 +164,27 @@ class Writer:
         if self._pending >= self._limit or self._wloop is None or self._queue is None:
             raise Unavailable("too many writes waiting; retry shortly", retry_after=1)
         self._pending += 1
-        self._wloop.call_soon_threadsafe(self._queue.put_nowait, op)
+        self._inbox.append(op)
+        if not self._woken:
+            # One wake-up of the writer's loop (a write to its self-pipe) for however
+            # many ops arrive before it runs, not one per op.
+            self._woken = True
+            self._wloop.call_soon_threadsafe(self._take_inbox)
         try:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that arrives just as the future completes.
+            # cancellation that arrives just as the future completes. A timed-out op
+            # stays queued and is still applied; only the wait for its answer ends.
             async with asyncio.timeout(self._timeout):
                 return await asyncio.shield(op.future)
         except TimeoutError:
             raise Unavailable("the database is slow to answer; retry", retry_after=2) from None
+
+    def _take_inbox(self) -> None:
+        """On the writer's loop: move what the request loop handed over onto the queue."""
+        assert self._queue is not None
+        self._woken = False  # first: an op appended from now on schedules a new call
+        while self._inbox:
+            self._queue.put_nowait(self._inbox.popleft())
 
     async def _loop(self, slot: int) -> None:
         assert self._queue is not None
