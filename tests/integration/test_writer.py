@@ -93,3 +93,18 @@ async def test_stop_commits_what_is_queued(store: Any) -> None:
     await asyncio.sleep(0)
     await writer.stop()
     assert [f.result() for f in futures] == list(range(50))
+
+
+async def test_a_write_held_past_the_timeout_answers_503_and_is_still_applied(
+    store: Any,
+) -> None:
+    writer = Writer(store, apply, queue_limit=100, batch_limit=10, timeout=0.1)
+    writer.start()
+    slow = asyncio.ensure_future(writer.run(Insert(-1)))  # its batch takes 0.3 s
+    behind = asyncio.ensure_future(writer.run(Insert(5)))
+    with pytest.raises(Unavailable) as refused:
+        await slow
+    assert refused.value.retry_after == 2
+    await asyncio.gather(behind, return_exceptions=True)  # answered or refused alike
+    await writer.stop()
+    assert await rows(store) == [-1, 5], "refusing the wait does not drop the write"
