@@ -130,6 +130,14 @@ def steady_bench(store: str, database: str, tmp: Path, quick: bool) -> dict[str,
     }
 
 
+def _save(args: argparse.Namespace, results: dict[str, Any], began: float) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    results["elapsed_s"] = round(time.monotonic() - began, 1)
+    (args.out / ("bench-quick.json" if args.quick else "bench.json")).write_text(
+        json.dumps(results, indent=2) + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/run.py")
     parser.add_argument("--quick", action="store_true", help="small runs, a few minutes")
@@ -164,9 +172,12 @@ def main() -> None:
                         )
                 results["scenarios"].append({"store": store, "scenario": name, **runs})
                 tables.append(scenario_table(name, runs["examvault"], runs.get("baseline"), store))
+                console.print(tables[-1])
+                _save(args, results, began)  # a long run keeps what it measured so far
             with Database(store, tmp) as url:
                 console.rule(f"steady autosave on {store}")
                 results["steady"].append(steady_bench(store, url, tmp, args.quick))
+                _save(args, results, began)
     console.rule("summary")
     for t in tables:
         console.print(t)
@@ -195,11 +206,7 @@ def main() -> None:
             _fmt(s["ratio"]),
         )
     console.print(st)
-    args.out.mkdir(parents=True, exist_ok=True)
-    results["elapsed_s"] = round(time.monotonic() - began, 1)
-    (args.out / ("bench-quick.json" if args.quick else "bench.json")).write_text(
-        json.dumps(results, indent=2) + "\n"
-    )
+    _save(args, results, began)
     console.print(f"done in {results['elapsed_s']} s; JSON and PNGs in {args.out}")
 
 
