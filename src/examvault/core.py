@@ -78,6 +78,7 @@ class Core:
         self.directory = Directory(self.store)
         self.attempts = Attempts(self)
         self.jobs = jobs_module.Jobs(self)
+        self.stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -133,11 +134,17 @@ class Core:
                 self._tasks.append(asyncio.create_task(self.jobs.run_forever(), name="jobs"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Let the sweeper and the job worker finish the statement they are in (a task
+        cancelled mid-query leaves its connection half-used), then stop the writer."""
+        self.stopping.set()
+        self.jobs.poke()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=5)
+            for task in late:  # a long job: it is leased, and rerun after a restart
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._tasks.clear()
         await self.writer.stop()
         await self.store.dispose()

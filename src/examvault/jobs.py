@@ -220,9 +220,10 @@ class Jobs:
 
     async def run_forever(self) -> None:
         """The worker loop: run jobs while there are some, else wait for a poke or a poll."""
-        while True:
+        stopping = self.core.stopping
+        while not stopping.is_set():
             try:
-                while await self.run_once():
+                while not stopping.is_set() and await self.run_once():
                     pass
             except asyncio.CancelledError:
                 raise

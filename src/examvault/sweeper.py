@@ -9,6 +9,7 @@ it, and the others find nothing left to do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -65,11 +66,13 @@ async def sweep(core: Core) -> int:
 
 async def run_forever(core: Core) -> None:
     """Sweep every interval; a failing sweep (database down) is retried next time."""
-    while True:
+    while not core.stopping.is_set():
         try:
             await sweep(core)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.warning("sweep failed; retrying", exc_info=True)
-        await asyncio.sleep(core.settings.sweep_interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(core.settings.sweep_interval_seconds):
+                await core.stopping.wait()
