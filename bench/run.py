@@ -35,6 +35,7 @@ QUICK: list[tuple[str, dict[str, Any], bool]] = [
     ("mixed_submission_load", {"students": 100, "duration": 12}, True),
     ("no_client_submit", {"students": 100, "duration": 10}, True),
     ("crash_mid_stampede", {"students": 300}, False),
+    ("db_restart_mid_stampede", {"students": 300}, False),
     ("stampede_2k", {"questions": 20, "work_seconds": 15}, False),
 ]
 FULL: list[tuple[str, dict[str, Any], bool]] = [
@@ -43,10 +44,15 @@ FULL: list[tuple[str, dict[str, Any], bool]] = [
     ("stress_test", {}, True),
     ("no_client_submit", {}, True),
     ("crash_mid_stampede", {}, False),
+    ("db_restart_mid_stampede", {}, False),
     ("stampede_2k", {}, True),
     ("stampede_5k", {}, False),
     ("stampede_10k", {}, False),
 ]
+
+
+# It restarts the PostgreSQL server itself (loadtest/database.py).
+POSTGRESQL_ONLY = {"db_restart_mid_stampede"}
 
 
 async def _pg(sql: str) -> None:
@@ -156,6 +162,8 @@ def main() -> None:
         tmp = Path(tmp_name)
         for store in args.stores.split(","):
             for name, overrides, with_baseline in plan:
+                if name in POSTGRESQL_ONLY and store != "postgresql":
+                    continue
                 runs: dict[str, dict[str, Any]] = {}
                 for target in ("examvault", "baseline") if with_baseline else ("examvault",):
                     with Database(store, tmp) as url:

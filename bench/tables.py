@@ -1,6 +1,6 @@
 """Markdown tables from a bench/run.py JSON, for docs/performance.md.
 
-    .venv/bin/python bench/tables.py bench/results/bench.json
+    .venv/bin/python bench/tables.py bench/results/bench.json [more.json …]
 
 Numbers go into the documentation by this script, not by hand: one table per scenario
 with examvault and the baseline side by side on each store, then steady autosave.
@@ -100,8 +100,13 @@ def steady_table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/tables.py")
-    parser.add_argument("json", type=Path)
-    results = json.loads(parser.parse_args().json.read_text())
+    parser.add_argument("json", type=Path, nargs="+", help="one run, or several merged")
+    results: dict[str, Any] = {"scenarios": [], "steady": [], "elapsed_s": 0.0}
+    for path in parser.parse_args().json:
+        part = json.loads(path.read_text())
+        results["scenarios"] += part["scenarios"]
+        results["steady"] += part["steady"]
+        results["elapsed_s"] += part.get("elapsed_s") or 0.0
     print(scenario_tables(results))
     print(steady_table(results))
     print(f"\n(run took {results.get('elapsed_s')} s)")

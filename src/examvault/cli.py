@@ -292,6 +292,10 @@ def loadtest(
     kill_server_at: Annotated[
         float | None, typer.Option(help="SIGKILL and restart the server T s into the submits")
     ] = None,
+    restart_database_at: Annotated[
+        float | None,
+        typer.Option(help="Restart the local PostgreSQL T s into the submits"),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory for the JSON and the PNG")] = Path(
         "loadtest-out"
     ),
@@ -310,6 +314,7 @@ def loadtest(
                 scenario=scenario, students=students, questions=questions, duration=duration,
                 work_seconds=work_seconds,
                 database=database, url=url, admin_token=admin_token, kill_server_at=kill_server_at,
+                restart_database_at=restart_database_at,
                 out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
             )
         )  # fmt: skip

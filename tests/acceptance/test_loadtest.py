@@ -80,3 +80,18 @@ def test_the_same_tool_drives_the_baseline(tmp_path: Path) -> None:
     summary = _run(tmp_path, "concurrent_auto_submit", students=10, work_seconds=1,
                    target="baseline")  # fmt: skip
     _assert_nothing_lost(summary, 10)
+
+
+def test_a_database_restart_mid_stampede_loses_nothing(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL really restarts (fast shutdown) under the running server: the server
+    answers 503 while it is away, reconnects by itself, and nothing is lost."""
+    database = request.getfixturevalue("pg_url")
+    summary = _run(
+        tmp_path, "db_restart_mid_stampede", students=40, work_seconds=2, database=database
+    )
+    assert len(summary["database_restarts"]) == 1
+    assert summary["kills_at_s"] == [], "the server itself was never restarted"
+    assert summary["retries"].get("503"), "the restart was not seen as 503 by any request"
+    _assert_nothing_lost(summary, 40)

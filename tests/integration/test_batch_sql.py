@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
+from examvault.journal import AttemptRow
 from examvault.store import batch_sql
 from examvault.store.batch_sql import BatchDriver
 from examvault.store.engine import open_store
@@ -55,3 +56,7 @@ async def test_a_batch_is_one_transaction_with_its_driver_statements(
         async with store.read() as conn:
             count = (await conn.execute(text("SELECT count(*) FROM journal"))).scalar_one()
         assert count == 0
+
+
+def test_the_attempt_row_reads_the_columns_the_statement_selects() -> None:
+    assert AttemptRow._fields == batch_sql.ATTEMPT_COLUMNS

@@ -46,6 +46,7 @@ def summary(
     submit_window: float | None,
     peak_rss_mb: float | None,
     kills: Sequence[float],
+    database_restarts: Sequence[tuple[float, float]] = (),
 ) -> dict[str, Any]:
     """Every number of the run in one JSON-ready dict."""
     submits = len(recorder.submits)
@@ -68,6 +69,9 @@ def summary(
         "retries": dict(recorder.retries),
         "client_failures": dict(recorder.failures),
         "kills_at_s": [round(k, 2) for k in kills],
+        "database_restarts": [
+            {"at_s": round(at, 2), "away_s": round(away, 2)} for at, away in database_restarts
+        ],
         "verdict": verdict.as_dict(),
     }
 
@@ -117,6 +121,8 @@ def print_table(s: Mapping[str, Any], console: Console | None = None) -> None:
     t.add_row("retries", ", ".join(f"{k}: {n}" for k, n in s["retries"].items()) or "0")
     if s["kills_at_s"]:
         t.add_row("server SIGKILLed at (s)", ", ".join(map(str, s["kills_at_s"])))
+    for r in s.get("database_restarts", []):
+        t.add_row("PostgreSQL restarted at (s)", f"{r['at_s']} (away {r['away_s']} s)")
     console.print(t)
     for p in v["problems"][:10]:
         console.print(f"[red]problem:[/] {p}")
@@ -150,6 +156,12 @@ def write_picture(s: Mapping[str, Any], recorder: Recorder, out: Path) -> Path:
     for k in s.get("kills_at_s", []):
         for ax in (ax_lat, ax_rate):
             ax.axvline(k, color="red", linestyle=":", label="SIGKILL" if ax is ax_lat else None)
+    for r in s.get("database_restarts", []):
+        for ax in (ax_lat, ax_rate):
+            ax.axvspan(
+                r["at_s"], r["at_s"] + r["away_s"], color="orange", alpha=0.2,
+                label="PostgreSQL restart" if ax is ax_lat else None,
+            )  # fmt: skip
     ax_lat.set_ylabel("latency (ms)")
     ax_lat.set_yscale("log")
     ax_lat.legend(loc="upper left", fontsize="small")

@@ -25,6 +25,7 @@ import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from examvault.loadtest import database as pg
 from examvault.loadtest import report
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
 from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
@@ -47,6 +48,7 @@ class Options:
     url: str | None = None
     admin_token: str | None = None
     kill_server_at: float | None = None
+    restart_database_at: float | None = None
     out: Path = Path("loadtest-out")
     target: Target = "examvault"
     connections: int = 1000
@@ -196,6 +198,7 @@ def resolve(opts: Options) -> Scenario:
         questions=opts.questions,
         duration=opts.duration,
         kill_at=opts.kill_server_at,
+        restart_database_at=opts.restart_database_at,
         work_seconds=opts.work_seconds,
     )
     if sc.server_ends_attempts:
@@ -215,6 +218,9 @@ async def run_async(opts: Options) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="examvault-loadtest-") as tmp:
         server: ServerProcess | None = None
         database = opts.database or f"sqlite:///{Path(tmp) / 'loadtest.db'}"
+        cluster = None
+        if sc.restart_database_at is not None:
+            cluster = pg.local_cluster(database)
         if opts.url:
             check_local(opts.url)
             if sc.kill_at is not None:
@@ -228,7 +234,7 @@ async def run_async(opts: Options) -> dict[str, Any]:
             url, admin = server.url, server.admin_token
         store = "external" if opts.url else database.split(":", 1)[0]
         try:
-            return await _drive(opts, sc, url, admin, server, store, console)
+            return await _drive(opts, sc, url, admin, server, cluster, store, console)
         finally:
             if server is not None:
                 server.stop()
@@ -240,6 +246,7 @@ async def _drive(
     url: str,
     admin: str,
     server: ServerProcess | None,
+    cluster: tuple[str, str] | None,
     store: str,
     console: Console,
 ) -> dict[str, Any]:
@@ -259,10 +266,10 @@ async def _drive(
         definition = exam_document(exam_id, sc.questions, sc.duration, sc.grace)
         students = await _setup(http, admin, exam_id, definition, sc, rng)
         submit_at = time.monotonic() + sc.work_seconds
-        kills: list[float] = []
+        disruptions = Disruptions(server, cluster)
         runs = asyncio.gather(*(s.run(http, exam_id, sc, submit_at) for s in students))
         ticker = asyncio.create_task(
-            _tick(students, server, sc, submit_at, kills, recorder, console, opts.progress)
+            _tick(students, disruptions, sc, submit_at, recorder, console, opts.progress)
         )
         await runs
         last_t = max((at for at, _ in recorder.submits), default=None)
@@ -295,7 +302,8 @@ async def _drive(
             else max(0.0, done_t - last_t),
             submit_window=window,
             peak_rss_mb=server.peak_rss / 2**20 if server and server.peak_rss else None,
-            kills=kills,
+            kills=disruptions.kills,
+            database_restarts=disruptions.restarts,
         )
         if server is not None:
             server.sample_rss()
@@ -346,17 +354,40 @@ async def _setup(
     ]
 
 
+@dataclass
+class Disruptions:
+    """What the drill does to the system under test, and when (seconds since start)."""
+
+    server: ServerProcess | None
+    cluster: tuple[str, str] | None
+    kills: list[float] = field(default_factory=list)
+    restarts: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds away)
+
+    async def kill_server(self, t0: float) -> None:
+        assert self.server is not None
+        self.kills.append(time.monotonic() - t0)
+        self.server.kill()
+        await asyncio.to_thread(self.server.start)
+
+    async def restart_database(self, t0: float) -> None:
+        assert self.cluster is not None
+        at = time.monotonic() - t0
+        away = await asyncio.to_thread(pg.restart, self.cluster)
+        self.restarts.append((at, away))
+
+
 async def _tick(
     students: list[Student],
-    server: ServerProcess | None,
+    disruptions: Disruptions,
     sc: Scenario,
     submit_at: float,
-    kills: list[float],
     recorder: Recorder,
     console: Console,
     show: bool,
 ) -> None:
-    """Progress bar, memory sampling, and the SIGKILL when the scenario asks for one."""
+    """Progress bar, memory sampling, and the SIGKILL or database restart when the
+    scenario asks for one."""
+    server = disruptions.server
     expected = sum(len(s.questions) for s in students)
     with Progress(
         TextColumn("{task.description}"),
@@ -369,19 +400,22 @@ async def _tick(
     ) as bar:
         acked = bar.add_task("answers acknowledged", total=expected)
         finished = bar.add_task("attempts submitted", total=len(students))
-        killed = sc.kill_at is None or server is None
+        kill_due = None if sc.kill_at is None or server is None else submit_at + sc.kill_at
+        restart_due = (
+            None
+            if sc.restart_database_at is None or disruptions.cluster is None
+            else submit_at + sc.restart_database_at
+        )
         while True:
             if server is not None:
                 await asyncio.to_thread(server.sample_rss)
-            if (
-                not killed
-                and server is not None
-                and time.monotonic() >= submit_at + (sc.kill_at or 0)
-            ):
-                killed = True
-                kills.append(time.monotonic() - recorder.t0)
-                server.kill()
-                await asyncio.to_thread(server.start)
+            now = time.monotonic()
+            if kill_due is not None and now >= kill_due:
+                kill_due = None
+                await disruptions.kill_server(recorder.t0)
+            if restart_due is not None and now >= restart_due:
+                restart_due = None
+                await disruptions.restart_database(recorder.t0)
             bar.update(acked, completed=min(expected, sum(len(s.acked) for s in students)))
             bar.update(finished, completed=sum(1 for s in students if s.submit_ok))
             await asyncio.sleep(0.25)

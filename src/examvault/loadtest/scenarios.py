@@ -26,6 +26,8 @@ class Scenario:
     `work_seconds` is how long students answer before the submit instant.
     `kill_at`: seconds after the submit instant at which the server is SIGKILLed and
     restarted on the same database (`None`: no kill).
+    `restart_database_at`: seconds after the submit instant at which the PostgreSQL
+    server is restarted under the running examvault server (`None`: no restart).
     """
 
     name: str
@@ -39,6 +41,7 @@ class Scenario:
     saves_per_student: int = 6
     revisits: int = 3
     kill_at: float | None = None
+    restart_database_at: float | None = None
     description: str = ""
 
     def evolve(self, **changes: Any) -> Scenario:
@@ -119,6 +122,15 @@ SCENARIOS: dict[str, Scenario] = {
             submit_spread=1.0,
             kill_at=0.3,
             description="SIGKILL the server during the submit burst, restart, carry on",
+        ),
+        Scenario(
+            "db_restart_mid_stampede",
+            students=500,
+            questions=100,
+            work_seconds=8,
+            submit_spread=1.0,
+            restart_database_at=0.3,
+            description="restart PostgreSQL during the submit burst; the server recovers",
         ),
     )
 }
