@@ -25,13 +25,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from examvault.errors import Unavailable
 from examvault.store import inline_sqlite
 
+# SQLSTATE classes of a database that is away, not of a wrong statement: connection
+# exceptions (08), insufficient resources (53: too many connections), operator
+# intervention (57: shutting down, restarting, "the database system is starting up").
+_AWAY_CLASSES = ("08", "53", "57")
+
 
 def is_unreachable(error: BaseException) -> bool:
     """Errors that mean the database cannot be used right now, not that the op is wrong."""
     if isinstance(error, sa_exc.DBAPIError):
-        return bool(error.connection_invalidated) or isinstance(
-            error, sa_exc.OperationalError | sa_exc.InterfaceError
+        orig = error.orig
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        return (
+            bool(error.connection_invalidated)
+            or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or (isinstance(state, str) and state[:2] in _AWAY_CLASSES)
         )
+    state = getattr(error, "sqlstate", None)  # asyncpg's own, when raised past SQLAlchemy
+    if isinstance(state, str) and state[:2] in _AWAY_CLASSES:
+        return True
     return isinstance(error, OSError | ConnectionError | sa_exc.TimeoutError | TimeoutError)
 
 
