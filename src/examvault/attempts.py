@@ -49,6 +49,9 @@ class Start:
     core: Core
     candidate: Candidate
     received_at: int
+    # Every refusal (no exam, closed, not open) comes before the one write, so the batch
+    # needs no savepoint to undo it (core.Core._apply_batch).
+    refuses_before_writing = True
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, str]:
         existing = await _attempt_of(conn, self.candidate)
@@ -91,7 +94,7 @@ class Start:
                 end_at=deadline + exam.grace_seconds * MICROS,
                 last_seq=0,
                 answered=0,
-                totals=Totals.empty(exam).dumps(),
+                totals=self.core.catalog.empty_totals(exam),
                 key_version=exam.key_version,
                 last_seen_at=now,
             )

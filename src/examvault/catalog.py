@@ -24,6 +24,7 @@ from examvault import errors
 from examvault.clock import format_time
 from examvault.exams import Exam, ExamDef, compile_exam, fingerprint, normalized, with_key_changes
 from examvault.store.tables import attempts, audit, candidates, exam_keys, exams
+from examvault.totals import Totals
 
 if TYPE_CHECKING:
     from examvault.core import Core
@@ -51,6 +52,7 @@ class Catalog:
     def __init__(self, limit: int = 256) -> None:
         self._cache: OrderedDict[tuple[str, int, int], Exam] = OrderedDict()
         self._by_version: dict[tuple[str, int], Exam] = {}
+        self._empty: dict[tuple[str, int, int], str] = {}
         self._limit = limit
         # The writer thread and the request loop both use the cache.
         self._lock = threading.Lock()
@@ -62,6 +64,19 @@ class Catalog:
         alters; scoring reads the current key version inside the write transaction.
         """
         return self._by_version.get((exam_id, version))
+
+    def empty_totals(self, exam: Exam) -> str:
+        """`Totals.empty(exam).dumps()`, computed once per exam version and key: every
+        attempt starts from it, and at the start of an exam every student starts."""
+        key = (exam.id, exam.version, exam.key_version)
+        text = self._empty.get(key)
+        if text is None:
+            text = Totals.empty(exam).dumps()
+            with self._lock:
+                if len(self._empty) >= self._limit:
+                    self._empty.clear()
+                self._empty[key] = text
+        return text
 
     async def get(
         self, conn: AsyncConnection, exam_id: str, version: int, key_version: int

@@ -37,7 +37,10 @@ class Applies(Protocol):
 
 
 class Call(Op):
-    """A write that is not an attempt operation, run in a savepoint of the shared batch."""
+    """A write that is not an attempt operation, run in a savepoint of the shared batch
+    (so that its refusal undoes what it wrote, and only that) unless its work declares
+    `refuses_before_writing`: then a refusal has nothing to undo, and the savepoint's two
+    statements are saved — at the start of an exam every student starts at once."""
 
     def __init__(self, work: Applies) -> None:
         super().__init__()
@@ -113,8 +116,11 @@ class Core:
         for op in ops:
             if isinstance(op, Call):
                 try:
-                    async with conn.begin_nested():
-                        op.result = await op.apply(conn)
+                    if getattr(op.work, "refuses_before_writing", False):
+                        op.result = await op.apply(conn)  # nothing to undo on a refusal
+                    else:
+                        async with conn.begin_nested():
+                            op.result = await op.apply(conn)
                 except ExamvaultError as error:
                     op.error = error
         if attempt_ops:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,29 @@ async def test_database_unavailable_is_503_with_retry_after(tmp_path: Path) -> N
         assert_problem(r, 503)
         assert r.headers["retry-after"]
         assert (await server.client.get("/healthz")).status_code == 200
+
+
+async def test_refused_starts_sharing_a_batch_do_not_touch_the_others(server: Server) -> None:
+    """Starts run without a savepoint each: a refusal must leave the batch's other
+    starts, and its own candidate, exactly as if it had run alone."""
+    await server.create_exam(small_exam("open-1"))
+    await server.create_exam(small_exam("shut-1"))
+    await server.create_exam(small_exam("later-1", opens_at="2999-01-01T00:00:00Z"))
+    opened = await server.register("open-1", *(f"O{i}" for i in range(20)))
+    shut = await server.register("shut-1", *(f"C{i}" for i in range(20)))
+    later = await server.register("later-1", *(f"L{i}" for i in range(20)))
+    await server.admin("POST", "/exams/shut-1/close")
+    calls = [("open-1", t) for t in opened.values()] + [("shut-1", t) for t in shut.values()]
+    calls += [("later-1", t) for t in later.values()]
+    responses = await asyncio.gather(
+        *(server.as_(token, "POST", f"/exams/{exam}/attempts") for exam, token in calls)
+    )
+    by_exam: dict[str, set[int]] = {}
+    for (exam, _), r in zip(calls, responses, strict=True):
+        by_exam.setdefault(exam, set()).add(r.status_code)
+    assert by_exam == {"open-1": {201}, "shut-1": {409}, "later-1": {409}}
+    rows = (await server.admin("GET", "/exams/open-1/results")).json()
+    assert sum(1 for row in rows["results"] if row.get("attempt_id")) == 20
+    for exam in ("shut-1", "later-1"):
+        rows = (await server.admin("GET", f"/exams/{exam}/results")).json()
+        assert not any(row.get("attempt_id") for row in rows["results"]), exam

@@ -6,6 +6,7 @@ of this file: they are the edge where these exact totals are rounded for the API
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from examvault.catalog import Catalog
 from examvault.exams import Exam, compile_exam, parse_definition
 from examvault.marking import OUTCOMES, Outcome, Response, score
 from examvault.totals import Part, Totals, parse_fraction
@@ -379,3 +381,12 @@ def test_a_result_is_released_per_show_result(
 @given(st.fractions())
 def test_a_stored_score_reads_back_exactly(value: Fraction) -> None:
     assert parse_fraction(str(value)) == value
+
+
+
+def test_an_attempt_starts_from_empty_totals_computed_once_per_exam_version_and_key() -> None:
+    catalog = Catalog()
+    assert catalog.empty_totals(EXAM) == Totals.empty(EXAM).dumps()
+    assert catalog.empty_totals(EXAM) is catalog.empty_totals(EXAM)
+    rekeyed = dataclasses.replace(EXAM, key_version=EXAM.key_version + 1, questions=())
+    assert catalog.empty_totals(rekeyed) == Totals.empty(rekeyed).dumps(), "a new key"
