@@ -43,12 +43,22 @@ ROWS: list[tuple[str, Any]] = [
     ("server peak memory MB", lambda r: _n(r.get("server_peak_rss_mb"))),
     ("CPU s: server / load tool", lambda r: (
         f"{_n(r.get('server_cpu_s'))} / {_n(r.get('loadtool_cpu_s'))}")),
+    ("server SIGKILLed / PostgreSQL restarted at s", lambda r: " / ".join([
+        ", ".join(str(k) for k in r.get("kills_at_s", [])) or "–",
+        ", ".join(f"{d['at_s']} (away {d['away_s']} s)" for d in r.get("database_restarts", []))
+        or "–",
+    ])),
     ("retries (503 / other)", lambda r: (
         f"{_n(r['retries'].get('503', 0))} / "
         f"{_n(sum(v for k, v in r['retries'].items() if k != '503'))}")),
 ]  # fmt: skip
 
 
+SCENARIO_ORDER = (
+    "concurrent_auto_submit", "mixed_submission_load", "stress_test", "no_client_submit",
+    "crash_mid_stampede", "db_restart_mid_stampede", "stampede_2k", "stampede_5k",
+    "stampede_10k",
+)  # fmt: skip
 # Scenarios whose submits come in one burst: there submits/s is the rate the server clears.
 BURSTS = {"concurrent_auto_submit", "stress_test", "stampede_2k", "stampede_5k", "stampede_10k"}
 
@@ -100,13 +110,27 @@ def steady_table(results: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/tables.py")
-    parser.add_argument("json", type=Path, nargs="+", help="one run, or several merged")
-    results: dict[str, Any] = {"scenarios": [], "steady": [], "elapsed_s": 0.0}
+    parser.add_argument(
+        "json", type=Path, nargs="+", help="runs; a later run replaces what it re-measured"
+    )
+    scenarios: dict[tuple[str, str], dict[str, Any]] = {}
+    steady: dict[str, dict[str, Any]] = {}
+    elapsed = 0.0
     for path in parser.parse_args().json:
         part = json.loads(path.read_text())
-        results["scenarios"] += part["scenarios"]
-        results["steady"] += part["steady"]
-        results["elapsed_s"] += part.get("elapsed_s") or 0.0
+        for entry in part["scenarios"]:
+            scenarios[(entry["store"], entry["scenario"])] = entry
+        for entry in part["steady"]:
+            steady[entry["store"]] = entry
+        elapsed += part.get("elapsed_s") or 0.0
+    order = {name: i for i, name in enumerate(SCENARIO_ORDER)}
+    results = {
+        "scenarios": sorted(
+            scenarios.values(), key=lambda e: (order.get(e["scenario"], 99), e["store"] != "sqlite")
+        ),
+        "steady": sorted(steady.values(), key=lambda e: e["store"] != "sqlite"),
+        "elapsed_s": round(elapsed, 1),
+    }
     print(scenario_tables(results))
     print(steady_table(results))
     print(f"\n(run took {results.get('elapsed_s')} s)")
