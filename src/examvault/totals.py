@@ -88,9 +88,7 @@ class Totals:
         data = orjson.loads(text)
         return cls(
             whole=Part(parse_fraction(data["s"]), list(data["c"])),
-            sections={
-                sid: Part(parse_fraction(v[0]), list(v[1:])) for sid, v in data["x"].items()
-            },
+            sections={sid: Part(parse_fraction(v[0]), list(v[1:])) for sid, v in data["x"].items()},
         )
 
     def check(self) -> Fraction:

@@ -383,7 +383,6 @@ def test_a_stored_score_reads_back_exactly(value: Fraction) -> None:
     assert parse_fraction(str(value)) == value
 
 
-
 def test_an_attempt_starts_from_empty_totals_computed_once_per_exam_version_and_key() -> None:
     catalog = Catalog()
     assert catalog.empty_totals(EXAM) == Totals.empty(EXAM).dumps()

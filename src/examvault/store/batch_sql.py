@@ -129,9 +129,7 @@ SQLITE = BatchSql(
 POSTGRESQL = BatchSql(
     arrays=True,
     # Locked in id order, so two processes' batches never wait on each other in a cycle.
-    load_attempts=(
-        _ATTEMPTS_SELECT + "WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE OF a"
-    ),
+    load_attempts=(_ATTEMPTS_SELECT + "WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE OF a"),
     load_answers=_numbered(_POSTGRESQL_ANSWERS),
     **{name: _numbered(sql) for name, sql in _WRITES.items()},
 )
