@@ -53,7 +53,7 @@ class Start:
     # needs no savepoint to undo it (core.Core._apply_batch).
     refuses_before_writing = True
 
-    async def apply(self, conn: AsyncConnection) -> tuple[int, str]:
+    async def apply(self, conn: AsyncConnection) -> tuple[int, AttemptMeta]:
         existing = await _attempt_of(conn, self.candidate)
         if existing is not None:
             return 200, existing
@@ -105,17 +105,20 @@ class Start:
             assert existing is not None
             return 200, existing
         log.info("attempt started", extra={"attempt_id": attempt_id, "exam_id": exam.id})
-        return 201, attempt_id
+        return 201, AttemptMeta(attempt_id, exam.id, self.candidate.id, exam.version)
 
 
-async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> str | None:
-    return (
+async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMeta | None:
+    row = (
         await conn.execute(
-            select(attempts.c.id).where(
+            select(attempts.c.id, attempts.c.exam_version).where(
                 attempts.c.exam_id == candidate.exam_id, attempts.c.candidate_id == candidate.id
             )
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
+    if row is None:
+        return None
+    return AttemptMeta(row.id, candidate.exam_id, candidate.id, row.exam_version)
 
 
 @dataclass(eq=False)
@@ -213,10 +216,13 @@ class Attempts:
         if row is None:
             return None
         found = AttemptMeta(attempt_id, row.exam_id, row.candidate_id, row.exam_version)
-        self._meta[attempt_id] = found
+        self._remember(found)
+        return found
+
+    def _remember(self, meta: AttemptMeta) -> None:
+        self._meta[meta.id] = meta
         if len(self._meta) > self._limit:
             self._meta.popitem(last=False)
-        return found
 
     async def _owned(self, candidate: Candidate, attempt_id: str) -> AttemptMeta | None:
         meta = await self.meta(attempt_id)
@@ -248,10 +254,9 @@ class Attempts:
     async def start(self, candidate: Candidate, exam_id: str) -> tuple[int, dict[str, Any]]:
         if exam_id != candidate.exam_id:
             raise errors.NotFound(f"no exam {exam_id!r} for this candidate")
-        status, attempt_id = await self.core.write(
-            Start(self.core, candidate, self.core.clock.now())
-        )
-        return status, await self.view(candidate, attempt_id)
+        status, meta = await self.core.write(Start(self.core, candidate, self.core.clock.now()))
+        self._remember(meta)  # the view that follows needs no read to find it
+        return status, await self.view(candidate, meta.id)
 
     async def view(self, candidate: Candidate, attempt_id: str) -> dict[str, Any]:
         """The attempt view; an attempt past its end is sealed first (it was touched)."""
