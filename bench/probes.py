@@ -1,0 +1,227 @@
+"""Short probes of one path each, for profiling work: the numbers docs/performance.md
+quotes for the writer's batch, a burst of submits and a burst of starts.
+
+    .venv/bin/python bench/probes.py batch  [--store sqlite|postgresql] [--size 64] [--rounds 200]
+    .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
+    .venv/bin/python bench/probes.py starts  [--store …] [--n 3000]
+    SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
+
+`batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
+one-answer saves; `submits` and `starts` start a real server, prepare N attempts (or N
+registered candidates) and fire them all at once from 2 client processes. Each prints
+one table row. Single runs vary by ±20 % on a shared 2-core machine: repeat them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.helpers`
+
+from examvault.answers import parse_items
+from examvault.journal import AttemptOp
+from examvault.loadtest import steady
+from examvault.loadtest.runner import ServerProcess
+from examvault.loadtest.scenarios import exam_document
+from examvault.loadtest.student import Http, Recorder, _nodelay_socket
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+async def _fresh_pg(name: str) -> str:
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return f"{PG}/{name}"
+
+
+def _database(store: str, tmp: Path) -> str:
+    if store == "sqlite":
+        return f"sqlite:///{tmp / 'probe.db'}"
+    return asyncio.run(_fresh_pg("examvault_probe"))
+
+
+async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
+    from tests.helpers import running
+
+    async with running(database, tmp, migrate_on_start=True) as server:
+        await server.create_exam(exam_document("probe", 10, 36000, 30))
+        tokens = await server.register("probe", *[f"c{i}" for i in range(1000)])
+        seats = [(cid, (await server.start("probe", t))["attempt_id"]) for cid, t in tokens.items()]
+        core = server.core
+        exam = await core.catalog.get(None, "probe", 1, 1)  # type: ignore[arg-type]
+        hist = core.metrics.write_batch_seconds
+        before = (hist._sum.get(), sum(b.get() for b in hist._buckets))
+        seq: dict[str, int] = {}
+        began = time.perf_counter()
+        for r in range(rounds):
+            ops = []
+            for k in range(size):
+                cid, aid = seats[(r * size + k) % len(seats)]
+                seq[aid] = seq.get(aid, 0) + 1
+                item = {"question_id": f"q{3 * (seq[aid] % 3):03d}", "response": "B",
+                        "seq": seq[aid]}  # fmt: skip
+                items = parse_items(exam, {"answers": [item]}, required=True, max_items=100)
+                op = AttemptOp("save", aid, "probe", cid, items, core.clock.now())
+                ops.append(core.write_attempt(op))
+            await asyncio.gather(*ops)
+        elapsed = time.perf_counter() - began
+        busy, batches = hist._sum.get() - before[0], sum(b.get() for b in hist._buckets) - before[1]
+    saves = size * rounds
+    return {
+        "saves/s": round(saves / elapsed),
+        "batches": int(batches),
+        "mean batch": round(saves / batches, 1),
+        "ms per batch": round(1000 * busy / batches, 2),
+    }
+
+
+async def _fire(url: str, jobs: list[tuple[str, str, bytes | None]], conns: int) -> Any:
+    connector = aiohttp.TCPConnector(limit=conns, socket_factory=_nodelay_socket)
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    began = time.time()  # wall clock: the two client processes' windows are compared
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(path: str, token: str, body: bytes | None) -> None:
+            began = time.monotonic()
+            while True:
+                try:
+                    async with session.post(
+                        f"{url}{path}",
+                        data=body,
+                        headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/json"},
+                    ) as resp:  # fmt: skip
+                        await resp.read()
+                        code = str(resp.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    code = type(exc).__name__
+                statuses[code] = statuses.get(code, 0) + 1
+                if code in ("200", "201"):
+                    break
+                await asyncio.sleep(0.2)
+            latencies.append(time.monotonic() - began)
+
+        await asyncio.gather(*(one(*job) for job in jobs))
+    return latencies, statuses, began, time.time()
+
+
+def _fire_process(args: tuple[str, list[tuple[str, str, bytes | None]], int]) -> Any:
+    return asyncio.run(_fire(*args))
+
+
+async def _register(url: str, admin: str, n: int) -> list[str]:
+    http = Http(url, connections=64, recorder=Recorder(), stop_at=time.monotonic() + 300)
+    rng = random.Random(1)
+    try:
+        await http.call("POST", "/exams", admin, exam_document("storm", 100, 36000, 30), rng=rng)
+        tokens: list[str] = []
+        for i in range(0, n, 1000):
+            chunk = [{"id": f"S{k:05d}"} for k in range(i, min(n, i + 1000))]
+            _, body = await http.call(
+                "POST", "/exams/storm/candidates", admin, {"candidates": chunk}, rng=rng
+            )
+            tokens += [c["token"] for c in body["candidates"]]
+        return tokens
+    finally:
+        await http.close()
+
+
+def _burst(kind: str, database: str, tmp: Path, n: int) -> dict[str, Any]:
+    server = ServerProcess("examvault", database, tmp, {})
+    server.start()
+    try:
+        jobs: list[tuple[str, str, bytes | None]]
+        if kind == "submits":
+            seats = asyncio.run(steady.prepare(server.url, server.admin_token, n, 10))
+            body = orjson.dumps({"answers": [{"question_id": "q000", "response": "B", "seq": 1}]})
+            jobs = [(f"/api/v1/attempts/{s.attempt_id}/submit", s.token, body) for s in seats]
+        else:
+            tokens = asyncio.run(_register(server.url, server.admin_token, n))
+            jobs = [("/api/v1/exams/storm/attempts", t, None) for t in tokens]
+        spy = None
+        if os.environ.get("SPY"):
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "-p",
+                 str(server.proc.pid if server.proc else 0), "-d", "8", "-r", "200", "-f", "raw",
+                 "-o", os.environ["SPY"], "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(0.5)
+        server.sample_rss()  # also samples the CPU time used so far
+        cpu0 = server.total_cpu()
+        half = len(jobs) // 2
+        ctx = multiprocessing.get_context("spawn")
+        halves = [(server.url, jobs[:half], 500), (server.url, jobs[half:], 500)]
+        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            parts = list(pool.map(_fire_process, halves))
+        elapsed = max(p[3] for p in parts) - min(p[2] for p in parts)  # first sent → last done
+        server.sample_rss()
+        cpu = server.total_cpu() - cpu0
+        if spy is not None:
+            spy.wait()
+    finally:
+        server.stop()
+    latencies = sorted(x for part in parts for x in part[0])
+    statuses: dict[str, int] = {}
+    for part in parts:
+        for code, count in part[1].items():
+            statuses[code] = statuses.get(code, 0) + count
+
+    def q(p: float) -> int:
+        return int(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))])
+
+    return {
+        f"{kind}/s": round(n / elapsed),
+        "p50 / p99 ms": f"{q(0.5)} / {q(0.99)}",
+        "server CPU µs each": round(1e6 * cpu / n),
+        "answers seen": ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/probes.py")
+    parser.add_argument("probe", choices=("batch", "submits", "starts"))
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
+    parser.add_argument("--rounds", type=int, default=200, help="batch: how many times")
+    parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
+        tmp = Path(name)
+        database = _database(args.store, tmp)
+        if args.probe == "batch":
+            row = asyncio.run(_batch(database, tmp, args.size, args.rounds))
+        else:
+            n = args.n or (4000 if args.probe == "submits" else 3000)
+            row = _burst(args.probe, database, tmp, n)
+    table = Table(title=f"probe {args.probe} on {args.store}")
+    for key in row:
+        table.add_column(key, justify="right")
+    table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
