@@ -28,37 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import orjson
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `tests.helpers`
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `tests.helpers`
 
+from bench.run import Database
 from examvault.answers import parse_items
 from examvault.journal import AttemptOp
 from examvault.loadtest import steady
 from examvault.loadtest.runner import ServerProcess
 from examvault.loadtest.scenarios import exam_document
 from examvault.loadtest.student import Http, Recorder, _nodelay_socket
-
-PG = "postgresql://postgres@127.0.0.1:5432"
-
-
-async def _fresh_pg(name: str) -> str:
-    conn = await asyncpg.connect(f"{PG}/postgres")
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {name}")
-    finally:
-        await conn.close()
-    return f"{PG}/{name}"
-
-
-def _database(store: str, tmp: Path) -> str:
-    if store == "sqlite":
-        return f"sqlite:///{tmp / 'probe.db'}"
-    return asyncio.run(_fresh_pg("examvault_probe"))
 
 
 async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
@@ -131,19 +113,10 @@ def _fire_process(args: tuple[str, list[tuple[str, str, bytes | None]], int]) ->
     return asyncio.run(_fire(*args))
 
 
-async def _register(url: str, admin: str, n: int) -> list[str]:
+async def _register(url: str, admin: str, n: int) -> tuple[str, list[str]]:
     http = Http(url, connections=64, recorder=Recorder(), stop_at=time.monotonic() + 300)
-    rng = random.Random(1)
     try:
-        await http.call("POST", "/exams", admin, exam_document("storm", 100, 36000, 30), rng=rng)
-        tokens: list[str] = []
-        for i in range(0, n, 1000):
-            chunk = [{"id": f"S{k:05d}"} for k in range(i, min(n, i + 1000))]
-            _, body = await http.call(
-                "POST", "/exams/storm/candidates", admin, {"candidates": chunk}, rng=rng
-            )
-            tokens += [c["token"] for c in body["candidates"]]
-        return tokens
+        return await steady.register(http, admin, n, 100, random.Random(1))
     finally:
         await http.close()
 
@@ -158,8 +131,8 @@ def _burst(kind: str, database: str, tmp: Path, n: int) -> dict[str, Any]:
             body = orjson.dumps({"answers": [{"question_id": "q000", "response": "B", "seq": 1}]})
             jobs = [(f"/api/v1/attempts/{s.attempt_id}/submit", s.token, body) for s in seats]
         else:
-            tokens = asyncio.run(_register(server.url, server.admin_token, n))
-            jobs = [("/api/v1/exams/storm/attempts", t, None) for t in tokens]
+            exam_id, tokens = asyncio.run(_register(server.url, server.admin_token, n))
+            jobs = [(f"/api/v1/exams/{exam_id}/attempts", t, None) for t in tokens]
         spy = None
         if os.environ.get("SPY"):
             spy = subprocess.Popen(
@@ -200,6 +173,13 @@ def _burst(kind: str, database: str, tmp: Path, n: int) -> dict[str, Any]:
     }
 
 
+def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]:
+    if args.probe == "batch":
+        return asyncio.run(_batch(database, tmp, args.size, args.rounds))
+    n = args.n or (4000 if args.probe == "submits" else 3000)
+    return _burst(args.probe, database, tmp, n)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/probes.py")
     parser.add_argument("probe", choices=("batch", "submits", "starts"))
@@ -210,12 +190,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
         tmp = Path(name)
-        database = _database(args.store, tmp)
-        if args.probe == "batch":
-            row = asyncio.run(_batch(database, tmp, args.size, args.rounds))
-        else:
-            n = args.n or (4000 if args.probe == "submits" else 3000)
-            row = _burst(args.probe, database, tmp, n)
+        with Database(args.store, tmp) as database:
+            row = _probe(args, database, tmp)
     table = Table(title=f"probe {args.probe} on {args.store}")
     for key in row:
         table.add_column(key, justify="right")

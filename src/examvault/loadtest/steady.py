@@ -33,24 +33,30 @@ class Seat:
     attempt_id: str
 
 
+async def register(
+    http: Http, admin: str, count: int, questions: int, rng: random.Random
+) -> tuple[str, list[str]]:
+    """A new exam of `questions` questions and `count` registered candidates' tokens."""
+    exam_id = f"steady-{random.randrange(1 << 30):x}"
+    await http.call("POST", "/exams", admin, exam_document(exam_id, questions, 36000, 30), rng=rng)
+    tokens: list[str] = []
+    for i in range(0, count, 1000):
+        chunk = [{"id": f"S{n:05d}"} for n in range(i, min(count, i + 1000))]
+        status, body = await http.call(
+            "POST", f"/exams/{exam_id}/candidates", admin, {"candidates": chunk}, rng=rng
+        )
+        assert status == 201, body
+        tokens += [c["token"] for c in body["candidates"]]
+    return exam_id, tokens
+
+
 async def prepare(url: str, admin: str, seats: int, questions: int) -> list[Seat]:
     """An exam and `seats` started attempts; writes are spread over them to stay under
     the per-candidate rate limit, as a real exam's saves are."""
     rng = random.Random(7)
     http = Http(url, connections=64, recorder=Recorder(), stop_at=time.monotonic() + 300)
     try:
-        exam_id = f"steady-{random.randrange(1 << 30):x}"
-        await http.call(
-            "POST", "/exams", admin, exam_document(exam_id, questions, 36000, 30), rng=rng
-        )
-        tokens: list[str] = []
-        for i in range(0, seats, 1000):
-            chunk = [{"id": f"S{n:05d}"} for n in range(i, min(seats, i + 1000))]
-            status, body = await http.call(
-                "POST", f"/exams/{exam_id}/candidates", admin, {"candidates": chunk}, rng=rng
-            )
-            assert status == 201, body
-            tokens += [c["token"] for c in body["candidates"]]
+        exam_id, tokens = await register(http, admin, seats, questions, rng)
 
         async def start(token: str) -> Seat:
             status, body = await http.call("POST", f"/exams/{exam_id}/attempts", token, rng=rng)
