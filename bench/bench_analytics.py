@@ -28,13 +28,13 @@ from typing import Any
 import asyncpg
 import httpx
 
-from examvault.catalog import PutExam
+from examvault.services.catalog import PutExam
 from examvault.clock import MICROS, SystemClock
 from examvault.core import Core
-from examvault.exams import parse_definition
-from examvault.keys import ChangeKey, parse_key_change
-from examvault.regrade import Scorer, handle
-from examvault.reports import compute
+from examvault.domain.exams import parse_definition
+from examvault.services.keys import ChangeKey, parse_key_change
+from examvault.jobs.handlers.regrade import Scorer, handle
+from examvault.services.analytics import compute
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.store.tables import answers, attempts, candidates, exams

@@ -35,8 +35,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `tests.helpers`
 
 from bench.run import Database
-from examvault.answers import parse_items
-from examvault.journal import AttemptOp
+from examvault.domain.answers import parse_items
+from examvault.services.journal import AttemptOp
 from examvault.loadtest import steady
 from examvault.loadtest.runner import ServerProcess
 from examvault.loadtest.scenarios import exam_document

@@ -33,10 +33,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from examvault import marking
-from examvault.answers import check_response, normal_form
-from examvault.exams import Exam, compile_exam, key_for, parse_definition
-from examvault.views import number
+from examvault.domain import marking
+from examvault.domain.answers import check_response, normal_form
+from examvault.domain.exams import Exam, compile_exam, key_for, parse_definition
+from examvault.domain.views import number
 
 meta = sa.MetaData()
 exams = sa.Table(

@@ -108,20 +108,16 @@ def _safe(url: str) -> str:
 
 
 def _load_demo(settings: Settings) -> None:
-    from examvault.candidates import Register
-    from examvault.catalog import PutExam
-    from examvault.demo import DEMO_CANDIDATES, DEMO_ID, demo_exam
+    from examvault.domain.demo import DEMO_CANDIDATES, DEMO_ID, demo_exam
+    from examvault.domain.exams import parse_definition
     from examvault.errors import AlreadyRegistered
-    from examvault.exams import parse_definition
 
     tokens_file = settings.data_dir / "demo-candidates.csv"
 
     async def work(core: Any) -> list[dict[str, str]]:
-        await core.write(PutExam(parse_definition(demo_exam()), "demo", core.clock.now()))
+        await core.exams.put(parse_definition(demo_exam()), "demo")
         try:
-            return list(
-                await core.write(Register(DEMO_ID, DEMO_CANDIDATES, "demo", core.clock.now()))
-            )
+            return list(await core.directory.register(DEMO_ID, DEMO_CANDIDATES, "demo"))
         except AlreadyRegistered:
             return []
 
@@ -154,9 +150,8 @@ def import_exam(
     database: DatabaseOpt = None,
 ) -> None:
     """Create or replace an exam from a file: our YAML/JSON, QTI, GIFT or Moodle XML."""
-    from examvault.catalog import PutExam
+    from examvault.domain.exams import parse_definition
     from examvault.errors import ExamvaultError
-    from examvault.exams import parse_definition
     from examvault.formats import ImportRefused
     from examvault.formats import import_exam as read_exam
 
@@ -173,7 +168,7 @@ def import_exam(
         definition = parse_definition(imported.definition)
         status, body = _with_core(
             settings,
-            lambda core: core.write(PutExam(definition, "cli", core.clock.now(), "exam_imported")),
+            lambda core: core.exams.put(definition, "cli", "exam_imported"),
         )
     except ImportRefused as exc:
         for e in exc.errors:
@@ -200,12 +195,13 @@ def export(
     database: DatabaseOpt = None,
 ) -> None:
     """Write an exam out as a file another tool can read."""
-    from examvault.catalog import stored_definition
     from examvault.errors import ExamvaultError
     from examvault.formats import export_exam
 
     try:
-        doc, _, _ = _with_core(_settings(database), lambda core: stored_definition(core, exam_id))
+        doc, _, _ = _with_core(
+            _settings(database), lambda core: core.exams.stored_definition(exam_id)
+        )
         content, _media, name = export_exam(doc, format)
     except (ExamvaultError, ValueError) as exc:
         typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
@@ -225,8 +221,8 @@ def register(
     database: DatabaseOpt = None,
 ) -> None:
     """Register candidates from a CSV (id,name) and write their tokens out as CSV."""
-    from examvault.candidates import Register, parse_registration
     from examvault.errors import ExamvaultError
+    from examvault.services.candidates import parse_registration
 
     with candidates_csv.open(newline="") as fh:
         rows = [r for r in csv.reader(fh) if r and r[0].strip()]
@@ -240,9 +236,7 @@ def register(
     settings = _settings(database)
     try:
         people = parse_registration(body)
-        issued = _with_core(
-            settings, lambda core: core.write(Register(exam_id, people, "cli", core.clock.now()))
-        )
+        issued = _with_core(settings, lambda core: core.directory.register(exam_id, people, "cli"))
     except ExamvaultError as exc:
         typer.echo(f"error: {exc.detail} {exc.extra or ''}", err=True)
         raise typer.Exit(2) from None
@@ -263,11 +257,14 @@ def report(
     database: DatabaseOpt = None,
 ) -> None:
     """Write an exam's analytics as files: analytics.json, items.csv, results.csv, PNGs."""
+    from examvault.analytics_files import write_report
     from examvault.errors import ExamvaultError
-    from examvault.report_files import write_report
 
     try:
-        written = _with_core(_settings(database), lambda core: write_report(core, exam_id, out))
+        written = _with_core(
+            _settings(database),
+            lambda core: write_report(core.analytics, core.results, exam_id, out),
+        )
     except ExamvaultError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None

@@ -40,7 +40,7 @@ from schemathesis.hooks import HookDispatcher, HookScope
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from examvault.answers import MAX_SEQ
+from examvault.domain.answers import MAX_SEQ
 from examvault.clock import ManualClock
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade

@@ -144,7 +144,7 @@ async def test_many_attempts_sealed_at_once_while_students_still_save(server: Se
 
 
 async def test_a_submit_received_in_time_stays_manual_when_committed_late(server: Server) -> None:
-    from examvault.journal import AttemptOp
+    from examvault.services.journal import AttemptOp
 
     await server.create_exam(small_exam(duration_seconds=60, grace_seconds=0))
     token = (await server.register("mock-1", "R1"))["R1"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import text
 
-from examvault.journal import AttemptRow
+from examvault.services.journal import AttemptRow
 from examvault.store import batch_sql
 from examvault.store.batch_sql import BatchDriver
 from examvault.store.engine import open_store

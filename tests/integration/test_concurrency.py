@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from examvault.answers import decode_response
-from examvault.marking import score
+from examvault.domain.answers import decode_response
+from examvault.domain.marking import score
 from examvault.store.tables import answers, attempts
-from examvault.totals import Totals
+from examvault.domain.totals import Totals
 from tests.helpers import Server, small_exam
 
 RESPONSES = {"s": ["A", "B", "C", "D", None], "m": [["A"], ["A", "C"], ["B"], [], None],

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.clock import MICROS, ManualClock
 from examvault.core import Core
-from examvault.jobs import Claim, Complete, Jobs
-from examvault.regrade import RescoreChunk, Scorer
+from examvault.jobs.runner import Claim, Complete, Jobs
+from examvault.jobs.handlers.regrade import RescoreChunk, Scorer
 from examvault.store.tables import attempts, jobs
 from tests import helpers
 from tests.helpers import running

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from examvault.answers import decode_response
-from examvault.exams import Exam
-from examvault.marking import score
+from examvault.domain.answers import decode_response
+from examvault.domain.exams import Exam
+from examvault.domain.marking import score
 from examvault.store.tables import answers, attempts, journal
-from examvault.totals import Totals
+from examvault.domain.totals import Totals
 from tests.helpers import Server, small_exam
 
 ANSWERS = {

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from examvault import item_analysis as ia
-from examvault.answers import normal_form
-from examvault.exams import Exam
+from examvault.domain import item_analysis as ia
+from examvault.domain.answers import normal_form
+from examvault.domain.exams import Exam
 from tests.helpers import Server, small_exam
 from tests.integration.test_key_changes import key_done
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.analytics import PERCENTILE_PLACES, competition_ranks, percentiles
+from examvault.domain.ranking import PERCENTILE_PLACES, competition_ranks, percentiles
 
 D = Decimal
 F = Fraction

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.exams import (
+from examvault.domain.exams import (
     DefinitionError,
     Exam,
     ExamDef,
@@ -24,7 +24,7 @@ from examvault.exams import (
     with_key_changes,
 )
 from examvault.formats import native
-from examvault.marking import PRESETS, Marking, NumericKey
+from examvault.domain.marking import PRESETS, Marking, NumericKey
 
 
 def load_document(data: bytes, filename: str = "") -> Any:

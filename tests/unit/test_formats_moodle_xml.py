@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from examvault.exams import parse_definition
+from examvault.domain.exams import parse_definition
 from examvault.formats import ImportRefused, detect_format, import_exam
 from examvault.formats._marks import mark_out, recover
 

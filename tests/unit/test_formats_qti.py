@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from examvault.exams import parse_definition
+from examvault.domain.exams import parse_definition
 from examvault.formats import ImportRefused, detect_format, export_exam, import_exam
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats" / "qti"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from examvault.marking import (
+from examvault.domain.marking import (
     OUTCOMES,
     PRESETS,
     MarkError,

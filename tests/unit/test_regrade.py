@@ -9,11 +9,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.answers import encode_response
-from examvault.exams import compile_exam, parse_definition, with_key_changes
-from examvault.marking import score
-from examvault.regrade import Rescored, Scorer, impact
-from examvault.totals import Totals
+from examvault.domain.answers import encode_response
+from examvault.domain.exams import compile_exam, parse_definition, with_key_changes
+from examvault.domain.marking import score
+from examvault.jobs.handlers.regrade import Rescored, Scorer, impact
+from examvault.domain.totals import Totals
 from tests.helpers import small_exam, to_json
 
 EXAM = compile_exam(parse_definition(to_json(small_exam(n=2))), version=1)
@@ -87,7 +87,7 @@ CHANGES = st.lists(
 
 
 def from_scratch(exam: Any, stored: dict[str, str | None]) -> Totals:
-    from examvault.answers import decode_response
+    from examvault.domain.answers import decode_response
 
     return Totals.of(
         exam,
@@ -115,7 +115,7 @@ def test_rescoring_equals_recomputing_from_scratch(
 
 
 def from_scratch_item(exam: Any, qid: str, text: str | None) -> tuple[str, Fraction]:
-    from examvault.answers import decode_response
+    from examvault.domain.answers import decode_response
 
     return score(exam.by_id[qid].rule, decode_response(exam.by_id[qid], text))
 

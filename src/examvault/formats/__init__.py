@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from examvault.exams import DefinitionError, parse_definition
+from examvault.domain.exams import DefinitionError, parse_definition
 
 from . import _qti_write, gift, moodle_xml, native, qti
 from ._draft import (

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from examvault.exams import IDENT_PATTERN
+from examvault.domain.exams import IDENT_PATTERN
 
 # Where questions go when the file names no section (GIFT or Moodle XML without categories,
 # a single QTI item, a package without a test).

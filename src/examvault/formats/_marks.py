@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from examvault.marking import PRESETS, Marking, parse_mark
+from examvault.domain.marking import PRESETS, Marking, parse_mark
 
 Mark = int | Decimal | str
 

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from examvault.marking import parse_mark
+from examvault.domain.marking import parse_mark
 
 from ._marks import decimal_text, resolve_marking
 

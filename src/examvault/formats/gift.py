@@ -30,7 +30,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from examvault.marking import parse_mark
+from examvault.domain.marking import parse_mark
 
 from . import _moodle
 from ._draft import (

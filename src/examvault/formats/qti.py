@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from examvault.marking import parse_mark
+from examvault.domain.marking import parse_mark
 
 from . import _qti_marks, _qti_rp
 from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported

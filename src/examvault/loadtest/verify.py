@@ -26,10 +26,10 @@ from typing import Any
 
 import aiohttp
 
-from examvault.answers import normal_form
-from examvault.exams import Exam, compile_exam, parse_definition
+from examvault.domain.answers import normal_form
+from examvault.domain.exams import Exam, compile_exam, parse_definition
+from examvault.domain.marking import Response, round_half_away, score
 from examvault.loadtest.student import GaveUp, Http, Student
-from examvault.marking import Response, round_half_away, score
 
 
 @dataclass(slots=True)

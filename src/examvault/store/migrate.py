@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from examvault.store.engine import async_url
 from examvault.store.tables import metadata
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:

@@ -7,12 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from examvault import catalog, errors, formats, results
-from examvault.attempts import Close
-from examvault.candidates import Register, parse_registration
-from examvault.exams import parse_definition
-from examvault.web.auth import core_of, require_admin
+from examvault import errors, formats
+from examvault.domain.exams import parse_definition
+from examvault.domain.results import results_csv
+from examvault.services import audit as audit_trail
+from examvault.services.candidates import parse_registration
+from examvault.web.auth import require_admin
 from examvault.web.body import read_bytes, read_json
+from examvault.web.context import server_of
 from examvault.web.responses import JSON
 from examvault.web.schemas import (
     Audit,
@@ -57,23 +59,22 @@ _EXPORT[200] = {
 )
 async def put_exam(request: Request, actor: Admin) -> Any:
     """Create an exam (201), repeat it harmlessly (200), or replace it before any attempt."""
-    core = core_of(request)
-    doc = await read_json(request, core.settings.max_body_bytes)
-    definition = parse_definition(doc)
-    status, body = await core.write(catalog.PutExam(definition, actor, core.clock.now()))
+    server = server_of(request)
+    definition = parse_definition(await read_json(request, server.settings.max_body_bytes))
+    status, body = await server.exams.put(definition, actor)
     return JSON(body, status_code=status)
 
 
 @router.get("/exams", response_model=None, responses=responses({200: ExamList}))
 async def list_exams(request: Request, _: Admin) -> Any:
     """Every exam with its counters."""
-    return JSON({"exams": await catalog.list_exams(core_of(request))})
+    return JSON({"exams": await server_of(request).exams.listing()})
 
 
 @router.get("/exams/{exam_id}", response_model=None, responses=responses({200: StoredExam}))
 async def get_exam(request: Request, exam_id: str, _: Admin) -> Any:
     """The definition as stored, with its key."""
-    return JSON(await catalog.definition(core_of(request), exam_id))
+    return JSON(await server_of(request).exams.definition(exam_id))
 
 
 @router.post(
@@ -85,9 +86,9 @@ async def get_exam(request: Request, exam_id: str, _: Admin) -> Any:
 )
 async def register(request: Request, exam_id: str, actor: Admin) -> Any:
     """Register candidates, all or none; their tokens are shown only here."""
-    core = core_of(request)
-    people = parse_registration(await read_json(request, core.settings.max_body_bytes))
-    issued = await core.write(Register(exam_id, people, actor, core.clock.now()))
+    server = server_of(request)
+    people = parse_registration(await read_json(request, server.settings.max_body_bytes))
+    issued = await server.directory.register(exam_id, people, actor)
     return JSON({"candidates": issued}, status_code=201)
 
 
@@ -96,14 +97,13 @@ async def register(request: Request, exam_id: str, actor: Admin) -> Any:
 )
 async def candidate_table(request: Request, exam_id: str, _: Admin) -> Any:
     """What the invigilator's table shows."""
-    return JSON({"candidates": await results.candidate_table(core_of(request), exam_id)})
+    return JSON({"candidates": await server_of(request).results.candidates(exam_id)})
 
 
 @router.post("/exams/{exam_id}/close", response_model=None, responses=responses({200: Closed}))
 async def close(request: Request, exam_id: str, actor: Admin) -> Any:
     """Seal every attempt in progress and close the exam; closing again changes nothing."""
-    core = core_of(request)
-    return JSON(await core.write(Close(core, exam_id, actor, core.clock.now())))
+    return JSON(await server_of(request).exams.close(exam_id, actor))
 
 
 @router.get(
@@ -115,10 +115,10 @@ async def exam_results(
     request: Request, exam_id: str, _: Admin, format: Literal["json", "csv"] = "json"
 ) -> Any:
     """One row per registered candidate; `?format=csv` for a spreadsheet."""
-    exam, rows = await results.results(core_of(request), exam_id)
+    exam, rows = await server_of(request).results.table(exam_id)
     if format == "csv":
         return Response(
-            results.results_csv(exam, rows),
+            results_csv(exam, rows),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{exam_id}-results.csv"'},
         )
@@ -128,13 +128,13 @@ async def exam_results(
 @router.get("/exams/{exam_id}/stats", response_model=None, responses=responses({200: Stats}))
 async def stats(request: Request, exam_id: str, _: Admin) -> Any:
     """Live counters."""
-    return JSON(await results.stats(core_of(request), exam_id))
+    return JSON(await server_of(request).results.stats(exam_id))
 
 
 @router.get("/audit", response_model=None, responses=responses({200: Audit}))
 async def audit(request: Request, _: Admin, exam_id: str | None = None) -> Any:
     """Every admin action, oldest first."""
-    return JSON({"entries": await catalog.audit_entries(core_of(request), exam_id)})
+    return JSON({"entries": await audit_trail.entries(server_of(request).store, exam_id)})
 
 
 @router.post(
@@ -145,8 +145,8 @@ async def audit(request: Request, _: Admin, exam_id: str | None = None) -> Any:
 )
 async def import_exam(request: Request, actor: Admin) -> Any:
     """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML."""
-    core = core_of(request)
-    raw = await read_bytes(request, core.settings.max_import_bytes)
+    server = server_of(request)
+    raw = await read_bytes(request, server.settings.max_import_bytes)
     form = await parse_form(request, raw)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
@@ -177,9 +177,7 @@ async def import_exam(request: Request, actor: Admin) -> Any:
     except formats.ImportRefused as exc:
         raise errors.InvalidBody(exc.errors, "the file cannot be imported; nothing was") from None
     definition = parse_definition(imported.definition)
-    status, body = await core.write(
-        catalog.PutExam(definition, actor, core.clock.now(), "exam_imported")
-    )
+    status, body = await server.exams.put(definition, actor, "exam_imported")
     return JSON(
         body
         | {
@@ -203,7 +201,7 @@ async def export_exam(
     format: Literal["json", "yaml", "qti", "gift"] = "json",
 ) -> Any:
     """The exam as a file (QTI as a zip package)."""
-    doc, _version, _key_version = await catalog.stored_definition(core_of(request), exam_id)
+    doc, _version, _key_version = await server_of(request).exams.stored_definition(exam_id)
     try:
         content, media, name = formats.export_exam(doc, format)
     except ValueError as exc:

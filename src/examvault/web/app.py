@@ -33,6 +33,7 @@ from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.web import admin, candidate, examiner, ops, problems
+from examvault.web.context import Server
 from examvault.web.fastpath import FastPath
 
 log = logging.getLogger("examvault.access")
@@ -94,17 +95,17 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            core: Core | None = getattr(self.owner.state, "core", None)
-            if core is not None:
-                core.metrics.request_latency.labels(scope["method"], template, str(status)).observe(
-                    elapsed
-                )
+            server: Server | None = getattr(self.owner.state, "server", None)
+            if server is not None:
+                server.metrics.request_latency.labels(
+                    scope["method"], template, str(status)
+                ).observe(elapsed)
                 if template == "/api/v1/attempts/{attempt_id}/answers" and status == 200:
-                    core.metrics.save_window.add(elapsed)
+                    server.metrics.save_window.add(elapsed)
                 if status == 503:
-                    core.metrics.overload_rejections.inc()
+                    server.metrics.overload_rejections.inc()
                 if status >= 500 and status != 503:
-                    core.metrics.server_errors.labels(template).inc()
+                    server.metrics.server_errors.labels(template).inc()
             if status >= 500 or log.isEnabledFor(logging.DEBUG):
                 log.log(
                     logging.WARNING if status >= 500 else logging.DEBUG,
@@ -120,9 +121,9 @@ class RequestMiddleware:
             self.in_flight -= 1
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        core: Core | None = getattr(self.owner.state, "core", None)
-        if core is not None:
-            core.metrics.overload_rejections.inc()
+        server: Server | None = getattr(self.owner.state, "server", None)
+        if server is not None:
+            server.metrics.overload_rejections.inc()
         response = problems.problem_response(
             Unavailable("the server is at capacity; retry shortly", retry_after=1)
         )
@@ -138,7 +139,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             await asyncio.to_thread(upgrade, settings.database())
         core = Core.create(settings, clock)
         await core.start()
-        app.state.core = core
+        server: Server = core  # what routes may use of it (web/context.py)
+        app.state.server = server
+        app.state.core = core  # for tests and tools that drive the parts directly
         try:
             yield
         finally:

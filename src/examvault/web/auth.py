@@ -15,8 +15,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from examvault import errors
-from examvault.candidates import Candidate
-from examvault.core import Core
+from examvault.services.candidates import Candidate
+from examvault.web.context import server_of
 
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
 # schema-driven tools know which routes need which token); the token itself is read and
@@ -31,11 +31,6 @@ _CANDIDATE_SCHEME = HTTPBearer(
 )
 AdminScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_SCHEME)]
 CandidateScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_CANDIDATE_SCHEME)]
-
-
-def core_of(request: Request) -> Core:
-    core: Core = request.app.state.core
-    return core
 
 
 def bearer(request: Request) -> str | None:
@@ -68,7 +63,7 @@ async def require_admin(request: Request, _: AdminScheme) -> str:
         raise errors.Unauthorized("send Authorization: Bearer <admin token>")
     if _is_admin(request, token):
         return "admin"
-    if await core_of(request).directory.find(token) is not None:
+    if await server_of(request).directory.find(token) is not None:
         raise errors.Forbidden("a candidate token cannot use admin routes")
     raise errors.Unauthorized("unknown token")
 
@@ -81,7 +76,7 @@ async def require_candidate(request: Request, _: CandidateScheme) -> Candidate:
         raise errors.Unauthorized("send Authorization: Bearer <candidate token>")
     if _is_admin(request, token):
         raise errors.Forbidden("the admin token cannot act as a candidate")
-    candidate = await core_of(request).directory.find(token)
+    candidate = await server_of(request).directory.find(token)
     if candidate is None:
         raise errors.Unauthorized("unknown token")
     wait = request.app.state.candidate_limiter.check(f"{candidate.exam_id}\0{candidate.id}")

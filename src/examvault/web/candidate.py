@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from examvault.candidates import Candidate
 from examvault.logs import attempt_id_var
-from examvault.web.auth import core_of, require_candidate
+from examvault.services.candidates import Candidate
+from examvault.web.auth import require_candidate
 from examvault.web.body import read_json
+from examvault.web.context import server_of
 from examvault.web.responses import JSON
 from examvault.web.schemas import (
     AttemptView,
@@ -33,7 +34,7 @@ Me = Annotated[Candidate, Depends(require_candidate)]
 @router.get("/me", response_model=None, responses=responses({200: MeView}))
 async def me(request: Request, candidate: Me) -> Any:
     """Who this token belongs to, the exam's outline, and the attempt if any."""
-    return JSON(await core_of(request).attempts.me(candidate))
+    return JSON(await server_of(request).attempts.me(candidate))
 
 
 @router.post(
@@ -43,7 +44,7 @@ async def me(request: Request, candidate: Me) -> Any:
 )
 async def start(request: Request, exam_id: str, candidate: Me) -> Any:
     """Start the attempt (201) or resume it (200)."""
-    status, view = await core_of(request).attempts.start(candidate, exam_id)
+    status, view = await server_of(request).attempts.start(candidate, exam_id)
     attempt_id_var.set(view["attempt_id"])
     return JSON(view, status_code=status)
 
@@ -52,7 +53,7 @@ async def start(request: Request, exam_id: str, candidate: Me) -> Any:
 async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The attempt view: questions in this candidate's order and the stored answers."""
     attempt_id_var.set(attempt_id)
-    return JSON(await core_of(request).attempts.view(candidate, attempt_id))
+    return JSON(await server_of(request).attempts.view(candidate, attempt_id))
 
 
 @router.put(
@@ -69,9 +70,9 @@ async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
 async def save_answers(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
     """The save route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
-    core = core_of(request)
-    body = await read_json(request, core.settings.max_body_bytes)
-    return JSON(await core.attempts.save(candidate, attempt_id, body))
+    server = server_of(request)
+    body = await read_json(request, server.settings.max_body_bytes)
+    return JSON(await server.attempts.save(candidate, attempt_id, body))
 
 
 @router.post(
@@ -88,9 +89,9 @@ async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
 async def submit_attempt(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
     """The submit route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
-    core = core_of(request)
-    body = await read_json(request, core.settings.max_body_bytes, required=False)
-    return JSON(await core.attempts.submit(candidate, attempt_id, body))
+    server = server_of(request)
+    body = await read_json(request, server.settings.max_body_bytes, required=False)
+    return JSON(await server.attempts.submit(candidate, attempt_id, body))
 
 
 @router.get(
@@ -99,4 +100,4 @@ async def submit_attempt(request: Request, attempt_id: str, candidate: Candidate
 async def result(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The result, once released."""
     attempt_id_var.set(attempt_id)
-    return JSON(await core_of(request).attempts.result(candidate, attempt_id))
+    return JSON(await server_of(request).attempts.result(candidate, attempt_id))

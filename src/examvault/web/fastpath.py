@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from examvault import errors
-from examvault.candidates import Candidate
+from examvault.services.candidates import Candidate
 from examvault.web import candidate, problems
 from examvault.web.auth import require_candidate
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 from examvault import errors
-from examvault.web.auth import core_of
+from examvault.web.context import server_of
 from examvault.web.responses import JSON
 
 router = APIRouter(tags=["operations"], default_response_class=JSON)
@@ -25,18 +25,18 @@ async def healthz() -> Any:
 @router.get("/readyz")
 async def readyz(request: Request) -> Any:
     """The database answers: send traffic here."""
-    core = core_of(request)
+    server = server_of(request)
     try:
-        async with core.store.read() as conn:
+        async with server.store.read() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:
         raise errors.Unavailable("database unreachable", retry_after=2) from exc
-    return JSON({"status": "ready", "database": core.store.dialect, "queue": core.writer.depth})
+    return JSON({"status": "ready", "database": server.store.dialect, "queue": server.writes.depth})
 
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
     """Prometheus text format."""
-    core = core_of(request)
-    core.metrics.write_queue_depth.set(core.writer.depth)
-    return Response(generate_latest(core.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    server = server_of(request)
+    server.metrics.write_queue_depth.set(server.writes.depth)
+    return Response(generate_latest(server.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -43,7 +43,7 @@ class Registration(BaseModel):
 
 
 def exam_schema() -> Any:
-    from examvault.exams import ExamDef
+    from examvault.domain.exams import ExamDef
 
     return ExamDef
 

@@ -11,23 +11,23 @@ import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from examvault import errors, views
-from examvault.answers import parse_items
-from examvault.candidates import Candidate
-from examvault.catalog import record
-from examvault.clock import MICROS, format_time
-from examvault.exams import Exam
-from examvault.journal import AttemptOp
-from examvault.store.tables import answers, attempts, exams
-from examvault.totals import Totals
-
-if TYPE_CHECKING:
-    from examvault.core import Core
+from examvault import errors
+from examvault.clock import MICROS, Clock, format_time
+from examvault.domain import views
+from examvault.domain.answers import parse_items
+from examvault.domain.exams import Exam
+from examvault.domain.totals import Totals
+from examvault.metrics import Metrics
+from examvault.services.candidates import Candidate
+from examvault.services.catalog import Catalog
+from examvault.services.journal import AttemptOp
+from examvault.services.writes import Writes
+from examvault.store.engine import Store
+from examvault.store.queries import answers, attempts, exams
 
 log = logging.getLogger("examvault.attempts")
 
@@ -46,29 +46,21 @@ class AttemptMeta:
 class Start:
     """Create the candidate's attempt, or find the one that exists (resume)."""
 
-    core: Core
+    catalog: Catalog
     candidate: Candidate
     received_at: int
     # Every refusal (no exam, closed, not open) comes before the one write, so the batch
-    # needs no savepoint to undo it (core.Core._apply_batch).
+    # needs no savepoint to undo it (services/writes.py).
     refuses_before_writing = True
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, AttemptMeta]:
         existing = await _attempt_of(conn, self.candidate)
         if existing is not None:
             return 200, existing
-        row = (
-            await conn.execute(
-                select(exams.c.version, exams.c.key_version, exams.c.closed_at).where(
-                    exams.c.id == self.candidate.exam_id
-                )
-            )
-        ).one_or_none()
+        row = await exams.header(conn, self.candidate.exam_id)
         if row is None:
             raise errors.NotFound("no such exam")
-        exam = await self.core.catalog.get(
-            conn, self.candidate.exam_id, row.version, row.key_version
-        )
+        exam = await self.catalog.get(conn, self.candidate.exam_id, row.version, row.key_version)
         now = self.received_at
         closes_end = (
             None if exam.closes_at is None else exam.closes_at + exam.grace_seconds * MICROS
@@ -81,26 +73,25 @@ class Start:
         if exam.closes_at is not None:
             deadline = min(deadline, exam.closes_at)
         attempt_id = secrets.token_urlsafe(16)
-        inserted = await conn.execute(
-            self.core.insert(attempts)
-            .values(
-                id=attempt_id,
-                exam_id=exam.id,
-                candidate_id=self.candidate.id,
-                exam_version=exam.version,
-                status="in_progress",
-                started_at=now,
-                deadline=deadline,
-                end_at=deadline + exam.grace_seconds * MICROS,
-                last_seq=0,
-                answered=0,
-                totals=self.core.catalog.empty_totals(exam),
-                key_version=exam.key_version,
-                last_seen_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[attempts.c.exam_id, attempts.c.candidate_id])
+        inserted = await attempts.insert_started(
+            conn,
+            {
+                "id": attempt_id,
+                "exam_id": exam.id,
+                "candidate_id": self.candidate.id,
+                "exam_version": exam.version,
+                "status": "in_progress",
+                "started_at": now,
+                "deadline": deadline,
+                "end_at": deadline + exam.grace_seconds * MICROS,
+                "last_seq": 0,
+                "answered": 0,
+                "totals": self.catalog.empty_totals(exam),
+                "key_version": exam.key_version,
+                "last_seen_at": now,
+            },
         )
-        if inserted.rowcount == 0:  # another process started it a moment ago
+        if not inserted:  # another process started it a moment ago
             existing = await _attempt_of(conn, self.candidate)
             assert existing is not None
             return 200, existing
@@ -109,95 +100,50 @@ class Start:
 
 
 async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMeta | None:
-    row = (
-        await conn.execute(
-            select(attempts.c.id, attempts.c.exam_version).where(
-                attempts.c.exam_id == candidate.exam_id, attempts.c.candidate_id == candidate.id
-            )
-        )
-    ).one_or_none()
+    row = await attempts.of_candidate(conn, candidate.exam_id, candidate.id)
     if row is None:
         return None
     return AttemptMeta(row.id, candidate.exam_id, candidate.id, row.exam_version)
 
 
 @dataclass(eq=False)
-class Close:
-    """Close an exam: seal every attempt in progress, then ranks follow as a job."""
-
-    core: Core
-    exam_id: str
-    actor: str
-    now: int
-    sealed: int = 0
-
-    async def apply(self, conn: AsyncConnection) -> dict[str, Any]:
-        row = (
-            await conn.execute(select(exams.c.closed_at).where(exams.c.id == self.exam_id))
-        ).one_or_none()
-        if row is None:
-            raise errors.NotFound(f"no exam {self.exam_id!r}")
-        if row.closed_at is not None:
-            return {"id": self.exam_id, "closed_at": format_time(row.closed_at), "sealed": 0}
-        sealed = await conn.execute(
-            update(attempts)
-            .where(attempts.c.exam_id == self.exam_id, attempts.c.status == "in_progress")
-            .values(
-                status="submitted",
-                submit_kind="auto",
-                submitted_at=case(
-                    (attempts.c.end_at < self.now, attempts.c.end_at), else_=self.now
-                ),
-            )
-            .returning(attempts.c.id)
-        )
-        ids = list(sealed.scalars())
-        await conn.execute(
-            update(exams).where(exams.c.id == self.exam_id).values(closed_at=self.now)
-        )
-        await record(conn, self.now, self.actor, "exam_closed", self.exam_id, {"sealed": len(ids)})
-        await self.core.jobs.enqueue(conn, "ranks", self.exam_id)
-        await self.core.jobs.enqueue(conn, "analytics", self.exam_id)
-        self.sealed = len(ids)
-        for attempt_id in ids:
-            log.info("attempt sealed by close", extra={"attempt_id": attempt_id, "kind": "auto"})
-        return {"id": self.exam_id, "closed_at": format_time(self.now), "sealed": len(ids)}
-
-    def after_commit(self) -> None:
-        self.core.metrics.submissions.labels("auto").inc(self.sealed)
-        self.core.jobs.poke()
-
-
-@dataclass(eq=False)
 class SealExpired:
     """Seal every attempt past its end (the sweeper); safe to run on every host at once."""
 
-    core: Core
     now: int
+    metrics: Metrics
     sealed: int = 0
 
     async def apply(self, conn: AsyncConnection) -> int:
-        result = await conn.execute(
-            update(attempts)
-            .where(and_(attempts.c.status == "in_progress", attempts.c.end_at < self.now))
-            .values(status="submitted", submit_kind="auto", submitted_at=attempts.c.end_at)
-            .returning(attempts.c.id)
-        )
-        ids = list(result.scalars())
+        ids = await attempts.seal_expired(conn, self.now)
         for attempt_id in ids:
             log.info("attempt auto-submitted", extra={"attempt_id": attempt_id, "kind": "auto"})
         self.sealed = len(ids)
         return len(ids)
 
     def after_commit(self) -> None:
-        self.core.metrics.submissions.labels("auto").inc(self.sealed)
+        self.metrics.submissions.labels("auto").inc(self.sealed)
 
 
 class Attempts:
     """The candidate-facing operations."""
 
-    def __init__(self, core: Core, cache_limit: int = 200_000) -> None:
-        self.core = core
+    def __init__(
+        self,
+        store: Store,
+        writes: Writes,
+        catalog: Catalog,
+        clock: Clock,
+        *,
+        max_items_per_save: int,
+        cache_limit: int = 200_000,
+    ) -> None:
+        self.store = store
+        self.writes = writes
+        self.catalog = catalog
+        self.clock = clock
+        self.fragments = views.QuestionFragments()
+        self.max_items_per_save = max_items_per_save
         self._meta: OrderedDict[str, AttemptMeta] = OrderedDict()
         self._limit = cache_limit
 
@@ -205,14 +151,8 @@ class Attempts:
         found = self._meta.get(attempt_id)
         if found is not None:
             return found
-        async with self.core.store.read() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        attempts.c.exam_id, attempts.c.candidate_id, attempts.c.exam_version
-                    ).where(attempts.c.id == attempt_id)
-                )
-            ).one_or_none()
+        async with self.store.read() as conn:
+            row = await attempts.meta(conn, attempt_id)
         if row is None:
             return None
         found = AttemptMeta(attempt_id, row.exam_id, row.candidate_id, row.exam_version)
@@ -233,20 +173,18 @@ class Attempts:
     async def _exam_for(self, candidate: Candidate, meta: AttemptMeta | None) -> Exam:
         """The exam whose questions a body is checked against (no key needed)."""
         if meta is not None:
-            cached = self.core.catalog.questions_of(meta.exam_id, meta.exam_version)
+            cached = self.catalog.questions_of(meta.exam_id, meta.exam_version)
             if cached is not None:
                 return cached
-        async with self.core.store.read() as conn:
+        async with self.store.read() as conn:
             if meta is not None:
-                key_version = (
-                    await conn.execute(
-                        select(exams.c.key_version).where(exams.c.id == meta.exam_id)
-                    )
-                ).scalar_one()
-                return await self.core.catalog.get(
-                    conn, meta.exam_id, meta.exam_version, key_version
+                header = await exams.header(conn, meta.exam_id)
+                if header is None:
+                    raise errors.NotFound("no such exam")
+                return await self.catalog.get(
+                    conn, meta.exam_id, meta.exam_version, header.key_version
                 )
-            exam = await self.core.catalog.current(conn, candidate.exam_id)
+            exam = await self.catalog.current(conn, candidate.exam_id)
         if exam is None:
             raise errors.NotFound("no such exam")
         return exam
@@ -254,7 +192,7 @@ class Attempts:
     async def start(self, candidate: Candidate, exam_id: str) -> tuple[int, dict[str, Any]]:
         if exam_id != candidate.exam_id:
             raise errors.NotFound(f"no exam {exam_id!r} for this candidate")
-        status, meta = await self.core.write(Start(self.core, candidate, self.core.clock.now()))
+        status, meta = await self.writes.run(Start(self.catalog, candidate, self.clock.now()))
         self._remember(meta)  # the view that follows needs no read to find it
         return status, await self.view(candidate, meta.id)
 
@@ -264,41 +202,31 @@ class Attempts:
         if meta is None:
             raise errors.NotFound("no such attempt")
         for _ in range(2):
-            async with self.core.store.read() as conn:
-                row = await _attempt_row(conn, attempt_id)
-                now = self.core.clock.now()
+            async with self.store.read() as conn:
+                row = await attempts.with_exam(conn, attempt_id)
+                now = self.clock.now()
                 if row.status == "in_progress" and now > row.end_at:
                     expired = True
                 else:
                     expired = False
-                    exam = await self.core.catalog.get(
+                    exam = await self.catalog.get(
                         conn, row.exam_id, row.exam_version, row.exam_key_version
                     )
-                    rows = (
-                        await conn.execute(
-                            select(
-                                answers.c.question_id,
-                                answers.c.response,
-                                answers.c.seq,
-                                answers.c.marked,
-                                answers.c.time_spent_ms,
-                            ).where(answers.c.attempt_id == attempt_id)
-                        )
-                    ).all()
+                    rows = await answers.of_attempt(conn, attempt_id)
             if not expired:
-                return views.attempt_view(exam, row, rows, now, self.core.fragments)
+                return views.attempt_view(exam, row, rows, now, self.fragments)
             await self._touch(candidate, meta)
         raise errors.Unavailable("the attempt is being sealed; retry")
 
     async def _touch(self, candidate: Candidate, meta: AttemptMeta) -> None:
-        await self.core.write_attempt(
+        await self.writes.attempt(
             AttemptOp(
                 kind="touch",
                 attempt_id=meta.id,
                 exam_id=meta.exam_id,
                 candidate_id=candidate.id,
                 items=(),
-                received_at=self.core.clock.now(),
+                received_at=self.clock.now(),
             )
         )
 
@@ -314,15 +242,13 @@ class Attempts:
         self, candidate: Candidate, attempt_id: str, body: Any, kind: Literal["save", "submit"]
     ) -> dict[str, Any]:
         # The arrival time decides whether an item counts, whatever the queue does later.
-        received_at = self.core.clock.now()
+        received_at = self.clock.now()
         meta = await self._owned(candidate, attempt_id)
         exam = await self._exam_for(candidate, meta)
-        items = parse_items(
-            exam, body, required=kind == "save", max_items=self.core.settings.max_items_per_save
-        )
+        items = parse_items(exam, body, required=kind == "save", max_items=self.max_items_per_save)
         if meta is None:
             raise errors.NotFound("no such attempt")
-        result: dict[str, Any] = await self.core.write_attempt(
+        result: dict[str, Any] = await self.writes.attempt(
             AttemptOp(
                 kind=kind,
                 attempt_id=attempt_id,
@@ -339,12 +265,12 @@ class Attempts:
         if meta is None:
             raise errors.NotFound("no such attempt")
         for _ in range(2):
-            async with self.core.store.read() as conn:
-                row = await _attempt_row(conn, attempt_id)
-                exam = await self.core.catalog.get(
+            async with self.store.read() as conn:
+                row = await attempts.with_exam(conn, attempt_id)
+                exam = await self.catalog.get(
                     conn, row.exam_id, row.exam_version, row.exam_key_version
                 )
-            if row.status == "in_progress" and self.core.clock.now() > row.end_at:
+            if row.status == "in_progress" and self.clock.now() > row.end_at:
                 await self._touch(candidate, meta)
                 continue
             if not views.is_released(exam, row.status == "submitted", row.closed_at):
@@ -363,16 +289,9 @@ class Attempts:
         raise errors.Unavailable("the attempt is being sealed; retry")
 
     async def me(self, candidate: Candidate) -> dict[str, Any]:
-        async with self.core.store.read() as conn:
-            exam = await self.core.catalog.current(conn, candidate.exam_id)
-            attempt = (
-                await conn.execute(
-                    select(attempts.c.id, attempts.c.status).where(
-                        attempts.c.exam_id == candidate.exam_id,
-                        attempts.c.candidate_id == candidate.id,
-                    )
-                )
-            ).one_or_none()
+        async with self.store.read() as conn:
+            exam = await self.catalog.current(conn, candidate.exam_id)
+            attempt = await attempts.of_candidate(conn, candidate.exam_id, candidate.id)
         if exam is None:
             raise errors.NotFound("no such exam")
         return {
@@ -391,15 +310,5 @@ class Attempts:
             "attempt": None
             if attempt is None
             else {"attempt_id": attempt.id, "status": attempt.status},
-            "server_time": format_time(self.core.clock.now()),
+            "server_time": format_time(self.clock.now()),
         }
-
-
-async def _attempt_row(conn: AsyncConnection, attempt_id: str) -> Any:
-    return (
-        await conn.execute(
-            select(attempts, exams.c.key_version.label("exam_key_version"), exams.c.closed_at)
-            .join(exams, exams.c.id == attempts.c.exam_id)
-            .where(attempts.c.id == attempt_id)
-        )
-    ).one()

@@ -14,7 +14,7 @@ from fractions import Fraction
 from math import gcd, isqrt
 from typing import Any
 
-from examvault.marking import round_half_away
+from examvault.domain.marking import round_half_away
 
 PERCENTILE_PLACES = 7
 

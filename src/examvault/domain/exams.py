@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from examvault import marking
 from examvault.clock import format_time, to_micros
+from examvault.domain import marking
 from examvault.errors import InvalidBody
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from examvault.exams import Exam
-from examvault.marking import OUTCOMES, Outcome, score, total
+from examvault.domain.exams import Exam
+from examvault.domain.marking import OUTCOMES, Outcome, score, total
 
 _INDEX = {name: i for i, name in enumerate(OUTCOMES)}
 

@@ -18,23 +18,23 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from examvault import errors, views
-from examvault.answers import Item, decode_response
-from examvault.clock import format_time
-from examvault.exams import Exam
-from examvault.marking import Outcome, Response, score
+from examvault import errors
+from examvault.clock import Clock, format_time
+from examvault.domain import views
+from examvault.domain.answers import Item, decode_response
+from examvault.domain.exams import Exam
+from examvault.domain.marking import Outcome, Response, score
+from examvault.domain.totals import Totals, parse_fraction
 from examvault.metrics import Metrics
+from examvault.services.catalog import Catalog
+from examvault.services.queue import JobQueue
 from examvault.store import batch_sql
 from examvault.store.batch_sql import BatchDriver, BatchSql
 from examvault.store.writer import Op
-from examvault.totals import Totals, parse_fraction
-
-if TYPE_CHECKING:
-    from examvault.core import Core
 
 log = logging.getLogger("examvault.journal")
 
@@ -150,15 +150,63 @@ class AttemptState:
         self.sealed_in_batch = True
 
 
-async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], core: Core) -> None:
-    """Apply a batch of attempt operations inside the writer's transaction."""
-    now = core.clock.now()
-    states = await _load_attempts(conn, ops, core)
-    driver = await BatchDriver.of(conn, core.store.is_postgresql)
-    current = await _load_answers(driver, ops, states, core)
+@dataclass(slots=True)
+class SaveCounts:
+    """What a batch adds to an exam's `save_stats` row of this second and process."""
+
+    saved: int = 0
+    late: int = 0
+
+
+class Journal:
+    """Applies the writer's batches of saves, submits and touches."""
+
+    def __init__(self, clock: Clock, catalog: Catalog, queue: JobQueue, shard: int) -> None:
+        self.clock = clock
+        self.catalog = catalog
+        self.queue = queue
+        # This process's row in `save_stats`, so that processes never contend on one row.
+        self.shard = shard
+
+    async def apply(self, conn: AsyncConnection, ops: Sequence[AttemptOp]) -> None:
+        """Apply a batch of attempt operations inside the writer's transaction."""
+        postgresql = conn.dialect.name == "postgresql"
+        sql = batch_sql.POSTGRESQL if postgresql else batch_sql.SQLITE
+        now = self.clock.now()
+        states = await _load_attempts(conn, ops, sql, self.catalog)
+        driver = await BatchDriver.of(conn, postgresql)
+        current = await _load_answers(driver, ops, states, sql)
+        stats: dict[str, SaveCounts] = {}
+        journal_rows, answer_rows = _apply_ops(ops, states, current, stats, now)
+        await _write(driver, sql, states, journal_rows, answer_rows)
+        second = now // 1_000_000
+        await driver.executemany(
+            sql.upsert_save_stats,
+            [
+                (eid, second, self.shard, c.saved, c.late)
+                for eid, c in stats.items()
+                if c.saved or c.late
+            ],
+        )
+        reranked = {
+            st.row.exam_id
+            for st in states.values()
+            if st.row.closed_at is not None and (st.sealed_in_batch or st.touched_late_after_close)
+        }
+        for exam_id in sorted(reranked):
+            await self.queue.enqueue(conn, "ranks", exam_id)
+
+
+def _apply_ops(
+    ops: Sequence[AttemptOp],
+    states: dict[str, AttemptState],
+    current: dict[tuple[str, str], Stored],
+    stats: dict[str, SaveCounts],
+    now: int,
+) -> tuple[dict[tuple[str, str, int], tuple[Any, ...]], dict[tuple[str, str], tuple[Any, ...]]]:
+    """Apply each op to the attempts in memory; the journal and answer rows to write."""
     journal_rows: dict[tuple[str, str, int], tuple[Any, ...]] = {}
     answer_rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-    stats: dict[str, list[int]] = {}
 
     for op in ops:
         st = states.get(op.attempt_id)
@@ -200,9 +248,9 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
                 if st.status == "submitted" and st.row.closed_at is not None:
                     st.touched_late_after_close = True
         op.applied, op.late_count, op.stale_count = applied, len(late), len(stale)
-        counter = stats.setdefault(st.row.exam_id, [0, 0])
-        counter[0] += applied
-        counter[1] += len(late)
+        counts = stats.setdefault(st.row.exam_id, SaveCounts())
+        counts.saved += applied
+        counts.late += len(late)
         if op.kind == "submit" and st.status == "in_progress":
             st.seal("manual", min(now, st.row.end_at))
             op.sealed = "manual"
@@ -210,8 +258,7 @@ async def apply_attempt_ops(conn: AsyncConnection, ops: Sequence[AttemptOp], cor
             op.error = _conflict(st, accepted, stale, late)
         else:
             op.result = _result(op, st, accepted, stale, late, now)
-
-    await _write(conn, driver, core, states, journal_rows, answer_rows, stats, now)
+    return journal_rows, answer_rows
 
 
 def _apply(
@@ -306,19 +353,14 @@ def _result(
     }
 
 
-def _sql(core: Core) -> BatchSql:
-    return batch_sql.POSTGRESQL if core.store.is_postgresql else batch_sql.SQLITE
-
-
 async def _load_attempts(
-    conn: AsyncConnection, ops: Sequence[AttemptOp], core: Core
+    conn: AsyncConnection, ops: Sequence[AttemptOp], sql: BatchSql, catalog: Catalog
 ) -> dict[str, AttemptState]:
-    sql = _sql(core)
     ids = sorted({op.attempt_id for op in ops})
     states: dict[str, AttemptState] = {}
     for values in await conn.exec_driver_sql(sql.load_attempts, sql.ids(ids)):
         row = AttemptRow._make(values)
-        exam = await core.catalog.get(conn, row.exam_id, row.exam_version, row.exam_key_version)
+        exam = await catalog.get(conn, row.exam_id, row.exam_version, row.exam_key_version)
         states[row.id] = AttemptState(
             row=row,
             exam=exam,
@@ -333,7 +375,7 @@ async def _load_attempts(
 
 
 async def _load_answers(
-    driver: BatchDriver, ops: Sequence[AttemptOp], states: dict[str, AttemptState], core: Core
+    driver: BatchDriver, ops: Sequence[AttemptOp], states: dict[str, AttemptState], sql: BatchSql
 ) -> dict[tuple[str, str], Stored]:
     pairs = sorted(
         {(op.attempt_id, i.question_id) for op in ops if op.attempt_id in states for i in op.items}
@@ -341,7 +383,6 @@ async def _load_answers(
     current: dict[tuple[str, str], Stored] = {}
     if not pairs:
         return current
-    sql = _sql(core)
     # batch_sql.ANSWER_COLUMNS
     for attempt_id, question_id, seq, response, marked, outcome, stored in await driver.fetch(
         sql.load_answers, sql.pairs(pairs)
@@ -358,16 +399,12 @@ async def _load_answers(
 
 
 async def _write(
-    conn: AsyncConnection,
     driver: BatchDriver,
-    core: Core,
+    sql: BatchSql,
     states: dict[str, AttemptState],
     journal_rows: dict[tuple[str, str, int], tuple[Any, ...]],
     answer_rows: dict[tuple[str, str], tuple[Any, ...]],
-    stats: dict[str, list[int]],
-    now: int,
 ) -> None:
-    sql = _sql(core)
     await driver.executemany(sql.insert_journal, list(journal_rows.values()))
     await driver.executemany(sql.upsert_answers, list(answer_rows.values()))
     await driver.executemany(
@@ -386,15 +423,3 @@ async def _write(
             for st in states.values()
         ],
     )
-    second = now // 1_000_000
-    await driver.executemany(
-        sql.upsert_save_stats,
-        [(eid, second, core.shard, c[0], c[1]) for eid, c in stats.items() if c[0] or c[1]],
-    )
-    reranked = {
-        st.row.exam_id
-        for st in states.values()
-        if st.row.closed_at is not None and (st.sealed_in_batch or st.touched_late_after_close)
-    }
-    for exam_id in sorted(reranked):
-        await core.jobs.enqueue(conn, "ranks", exam_id)

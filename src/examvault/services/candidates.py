@@ -15,14 +15,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
-from examvault.catalog import record
-from examvault.exams import IDENT_PATTERN
+from examvault.clock import Clock
+from examvault.domain.exams import IDENT_PATTERN
+from examvault.services import audit
+from examvault.services.writes import Writes
 from examvault.store.engine import Store
-from examvault.store.tables import candidates, exams
+from examvault.store.queries import candidates, exams
 
 _IDENT = re.compile(IDENT_PATTERN)
 MAX_PER_REQUEST = 10_000
@@ -48,10 +49,13 @@ class Candidate:
 
 
 class Directory:
-    """Token → candidate, cached; unknown tokens are not cached, so new ones are seen."""
+    """Registration, and token → candidate, cached; unknown tokens are not cached, so new
+    ones are seen."""
 
-    def __init__(self, store: Store, limit: int = 200_000) -> None:
+    def __init__(self, store: Store, writes: Writes, clock: Clock, limit: int = 200_000) -> None:
         self._store = store
+        self._writes = writes
+        self._clock = clock
         self._cache: OrderedDict[str, Candidate] = OrderedDict()
         self._limit = limit
 
@@ -61,13 +65,7 @@ class Directory:
         if found is not None:
             return found
         async with self._store.read() as conn:
-            row = (
-                await conn.execute(
-                    select(candidates.c.exam_id, candidates.c.id, candidates.c.name).where(
-                        candidates.c.token_hash == digest
-                    )
-                )
-            ).one_or_none()
+            row = await candidates.by_token_hash(conn, digest)
         if row is None:
             return None
         found = Candidate(exam_id=row.exam_id, id=row.id, name=row.name)
@@ -75,6 +73,15 @@ class Directory:
         if len(self._cache) > self._limit:
             self._cache.popitem(last=False)
         return found
+
+    async def register(
+        self, exam_id: str, people: list[tuple[str, str]], actor: str
+    ) -> list[dict[str, str]]:
+        """Register candidates, all or none; their tokens, shown only now."""
+        issued: list[dict[str, str]] = await self._writes.run(
+            Register(exam_id, people, actor, self._clock.now())
+        )
+        return issued
 
 
 def parse_registration(body: Any) -> list[tuple[str, str]]:
@@ -125,45 +132,29 @@ class Register:
     now: int
 
     async def apply(self, conn: AsyncConnection) -> list[dict[str, str]]:
-        if (
-            await conn.execute(select(exams.c.id).where(exams.c.id == self.exam_id))
-        ).first() is None:
+        if await exams.header(conn, self.exam_id) is None:
             raise errors.NotFound(f"no exam {self.exam_id!r}")
         ids = [cid for cid, _ in self.people]
-        taken: list[str] = []
-        for start in range(0, len(ids), 500):
-            taken += (
-                (
-                    await conn.execute(
-                        select(candidates.c.id).where(
-                            candidates.c.exam_id == self.exam_id,
-                            candidates.c.id.in_(ids[start : start + 500]),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        taken = await candidates.taken(conn, self.exam_id, ids)
         if taken:
             raise errors.AlreadyRegistered(
                 f"{len(taken)} candidates are already registered", ids=sorted(taken)
             )
         issued = [(cid, name, new_token()) for cid, name in self.people]
-        if issued:
-            await conn.execute(
-                candidates.insert(),
-                [
-                    {
-                        "exam_id": self.exam_id,
-                        "id": cid,
-                        "name": name,
-                        "token_hash": hash_token(token),
-                        "registered_at": self.now,
-                    }
-                    for cid, name, token in issued
-                ],
-            )
-        await record(
+        await candidates.insert_many(
+            conn,
+            [
+                {
+                    "exam_id": self.exam_id,
+                    "id": cid,
+                    "name": name,
+                    "token_hash": hash_token(token),
+                    "registered_at": self.now,
+                }
+                for cid, name, token in issued
+            ],
+        )
+        await audit.record(
             conn, self.now, self.actor, "candidates_registered", self.exam_id, {"ids": ids}
         )
         return [{"id": cid, "token": token} for cid, _, token in issued]

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from examvault import analytics as a
-from examvault.exams import Exam, Question
-from examvault.marking import OUTCOMES, Outcome, Response, is_unanswered, round_half_away, score
+from examvault.domain import ranking as a
+from examvault.domain.exams import Exam, Question
+from examvault.domain.marking import (
+    OUTCOMES,
+    Outcome,
+    Response,
+    is_unanswered,
+    round_half_away,
+    score,
+)
 
 TOO_EASY = Fraction(95, 100)
 TOO_HARD = Fraction(5, 100)

@@ -15,9 +15,9 @@ from typing import Any
 
 import orjson
 
+from examvault.domain.exams import Exam, Question
+from examvault.domain.marking import Response, is_unanswered, read_number
 from examvault.errors import InvalidBody
-from examvault.exams import Exam, Question
-from examvault.marking import Response, is_unanswered, read_number
 
 MAX_SEQ = 2**63 - 1
 MAX_TIME_SPENT_MS = 10**12

@@ -15,9 +15,9 @@ from typing import Any
 import orjson
 
 from examvault.clock import format_time
-from examvault.exams import Exam, Question, candidate_order, option_order
-from examvault.marking import round_half_away
-from examvault.totals import Part, Totals
+from examvault.domain.exams import Exam, Question, candidate_order, option_order
+from examvault.domain.marking import round_half_away
+from examvault.domain.totals import Part, Totals
 
 
 def number(value: Fraction, places: int = 2) -> int | float:

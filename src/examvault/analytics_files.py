@@ -1,6 +1,6 @@
 """`examvault report`: the analytics of one exam written out as files for examiners.
 
-The same figures as `GET /exams/{id}/analytics` (computed fresh by `reports.compute`, so
+The same figures as `GET /exams/{id}/analytics` (computed fresh by `Analytics.compute`, so
 a report never shows a stale document), plus the results table, as files a spreadsheet
 or a reviewer can open without the server: analytics.json, items.csv, results.csv and
 three pictures (PNG, matplotlib's Agg backend, no display needed). Pictures are drawn on
@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from examvault import reports, results
+from examvault.domain.results import results_csv
+from examvault.services.analytics import Analytics
+from examvault.services.results import Results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from examvault.core import Core
 
 ITEM_COLUMNS = (
     "id", "section", "dropped", "facility", "discrimination", "point_biserial",
@@ -32,7 +33,9 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 
 
-async def write_report(core: Core, exam_id: str, out: Path, *, progress: bool = True) -> list[Path]:
+async def write_report(
+    analytics: Analytics, results: Results, exam_id: str, out: Path, *, progress: bool = True
+) -> list[Path]:
     """Compute the analytics of one exam and write every report file into `out`."""
     with Progress(
         SpinnerColumn(),
@@ -42,9 +45,9 @@ async def write_report(core: Core, exam_id: str, out: Path, *, progress: bool = 
         transient=True,
     ) as bar:
         task = bar.add_task("computing analytics", total=3)
-        document, _ = await reports.compute(core, exam_id)
+        document, _ = await analytics.compute(exam_id)
         bar.update(task, advance=1, description="reading results")
-        exam, rows = await results.results(core, exam_id)
+        exam, rows = await results.table(exam_id)
         bar.update(task, advance=1, description="writing files and pictures")
         sections = [s.id for s in exam.sections]
         written = await asyncio.to_thread(_write_all, out, document, exam, rows, sections)
@@ -59,7 +62,7 @@ def _write_all(
     files = {
         "analytics.json": orjson.dumps(document, option=orjson.OPT_INDENT_2),
         "items.csv": items_csv(document["questions"]).encode(),
-        "results.csv": results.results_csv(exam, rows).encode(),
+        "results.csv": results_csv(exam, rows).encode(),
     }
     written = []
     for name, content in files.items():

@@ -1,0 +1,165 @@
+"""Exams as the exam team manages them: create or replace, list, read back, close.
+
+Closing seals every attempt still in progress and enqueues the ranks and analytics jobs
+in the same transaction, so a crash can delay them but never lose them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault import errors
+from examvault.clock import Clock, format_time
+from examvault.domain import exact_json
+from examvault.domain.exams import ExamDef, compile_exam, fingerprint, normalized
+from examvault.metrics import Metrics
+from examvault.services import audit
+from examvault.services.queue import JobQueue
+from examvault.services.writes import Writes
+from examvault.store.engine import Store
+from examvault.store.queries import attempts, candidates, exams
+
+log = logging.getLogger("examvault.exams")
+
+
+@dataclass(eq=False)
+class PutExam:
+    """Create an exam, or replace it while no attempt has started (API.md, POST /exams)."""
+
+    definition: ExamDef
+    actor: str
+    now: int
+    action: str = "exam_created"
+
+    async def apply(self, conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        exam = self.definition
+        fp = fingerprint(exam)
+        compiled = compile_exam(exam, version=1)
+        values = {
+            "fingerprint": fp,
+            "definition": exact_json.dumps(normalized(exam)),
+            "title": exam.title,
+            "opens_at": compiled.opens_at,
+            "closes_at": compiled.closes_at,
+            "grace_seconds": exam.grace_seconds,
+            "updated_at": self.now,
+        }
+        found = await exams.fingerprint(conn, exam.id)
+        if found is None:
+            await exams.insert(conn, exam.id, self.now, values)
+            await audit.record(conn, self.now, self.actor, self.action, exam.id, {"version": 1})
+            return 201, {"id": exam.id, "version": 1}
+        version, stored_fp = found
+        if stored_fp == fp:
+            return 200, {"id": exam.id, "version": version}
+        started = await attempts.count_started(conn, exam.id)
+        if started:
+            raise errors.ExamInUse(
+                f"exam {exam.id!r} has {started} attempts; its definition can no longer change"
+            )
+        await exams.replace(conn, exam.id, version + 1, values)
+        await audit.record(
+            conn, self.now, self.actor, "exam_replaced", exam.id, {"version": version + 1}
+        )
+        return 201, {"id": exam.id, "version": version + 1}
+
+
+@dataclass(eq=False)
+class CloseExam:
+    """Close an exam: seal every attempt in progress, then ranks follow as a job."""
+
+    exam_id: str
+    actor: str
+    now: int
+    queue: JobQueue
+    metrics: Metrics
+    sealed: int = 0
+
+    async def apply(self, conn: AsyncConnection) -> dict[str, Any]:
+        header = await exams.header(conn, self.exam_id)
+        if header is None:
+            raise errors.NotFound(f"no exam {self.exam_id!r}")
+        if header.closed_at is not None:
+            return {"id": self.exam_id, "closed_at": format_time(header.closed_at), "sealed": 0}
+        ids = await attempts.seal_for_close(conn, self.exam_id, self.now)
+        await exams.mark_closed(conn, self.exam_id, self.now)
+        await audit.record(
+            conn, self.now, self.actor, "exam_closed", self.exam_id, {"sealed": len(ids)}
+        )
+        await self.queue.enqueue(conn, "ranks", self.exam_id)
+        await self.queue.enqueue(conn, "analytics", self.exam_id)
+        self.sealed = len(ids)
+        for attempt_id in ids:
+            log.info("attempt sealed by close", extra={"attempt_id": attempt_id, "kind": "auto"})
+        return {"id": self.exam_id, "closed_at": format_time(self.now), "sealed": len(ids)}
+
+    def after_commit(self) -> None:
+        self.metrics.submissions.labels("auto").inc(self.sealed)
+        self.queue.poke()
+
+
+class Exams:
+    """The exam team's operations on exams."""
+
+    def __init__(
+        self, store: Store, writes: Writes, clock: Clock, queue: JobQueue, metrics: Metrics
+    ) -> None:
+        self.store = store
+        self.writes = writes
+        self.clock = clock
+        self.queue = queue
+        self.metrics = metrics
+
+    async def put(
+        self, definition: ExamDef, actor: str, action: str = "exam_created"
+    ) -> tuple[int, dict[str, Any]]:
+        """Create (201), repeat harmlessly (200) or replace (201) an exam."""
+        result: tuple[int, dict[str, Any]] = await self.writes.run(
+            PutExam(definition, actor, self.clock.now(), action)
+        )
+        return result
+
+    async def close(self, exam_id: str, actor: str) -> dict[str, Any]:
+        """Seal every attempt in progress and close; closing again changes nothing."""
+        result: dict[str, Any] = await self.writes.run(
+            CloseExam(exam_id, actor, self.clock.now(), self.queue, self.metrics)
+        )
+        return result
+
+    async def listing(self) -> list[dict[str, Any]]:
+        """Every exam with its counters, for the invigilator's list."""
+        async with self.store.read() as conn:
+            rows = await exams.listing(conn)
+            counts = await attempts.counts_by_status(conn)
+            registered = await candidates.counts_by_exam(conn)
+        return [
+            {
+                "id": r.id,
+                "title": r.title,
+                "version": r.version,
+                "registered": registered.get(r.id, 0),
+                "in_progress": counts.get((r.id, "in_progress"), 0),
+                "submitted": counts.get((r.id, "submitted"), 0),
+                "closed": r.closed_at is not None,
+            }
+            for r in rows
+        ]
+
+    async def stored_definition(self, exam_id: str) -> tuple[dict[str, Any], int, int]:
+        """The definition as stored (numbers as Decimal), its version and key version."""
+        async with self.store.read() as conn:
+            row = await exams.stored(conn, exam_id)
+        if row is None:
+            raise errors.NotFound(f"no exam {exam_id!r}")
+        return exact_json.loads(row.definition), row.version, row.key_version
+
+    async def definition(self, exam_id: str) -> orjson.Fragment:
+        """The definition with its key, version and key version, as JSON with exact numbers."""
+        doc, version, key_version = await self.stored_definition(exam_id)
+        text = exact_json.dumps(doc | {"version": version, "key_version": key_version})
+        return orjson.Fragment(text)

@@ -1,0 +1,95 @@
+"""Results for examiners and invigilators: the results table, live counters, and the
+invigilator's table of candidates. Reads only; ranks are written by a job
+(jobs/handlers/ranks.py) once the exam closes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from examvault.clock import Clock, format_time
+from examvault.domain import results as table
+from examvault.domain import views
+from examvault.domain.exams import Exam
+from examvault.domain.totals import Totals
+from examvault.metrics import Metrics
+from examvault.services.catalog import Catalog
+from examvault.store.engine import Store
+from examvault.store.queries import attempts, candidates, save_stats
+from examvault.store.tables import attempts as columns
+
+
+class Results:
+    """What the exam team reads about an exam's attempts."""
+
+    def __init__(self, store: Store, catalog: Catalog, clock: Clock, metrics: Metrics) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.clock = clock
+        self.metrics = metrics
+
+    async def table(self, exam_id: str) -> tuple[Exam, list[dict[str, Any]]]:
+        """One row per registered candidate, ordered by candidate id (code-point order)."""
+        async with self.store.read() as conn:
+            exam, header = await self.catalog.exam_of(conn, exam_id)
+            rows = await candidates.with_attempts(
+                conn,
+                exam_id,
+                columns.c.status,
+                columns.c.totals,
+                columns.c.rank,
+                columns.c.percentile,
+                columns.c.section_ranks,
+                columns.c.submitted_at,
+                columns.c.submit_kind,
+            )
+        closed = header.closed_at is not None
+        return exam, [table.row(exam, r, closed) for r in rows]
+
+    async def stats(self, exam_id: str) -> dict[str, Any]:
+        """Live counters for the invigilator (API.md, GET .../stats)."""
+        now_s = self.clock.now() // 1_000_000
+        async with self.store.read() as conn:
+            await self.catalog.exam_of(conn, exam_id)
+            registered = await candidates.count(conn, exam_id)
+            by_status = await attempts.counts_by_status(conn, exam_id)
+            saved, late = await save_stats.totals(conn, exam_id)
+            recent = await save_stats.per_second(conn, exam_id, now_s - 60)
+        last_10 = sum(n for s, n in recent.items() if s > now_s - 10)
+        return {
+            "exam_id": exam_id,
+            "registered": registered,
+            "in_progress": by_status.get("in_progress", 0),
+            "submitted": by_status.get("submitted", 0),
+            "answers_saved": saved,
+            "last_minute_saves": sum(recent.values()),
+            "late_items": late,
+            "saves_per_second": round(last_10 / 10, 1),
+            "save_p99_ms": self.metrics.save_window.p99_ms(),
+        }
+
+    async def candidates(self, exam_id: str) -> list[dict[str, Any]]:
+        """The invigilator's table: state, last seen, answers given, score once submitted."""
+        async with self.store.read() as conn:
+            await self.catalog.exam_of(conn, exam_id)
+            rows = await candidates.with_attempts(
+                conn,
+                exam_id,
+                columns.c.status,
+                columns.c.last_seen_at,
+                columns.c.answered,
+                columns.c.totals,
+            )
+        return [
+            {
+                "candidate_id": r.candidate_id,
+                "name": r.name,
+                "status": r.status or "absent",
+                "attempt_id": r.attempt_id,
+                "last_seen": format_time(r.last_seen_at),
+                "answers": r.answered or 0,
+                "score": views.number(Totals.loads(r.totals).whole.score)
+                if r.status == "submitted"
+                else None,
+            }
+            for r in rows
+        ]

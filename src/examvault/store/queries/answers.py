@@ -1,0 +1,101 @@
+"""Queries of the `answers` table outside the hot path: views, rescoring, the tally."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault.store.tables import answers
+
+
+async def of_attempt(conn: AsyncConnection, attempt_id: str) -> Sequence[Any]:
+    """What the attempt view shows of each answer."""
+    return (
+        await conn.execute(
+            select(
+                answers.c.question_id,
+                answers.c.response,
+                answers.c.seq,
+                answers.c.marked,
+                answers.c.time_spent_ms,
+            ).where(answers.c.attempt_id == attempt_id)
+        )
+    ).all()
+
+
+async def for_rescore(
+    conn: AsyncConnection, ids: Sequence[str], questions: frozenset[str] | None
+) -> Any:
+    """(attempt_id, question_id, response, outcome, score) of these attempts (and only
+    these questions, if given)."""
+    query = select(
+        answers.c.attempt_id,
+        answers.c.question_id,
+        answers.c.response,
+        answers.c.outcome,
+        answers.c.score,
+    ).where(answers.c.attempt_id.in_(ids))
+    if questions is not None:
+        query = query.where(answers.c.question_id.in_(sorted(questions)))
+    return await conn.execute(query)
+
+
+async def update_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of b_a (attempt), b_q (question), outcome, score."""
+    if rows:
+        await conn.execute(
+            update(answers).where(
+                answers.c.attempt_id == bindparam("b_a"),
+                answers.c.question_id == bindparam("b_q"),
+            ),
+            rows,
+        )
+
+
+# One pass over the answers of the submitted attempts, aggregated by the database: per
+# question, distinct stored answer and rank group (1 upper, 2 lower, 3 both), how many
+# attempts, the sum of their scaled totals and their times. About 1,000 rows instead of
+# 2 M for 10,000 attempts × 200 questions: reading every answer row into Python through
+# SQLAlchemy was most of the time (docs/performance.md). The groups travel in a temporary
+# table of this connection's transaction; the sums are exact integers on both stores.
+_GROUPS = "ev_rank_groups"
+_TALLY = """
+SELECT a.question_id, a.response, a.outcome, a.score, g.grp, COUNT(*), SUM(g.y), {times}
+FROM {groups} g JOIN answers a ON a.attempt_id = g.attempt_id
+GROUP BY a.question_id, a.response, a.outcome, a.score, g.grp
+"""
+
+
+async def tally(conn: AsyncConnection, groups: list[tuple[str, int, int]]) -> list[tuple[Any, ...]]:
+    """The aggregated answer rows of these (attempt_id, group, scaled total) rows, through
+    the raw driver (the rows need no mapping)."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        # The transaction has begun (SQLAlchemy ran the caller's queries), so ON COMMIT
+        # DROP removes the table when the read ends, whether it succeeded or not.
+        await driver.execute(
+            f"CREATE TEMP TABLE {_GROUPS} (attempt_id TEXT PRIMARY KEY, grp INTEGER NOT NULL,"
+            " y BIGINT NOT NULL) ON COMMIT DROP"
+        )
+        await driver.copy_records_to_table(_GROUPS, records=groups)
+        await driver.execute(f"ANALYZE {_GROUPS}")  # else it is planned as a tiny table
+        times = "string_agg(a.time_spent_ms::text, ',')"
+        rows = await driver.fetch(_TALLY.format(times=times, groups=_GROUPS))
+        return [tuple(r) for r in rows]
+    # SQLite: a temporary table lives in the connection's own temp database, so creating
+    # it takes no lock on the main database and the read stays a reader.
+    await driver.execute(f"DROP TABLE IF EXISTS temp.{_GROUPS}")
+    await driver.execute(
+        f"CREATE TEMP TABLE {_GROUPS} (attempt_id TEXT PRIMARY KEY, grp INTEGER NOT NULL,"
+        " y INTEGER NOT NULL)"
+    )
+    try:
+        await driver.executemany(f"INSERT INTO temp.{_GROUPS} VALUES (?, ?, ?)", groups)
+        sql = _TALLY.format(times="group_concat(a.time_spent_ms)", groups=f"temp.{_GROUPS}")
+        async with driver.execute(sql) as cursor:
+            return [tuple(r) for r in await cursor.fetchall()]
+    finally:
+        await driver.execute(f"DROP TABLE temp.{_GROUPS}")

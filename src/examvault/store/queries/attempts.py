@@ -1,0 +1,206 @@
+"""Queries of the `attempts` table, outside the hot path (store/batch_sql.py has that).
+
+Sealing is always one conditional UPDATE (`status = 'in_progress'`), so when several
+processes share a database an attempt is never sealed twice and never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault.store.queries import insert, is_postgresql
+from examvault.store.tables import attempts, exams
+
+# An attempt's own columns, the ones a rescore reads.
+RESCORE_COLUMNS = (
+    attempts.c.id,
+    attempts.c.status,
+    attempts.c.totals,
+    attempts.c.key_version,
+    attempts.c.submitted_at,
+)
+
+
+async def meta(conn: AsyncConnection, attempt_id: str) -> Any | None:
+    """(exam_id, candidate_id, exam_version): what never changes about an attempt."""
+    return (
+        await conn.execute(
+            select(attempts.c.exam_id, attempts.c.candidate_id, attempts.c.exam_version).where(
+                attempts.c.id == attempt_id
+            )
+        )
+    ).one_or_none()
+
+
+async def of_candidate(conn: AsyncConnection, exam_id: str, candidate_id: str) -> Any | None:
+    """(id, exam_version, status) of the candidate's attempt, if one was started."""
+    return (
+        await conn.execute(
+            select(attempts.c.id, attempts.c.exam_version, attempts.c.status).where(
+                attempts.c.exam_id == exam_id, attempts.c.candidate_id == candidate_id
+            )
+        )
+    ).one_or_none()
+
+
+async def insert_started(conn: AsyncConnection, values: dict[str, Any]) -> bool:
+    """Insert a new attempt; False when the candidate already has one (another process
+    started it a moment ago)."""
+    inserted = await conn.execute(
+        insert(conn, attempts)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[attempts.c.exam_id, attempts.c.candidate_id])
+    )
+    return bool(inserted.rowcount)
+
+
+async def with_exam(conn: AsyncConnection, attempt_id: str) -> Any:
+    """The attempt's row with its exam's key version and close."""
+    return (
+        await conn.execute(
+            select(attempts, exams.c.key_version.label("exam_key_version"), exams.c.closed_at)
+            .join(exams, exams.c.id == attempts.c.exam_id)
+            .where(attempts.c.id == attempt_id)
+        )
+    ).one()
+
+
+async def any_expired(conn: AsyncConnection, now: int) -> bool:
+    """Whether some attempt in progress is past its end."""
+    found = (
+        await conn.execute(
+            select(attempts.c.id)
+            .where(attempts.c.status == "in_progress", attempts.c.end_at < now)
+            .limit(1)
+        )
+    ).first()
+    return found is not None
+
+
+async def seal_expired(conn: AsyncConnection, now: int) -> list[str]:
+    """Seal every attempt past its end, at its end; the ids sealed."""
+    result = await conn.execute(
+        update(attempts)
+        .where(attempts.c.status == "in_progress", attempts.c.end_at < now)
+        .values(status="submitted", submit_kind="auto", submitted_at=attempts.c.end_at)
+        .returning(attempts.c.id)
+    )
+    return list(result.scalars())
+
+
+async def seal_for_close(conn: AsyncConnection, exam_id: str, now: int) -> list[str]:
+    """Seal every attempt of the exam still in progress: at `now`, or at its end if that
+    came first; the ids sealed."""
+    result = await conn.execute(
+        update(attempts)
+        .where(attempts.c.exam_id == exam_id, attempts.c.status == "in_progress")
+        .values(
+            status="submitted",
+            submit_kind="auto",
+            submitted_at=case((attempts.c.end_at < now, attempts.c.end_at), else_=now),
+        )
+        .returning(attempts.c.id)
+    )
+    return list(result.scalars())
+
+
+async def count_in_progress(conn: AsyncConnection) -> int:
+    n: int = (
+        await conn.execute(
+            select(func.count()).select_from(attempts).where(attempts.c.status == "in_progress")
+        )
+    ).scalar_one()
+    return n
+
+
+async def count_started(conn: AsyncConnection, exam_id: str) -> int:
+    n: int = (
+        await conn.execute(
+            select(func.count()).select_from(attempts).where(attempts.c.exam_id == exam_id)
+        )
+    ).scalar_one()
+    return n
+
+
+async def counts_by_status(conn: AsyncConnection, exam_id: str | None = None) -> dict[Any, int]:
+    """Attempts per status of one exam, or per (exam, status) over every exam."""
+    if exam_id is not None:
+        rows = await conn.execute(
+            select(attempts.c.status, func.count())
+            .where(attempts.c.exam_id == exam_id)
+            .group_by(attempts.c.status)
+        )
+        return {status: n for status, n in rows}
+    rows = await conn.execute(
+        select(attempts.c.exam_id, attempts.c.status, func.count()).group_by(
+            attempts.c.exam_id, attempts.c.status
+        )
+    )
+    return {(exam, status): n for exam, status, n in rows}
+
+
+async def submitted(conn: AsyncConnection, exam_id: str) -> Sequence[Any]:
+    """(id, candidate_id, totals) of every submitted attempt of the exam."""
+    return (
+        await conn.execute(
+            select(attempts.c.id, attempts.c.candidate_id, attempts.c.totals).where(
+                attempts.c.exam_id == exam_id, attempts.c.status == "submitted"
+            )
+        )
+    ).all()
+
+
+async def submitted_summary(conn: AsyncConnection, exam_id: str) -> tuple[int, int | None]:
+    """How many attempts are submitted, and when the last one was."""
+    count, last = (
+        await conn.execute(
+            select(func.count(), func.max(attempts.c.submitted_at)).where(
+                attempts.c.exam_id == exam_id, attempts.c.status == "submitted"
+            )
+        )
+    ).one()
+    return int(count), last
+
+
+async def write_ranks(conn: AsyncConnection, updates: list[dict[str, Any]]) -> None:
+    """Store ranks: rows of b_id, rank, percentile, section_ranks."""
+    if updates:
+        await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), updates)
+
+
+async def ids_of_exam(conn: AsyncConnection, exam_id: str) -> list[str]:
+    return list(
+        (
+            await conn.execute(
+                select(attempts.c.id).where(attempts.c.exam_id == exam_id).order_by(attempts.c.id)
+            )
+        ).scalars()
+    )
+
+
+async def lowest_key_version(conn: AsyncConnection, exam_id: str) -> int | None:
+    """The oldest key version any attempt's totals are at."""
+    v: int | None = (
+        await conn.execute(
+            select(func.min(attempts.c.key_version)).where(attempts.c.exam_id == exam_id)
+        )
+    ).scalar_one()
+    return v
+
+
+async def for_rescore(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -> Sequence[Any]:
+    """These attempts' totals and key versions, locked in id order on PostgreSQL."""
+    query = select(*RESCORE_COLUMNS).where(attempts.c.id.in_(ids), attempts.c.exam_id == exam_id)
+    if is_postgresql(conn):
+        query = query.order_by(attempts.c.id).with_for_update()
+    return (await conn.execute(query)).all()
+
+
+async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of b_id, totals, key_version."""
+    if rows:
+        await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)

@@ -1,0 +1,85 @@
+"""Queries of the `candidates` table: registrations, found by token hash."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault.store.tables import attempts, candidates
+
+_CHUNK = 500  # ids per IN list: well under every driver's parameter limit
+
+
+async def by_token_hash(conn: AsyncConnection, digest: str) -> Any | None:
+    """(exam_id, id, name) of the candidate holding this token, if any."""
+    return (
+        await conn.execute(
+            select(candidates.c.exam_id, candidates.c.id, candidates.c.name).where(
+                candidates.c.token_hash == digest
+            )
+        )
+    ).one_or_none()
+
+
+async def taken(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -> list[str]:
+    """Which of these ids are already registered on the exam."""
+    found: list[str] = []
+    for start in range(0, len(ids), _CHUNK):
+        found += (
+            await conn.execute(
+                select(candidates.c.id).where(
+                    candidates.c.exam_id == exam_id,
+                    candidates.c.id.in_(ids[start : start + _CHUNK]),
+                )
+            )
+        ).scalars()
+    return found
+
+
+async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(candidates.insert(), rows)
+
+
+async def count(conn: AsyncConnection, exam_id: str) -> int:
+    """How many candidates are registered on the exam."""
+    n: int = (
+        await conn.execute(
+            select(func.count()).select_from(candidates).where(candidates.c.exam_id == exam_id)
+        )
+    ).scalar_one()
+    return n
+
+
+async def counts_by_exam(conn: AsyncConnection) -> dict[str, int]:
+    """Registered candidates per exam."""
+    rows = await conn.execute(
+        select(candidates.c.exam_id, func.count()).group_by(candidates.c.exam_id)
+    )
+    return {exam_id: n for exam_id, n in rows}
+
+
+async def with_attempts(conn: AsyncConnection, exam_id: str, *columns: Any) -> list[Any]:
+    """Every registered candidate with these columns of their attempt (None if absent),
+    in candidate-id code-point order: sorted here, whatever the database's collation."""
+    rows = (
+        await conn.execute(
+            select(
+                candidates.c.id.label("candidate_id"),
+                candidates.c.name,
+                attempts.c.id.label("attempt_id"),
+                *columns,
+            )
+            .select_from(candidates)
+            .outerjoin(
+                attempts,
+                (attempts.c.exam_id == candidates.c.exam_id)
+                & (attempts.c.candidate_id == candidates.c.id),
+            )
+            .where(candidates.c.exam_id == exam_id)
+        )
+    ).all()
+    return sorted(rows, key=lambda r: r.candidate_id)
