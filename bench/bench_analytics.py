@@ -28,13 +28,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from examvault.services.catalog import PutExam
 from examvault.clock import MICROS, SystemClock
 from examvault.core import Core
 from examvault.domain.exams import parse_definition
-from examvault.services.keys import ChangeKey, parse_key_change
-from examvault.jobs.handlers.regrade import Scorer, handle
-from examvault.services.analytics import compute
+from examvault.domain.key_changes import parse_key_change
+from examvault.domain.rescoring import Scorer
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.store.tables import answers, attempts, candidates, exams
@@ -99,7 +97,7 @@ def response(rng: random.Random, qid: int, skill: float) -> str | None:
 
 async def populate(core: Core, n: int, questions: int) -> None:
     now = core.clock.now()
-    await core.write(PutExam(parse_definition(definition(questions)), "bench", now))
+    await core.exams.put(parse_definition(definition(questions)), "bench")
     # Sat and closed three hours ago; the key change comes later (challenges follow the
     # exam). Attempts submitted within minutes of a change are rescored from scratch.
     now -= 3 * 3600 * MICROS
@@ -257,18 +255,18 @@ async def run(url: str, n: int, questions: int) -> dict[str, float]:
             await asyncio.sleep(3)
             load.phase = "analytics"
             t = time.perf_counter()
-            document, _ = await compute(core, EXAM)
+            document, _ = await core.analytics.compute(EXAM)
             times["analytics"] = time.perf_counter() - t
             assert document["submitted"] == n
             load.phase = "between"
             body = parse_key_change({"changes": [
                 {"question_id": "q0", "answer": ["A", "B"]}, {"question_id": "q3", "drop": True}]})  # fmt: skip
-            status, _ = await core.write(ChangeKey(core, EXAM, body, "bench", core.clock.now()))
+            status, _ = await core.keys.change(EXAM, body, "bench")
             assert status == 202
             load.phase = "regrade"
             t = time.perf_counter()
-            finish = await handle(core, {"id": 0, "exam_id": EXAM})
-            await core.write(_Finish(finish))
+            finish = await core.worker.handlers["regrade"]({"id": 0, "exam_id": EXAM})
+            await core.writes.run(_Finish(finish))
             times["regrade"] = time.perf_counter() - t
             load.phase = "after"
             await asyncio.sleep(1)

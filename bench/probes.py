@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `te
 
 from bench.run import Database
 from examvault.domain.answers import parse_items
-from examvault.services.journal import AttemptOp
 from examvault.loadtest import steady
 from examvault.loadtest.runner import ServerProcess
 from examvault.loadtest.scenarios import exam_document
 from examvault.loadtest.student import Http, Recorder, _nodelay_socket
+from examvault.services.journal import AttemptOp
 
 
 async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
@@ -65,7 +65,7 @@ async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, 
                         "seq": seq[aid]}  # fmt: skip
                 items = parse_items(exam, {"answers": [item]}, required=True, max_items=100)
                 op = AttemptOp("save", aid, "probe", cid, items, core.clock.now())
-                ops.append(core.write_attempt(op))
+                ops.append(core.writes.attempt(op))
             await asyncio.gather(*ops)
         elapsed = time.perf_counter() - began
         busy, batches = hist._sum.get() - before[0], sum(b.get() for b in hist._buckets) - before[1]

@@ -40,8 +40,8 @@ from schemathesis.hooks import HookDispatcher, HookScope
 from schemathesis.python import asgi
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from examvault.domain.answers import MAX_SEQ
 from examvault.clock import ManualClock
+from examvault.domain.answers import MAX_SEQ
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.web.app import create_app

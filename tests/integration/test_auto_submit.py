@@ -151,7 +151,7 @@ async def test_a_submit_received_in_time_stays_manual_when_committed_late(server
     view = await server.start("mock-1", token)
     received = server.clock.now() + 59_000_000  # one second before the end
     server.clock.advance(65)  # …but the writer gets to it after the end
-    result = await server.core.write_attempt(
+    result = await server.core.writes.attempt(
         AttemptOp(
             kind="submit",
             attempt_id=view["attempt_id"],

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from examvault.domain.answers import decode_response
 from examvault.domain.marking import score
-from examvault.store.tables import answers, attempts
 from examvault.domain.totals import Totals
+from examvault.store.tables import answers, attempts
 from tests.helpers import Server, small_exam
 
 RESPONSES = {"s": ["A", "B", "C", "D", None], "m": [["A"], ["A", "C"], ["B"], [], None],

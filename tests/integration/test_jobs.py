@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.clock import MICROS, ManualClock
 from examvault.core import Core
-from examvault.jobs.runner import Claim, Complete, Jobs
-from examvault.jobs.handlers.regrade import RescoreChunk, Scorer
+from examvault.domain.rescoring import Scorer
+from examvault.jobs.handlers.regrade import RescoreChunk
+from examvault.jobs.queue import Claim, Complete
+from examvault.jobs.runner import Worker
 from examvault.store.tables import attempts, jobs
 from tests import helpers
 from tests.helpers import running
@@ -30,7 +32,19 @@ class Enqueue:
 
     async def apply(self, conn: AsyncConnection) -> None:
         for exam_id in self.exam_ids:
-            await self.core.jobs.enqueue(conn, self.kind, exam_id)
+            await self.core.queue.enqueue(conn, self.kind, exam_id)
+
+
+def another_worker(core: Core) -> Worker:
+    """A second worker of the same process (its own id, the same handlers)."""
+    return Worker(
+        core.worker.handlers,
+        writes=core.writes,
+        queue=core.queue,
+        clock=core.clock,
+        metrics=core.metrics,
+        settings=core.settings,
+    )
 
 
 async def test_a_job_whose_worker_died_runs_again_with_the_same_result(
@@ -40,7 +54,7 @@ async def test_a_job_whose_worker_died_runs_again_with_the_same_result(
         core = server.core
         await sit_exam(server, close=False)
         assert (await server.admin("POST", "/exams/mock-1/close")).status_code == 200
-        first = Jobs(core)
+        first = another_worker(core)
         while await first.run_once():  # the ranks and analytics jobs of the close
             pass
         body = {
@@ -53,17 +67,17 @@ async def test_a_job_whose_worker_died_runs_again_with_the_same_result(
 
         # Worker "dead" claims the regrade and rescores one attempt, then dies.
         lease = int(core.settings.job_lease_seconds * MICROS)
-        job = await core.write(Claim("dead", core.clock.now(), lease))
+        job = await core.writes.run(Claim("dead", core.clock.now(), lease))
         assert job is not None and job["kind"] == "regrade"
         async with core.store.read() as conn:
             exam = await core.catalog.current(conn, "mock-1")
             old = await core.catalog.get(conn, "mock-1", 1, 1)
             ids = sorted((await conn.execute(select(attempts.c.id))).scalars())
         assert exam is not None
-        await core.write(RescoreChunk(core, "mock-1", ids[:1], Scorer(exam), Scorer(old)))
+        await core.writes.run(RescoreChunk("mock-1", ids[:1], Scorer(exam), Scorer(old)))
 
         # Before the lease runs out nobody else may take it.
-        second = Jobs(core)
+        second = another_worker(core)
         assert not await second.run_once()
         server.clock.advance(core.settings.job_lease_seconds + 1)
         assert await second.run_once(), "the expired lease is claimed again"
@@ -71,7 +85,7 @@ async def test_a_job_whose_worker_died_runs_again_with_the_same_result(
         async def noop(_: object) -> None:
             raise AssertionError("a worker that lost its lease must not finish the job")
 
-        assert await core.write(Complete(job["id"], "dead", core.clock.now(), noop)) is False
+        assert await core.writes.run(Complete(job["id"], "dead", core.clock.now(), noop)) is False
         while await second.run_once():  # ranks and analytics that the regrade enqueued
             pass
         after = await results(server)
@@ -82,7 +96,7 @@ async def test_a_job_whose_worker_died_runs_again_with_the_same_result(
         assert history[-1]["status"] == "done"
 
         # Running the same regrade once more changes nothing, impact included.
-        await core.write(Enqueue(core, ["mock-1"], "regrade"))
+        await core.writes.run(Enqueue(core, ["mock-1"], "regrade"))
         while await second.run_once():
             pass
         assert await results(server) == after
@@ -108,13 +122,13 @@ async def test_two_workers_on_one_postgresql_never_claim_the_same_job(
     for c in cores:
         await c.start(background=False)
     try:
-        await cores[0].write(Enqueue(cores[0], [f"exam-{i}" for i in range(200)], "noop"))
+        await cores[0].writes.run(Enqueue(cores[0], [f"exam-{i}" for i in range(200)], "noop"))
         claimed: dict[str, list[int]] = {"a": [], "b": [], "c": [], "d": []}
         lease = 3600 * MICROS
 
         async def worker(core: Core, name: str) -> None:
             while True:
-                job = await core.write(Claim(name, clock.now(), lease))
+                job = await core.writes.run(Claim(name, clock.now(), lease))
                 if job is None:
                     return
                 claimed[name].append(job["id"])

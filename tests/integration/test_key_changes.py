@@ -10,8 +10,8 @@ from sqlalchemy import select
 from examvault.domain.answers import decode_response
 from examvault.domain.exams import Exam
 from examvault.domain.marking import score
-from examvault.store.tables import answers, attempts, journal
 from examvault.domain.totals import Totals
+from examvault.store.tables import answers, attempts, journal
 from tests.helpers import Server, small_exam
 
 ANSWERS = {

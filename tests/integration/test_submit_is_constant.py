@@ -25,8 +25,8 @@ class Counter:
         self.on = False
         self.statements: list[str] = []
         self.postgresql = server.core.store.is_postgresql
-        assert server.core.writer.engine is not None
-        for engine in (server.core.writer.engine, server.core.store.read_engine):
+        assert server.core.writes.writer.engine is not None
+        for engine in (server.core.writes.writer.engine, server.core.store.read_engine):
             event.listen(engine.sync_engine, "connect", self._connect)
             if self.postgresql:
                 event.listen(engine.sync_engine, "before_cursor_execute", self._before)

@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from examvault.domain.answers import Item, decode_response, encode_response, parse_items
-from examvault.errors import InvalidBody
 from examvault.domain.exams import Exam, compile_exam, parse_definition
+from examvault.errors import InvalidBody
 
 D = Decimal
 ASCII_NUMERIC = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"

@@ -23,8 +23,8 @@ from examvault.domain.exams import (
     parse_definition,
     with_key_changes,
 )
-from examvault.formats import native
 from examvault.domain.marking import PRESETS, Marking, NumericKey
+from examvault.formats import native
 
 
 def load_document(data: bytes, filename: str = "") -> Any:

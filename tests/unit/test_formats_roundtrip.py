@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from examvault.domain.exams import DefinitionError, parse_definition
+from examvault.domain.marking import PRESETS
 from examvault.formats import (
     EXPORT_FORMATS,
     FORMATS,
@@ -28,7 +29,6 @@ from examvault.formats import (
     import_exam,
 )
 from examvault.formats._marks import resolve_marking
-from examvault.domain.marking import PRESETS
 
 EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example" / "exam.json"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"

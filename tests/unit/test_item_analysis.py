@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.domain import ranking as a
 from examvault.domain import item_analysis as ia
+from examvault.domain import ranking as a
 from examvault.domain.exams import compile_exam, parse_definition, with_key_changes
 
 F = Fraction

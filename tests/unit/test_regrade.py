@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from examvault.domain.answers import encode_response
 from examvault.domain.exams import compile_exam, parse_definition, with_key_changes
 from examvault.domain.marking import score
-from examvault.jobs.handlers.regrade import Rescored, Scorer, impact
+from examvault.domain.rescoring import Rescored, Scorer, impact
 from examvault.domain.totals import Totals
 from tests.helpers import small_exam, to_json
 

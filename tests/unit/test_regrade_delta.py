@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from examvault.domain.exams import with_key_changes
-from examvault.jobs.handlers.regrade import Scorer, rescore, touched
+from examvault.domain.rescoring import Scorer, rescore, touched
 from examvault.domain.totals import Totals
 from tests.unit.test_regrade import CHANGES, EXAM, from_scratch, responses_for
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.services.catalog import Catalog
 from examvault.domain.exams import Exam, compile_exam, parse_definition
 from examvault.domain.marking import OUTCOMES, Outcome, Response, score
 from examvault.domain.totals import Part, Totals, parse_fraction
 from examvault.domain.views import decimal_number, is_released, number, result
+from examvault.services.catalog import Catalog
 
 D = Decimal
 F = Fraction
