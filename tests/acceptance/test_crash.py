@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.process import ServerProcess
+from examvault.loadtest.server import ServerProcess
 from tests.helpers import ADMIN, bearer, small_exam, to_json
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_every_acknowledged_answer_survives_a_kill(
     store: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     database = f"sqlite:///{tmp_path / 'crash.db'}" if store == "sqlite" else _fresh_pg(request)
-    server = ServerProcess(database, tmp_path)
+    server = ServerProcess("examvault", database, tmp_path, admin_token=ADMIN)
     server.start()
     try:
         admin = httpx.Client(base_url=server.url, headers=bearer(ADMIN), timeout=10)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.process import ServerProcess
+from examvault.loadtest.server import ServerProcess
 from tests.conftest import _truncate
 from tests.helpers import ADMIN, bearer, small_exam, to_json
 
@@ -20,7 +20,7 @@ def test_two_processes_seal_each_expired_attempt_once(pg_url: str, tmp_path: Pat
     import asyncio
 
     asyncio.run(_truncate(pg_url))
-    servers = [ServerProcess(pg_url, tmp_path) for _ in range(2)]
+    servers = [ServerProcess("examvault", pg_url, tmp_path, admin_token=ADMIN) for _ in range(2)]
     for s in servers:
         s.start()
     try:

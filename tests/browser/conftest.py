@@ -10,10 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
+
+from examvault.loadtest.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -41,99 +39,17 @@ ADMIN_TOKEN = "browser-tests-admin-token-0123456789"
 OFFLINE_TEXT = "Offline — answers kept on this device"
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve_command(port: int, database: Path) -> list[str]:
-    """`examvault serve` from this virtualenv, on `port`, with a SQLite database."""
-    examvault = str(Path(sys.executable).parent / "examvault")
-    address = ["--host", "127.0.0.1", "--port", str(port)]
-    return [examvault, "serve", *address, "--database", f"sqlite:///{database}"]
-
-
-@dataclass
-class Server:
-    """One `examvault serve` process; it can be paused, killed and started again."""
-
-    directory: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.directory / "server.log"
-
-    def start(self, timeout: float = 60.0) -> None:
-        """Start the process (same port, same database) and wait until /readyz says 200."""
-        data_dir = self.directory / "data"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "EXAMVAULT_ADMIN_TOKEN": ADMIN_TOKEN,
-            "EXAMVAULT_DATA_DIR": str(data_dir),
-        }
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                serve_command(self.port, self.directory / "examvault.db"),
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # so that signals reach every process it starts
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.log.read_text()[-4000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=1.0).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the server was not ready in time:\n{self.log.read_text()[-4000:]}"
-                )
-            time.sleep(0.1)
-
-    def signal(self, sig: int) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, sig)
-
-    def pause(self) -> None:
-        """Freeze the server: connections are accepted by the kernel and never answered."""
-        self.signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        """Kill the server at once, as a crash or a pulled plug would."""
-        if self.process and self.process.poll() is None:
-            self.signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if not self.process or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.signal(signal.SIGCONT)
-            self.signal(signal.SIGTERM)
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-
 @contextlib.contextmanager
-def running_server(directory: Path) -> Iterator[Server]:
-    server = Server(directory)
+def running_server(directory: Path) -> Iterator[ServerProcess]:
+    """`examvault serve` on a SQLite database of its own under `directory`."""
+    server = ServerProcess(
+        "examvault",
+        f"sqlite:///{directory / 'examvault.db'}",
+        directory / "data",
+        {"EXAMVAULT_LOG_LEVEL": "INFO"},
+        log_dir=directory,
+        admin_token=ADMIN_TOKEN,
+    )
     server.start()
     try:
         yield server
@@ -142,14 +58,14 @@ def running_server(directory: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The server the browser tests share."""
     with running_server(tmp_path_factory.mktemp("server")) as started:
         yield started
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[Server]:
+def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of this test's own, for tests that pause or kill it."""
     with running_server(tmp_path / "server") as started:
         yield started
@@ -311,7 +227,7 @@ _exam_numbers = itertools.count(1)
 class Exam:
     """An exam on a server, with its registered candidates' ids and tokens."""
 
-    server: Server
+    server: ServerProcess
     id: str
     title: str
     candidates: list[tuple[str, str]]  # (candidate id, token)
@@ -335,7 +251,7 @@ class Exam:
             return client.get(f"/attempts/{me['attempt']['attempt_id']}").raise_for_status().json()
 
 
-def admin_client(server: Server) -> httpx.Client:
+def admin_client(server: ServerProcess) -> httpx.Client:
     return httpx.Client(
         base_url=f"{server.url}/api/v1",
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
@@ -344,7 +260,7 @@ def admin_client(server: Server) -> httpx.Client:
 
 
 def create_exam(
-    server: Server,
+    server: ServerProcess,
     *,
     duration_seconds: int = 3600,
     grace_seconds: int = 30,
@@ -373,7 +289,7 @@ def create_exam(
 
 
 @pytest.fixture
-def make_exam(live_server: Server) -> Callable[..., Exam]:
+def make_exam(live_server: ServerProcess) -> Callable[..., Exam]:
     """Create an exam on the shared server: make_exam(duration_seconds=…, candidates=…)."""
     return lambda **options: create_exam(live_server, **options)
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import OFFLINE_TEXT, Exam, Server, create_exam, shot, tab_to
+from examvault.loadtest.server import ServerProcess
+
+from .conftest import OFFLINE_TEXT, Exam, create_exam, shot, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -242,7 +244,7 @@ def test_offline_answers_and_reload_reach_the_server(
 
 @pytest.mark.parametrize("outage", ["paused", "killed"])
 def test_server_down_for_ten_seconds_loses_nothing(
-    page: Page, own_server: Server, outage: str
+    page: Page, own_server: ServerProcess, outage: str
 ) -> None:
     exam = create_exam(own_server)
     signed_in(page, exam)

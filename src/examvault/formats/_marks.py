@@ -23,18 +23,15 @@ to ask for.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from examvault.domain.marking import PRESETS, Marking, parse_mark
+from examvault.domain.marking import NUMERIC_STRING, PRESETS, Marking, parse_mark
 
 Mark = int | Decimal | str
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_FRACTION = re.compile(r"[+-]?\d+/\d+")
 _RECOVERY_DENOMINATORS = (3, 6, 7, 9, 11, 12)
 MAX_EXPONENT = 100
 
@@ -51,7 +48,7 @@ def bounded(value: Decimal) -> bool:
 def parse_decimal(text: str) -> Decimal | None:
     """Read a plain decimal literal exactly, or None when the text is not one."""
     text = text.strip()
-    if not _DECIMAL.fullmatch(text):
+    if not NUMERIC_STRING.fullmatch(text):  # the one number grammar: ASCII digits only
         return None
     try:
         value = Decimal(text)
@@ -80,13 +77,6 @@ def recover(value: Decimal) -> Fraction:
         if not _terminates(candidate.denominator) and abs(exact - candidate) < unit:
             return candidate
     return exact
-
-
-def recover_fraction(value: Fraction) -> Fraction:
-    """Apply :func:`recover` to a computed value that is a terminating decimal."""
-    if not _terminates(value.denominator):
-        return value
-    return recover(decimal_of(value))
 
 
 def decimal_of(value: Fraction) -> Decimal:

@@ -7,19 +7,14 @@ and SIGKILL and restart it on the same database in the middle of the submit burs
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import psutil
 from rich.console import Console
@@ -28,11 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from examvault.loadtest import database as pg
 from examvault.loadtest import report
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
+from examvault.loadtest.server import ServerProcess, Target
 from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
 from examvault.loadtest.verify import fetch_exact, verify
-
-Target = Literal["examvault", "baseline"]
-REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass(slots=True)
@@ -55,138 +48,6 @@ class Options:
     progress: bool = True
     seed: int = 1
     server_env: Mapping[str, str] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ServerProcess:
-    """`examvault serve` (or the baseline) on a port of its own: start, SIGKILL, restart."""
-
-    def __init__(
-        self,
-        target: Target,
-        database: str,
-        workdir: Path,
-        env: Mapping[str, str],
-        log_dir: Path | None = None,
-    ):
-        self.target = target
-        self.log_dir = log_dir or workdir
-        self.database = database
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_token = secrets.token_urlsafe(24)
-        self.env = dict(env)
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.peak_rss = 0
-        self.cpu_seconds = 0.0  # of processes already gone (killed), plus the last sample
-        self._cpu_live = 0.0
-
-    def command(self) -> list[str]:
-        if self.target == "baseline":
-            if not (REPO / "bench" / "baseline" / "__main__.py").exists():
-                raise RuntimeError("the baseline lives in bench/baseline of a source checkout")
-            return [
-                sys.executable,
-                "-m",
-                "bench.baseline",
-                "--port",
-                str(self.port),
-                "--database",
-                self.database,
-            ]
-        return [
-            sys.executable,
-            "-m",
-            "examvault",
-            "serve",
-            "--port",
-            str(self.port),
-            "--database",
-            self.database,
-        ]
-
-    def start(self, timeout: float = 60.0) -> None:
-        """Start the process and wait until /readyz answers 200."""
-        env = (
-            os.environ
-            | {
-                "EXAMVAULT_ADMIN_TOKEN": self.admin_token,
-                "EXAMVAULT_DATA_DIR": str(self.workdir),
-                "EXAMVAULT_LOG_LEVEL": "WARNING",
-            }
-            | self.env
-        )
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"server-{self.target}-{self.port}.log").open("ab")
-        cwd = REPO if self.target == "baseline" else None
-        self.proc = subprocess.Popen(self.command(), env=env, stdout=log, stderr=log, cwd=cwd)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.target} exited with {self.proc.returncode}; see {log.name}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.target} did not become ready")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush."""
-        self.sample_rss()
-        self.cpu_seconds += self._cpu_live
-        self._cpu_live = 0.0
-        if self.proc is not None and self.proc.poll() is None:
-            for child in self._tree()[1:]:
-                child.send_signal(signal.SIGKILL)
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def sample_rss(self) -> None:
-        """Remember the highest resident memory of the server and its workers, and the
-        CPU time they have used (to tell a busy server from a busy load tool)."""
-        try:
-            tree = self._tree()
-            rss = sum(p.memory_info().rss for p in tree)
-            cpu = sum(sum(p.cpu_times()[:2]) for p in tree)
-        except psutil.Error:
-            return
-        self.peak_rss = max(self.peak_rss, rss)
-        self._cpu_live = max(self._cpu_live, cpu)
-
-    def total_cpu(self) -> float:
-        """CPU seconds used by every incarnation of the server so far."""
-        return self.cpu_seconds + self._cpu_live
-
-    def _tree(self) -> list[psutil.Process]:
-        if self.proc is None or self.proc.poll() is not None:
-            return []
-        try:
-            root = psutil.Process(self.proc.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return []
 
 
 def resolve(opts: Options) -> Scenario:

@@ -116,12 +116,6 @@ class Http:
             await asyncio.sleep(_backoff(attempt, retry_after, rng))
         raise GaveUp(f"{method} {path}")
 
-    async def get_root(self, path: str) -> int:
-        """One request to a route outside /api/v1 (health checks); the status."""
-        async with self.session.get(self.root + path) as resp:
-            await resp.read()
-            return resp.status
-
 
 def _body(raw: bytes) -> Any:
     """The JSON body, or its text when it is not JSON (a framework's bare 500 page)."""

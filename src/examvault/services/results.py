@@ -15,7 +15,6 @@ from examvault.metrics import Metrics
 from examvault.services.catalog import Catalog
 from examvault.store.engine import Store
 from examvault.store.queries import attempts, candidates, save_stats
-from examvault.store.tables import attempts as columns
 
 
 class Results:
@@ -34,13 +33,13 @@ class Results:
             rows = await candidates.with_attempts(
                 conn,
                 exam_id,
-                columns.c.status,
-                columns.c.totals,
-                columns.c.rank,
-                columns.c.percentile,
-                columns.c.section_ranks,
-                columns.c.submitted_at,
-                columns.c.submit_kind,
+                "status",
+                "totals",
+                "rank",
+                "percentile",
+                "section_ranks",
+                "submitted_at",
+                "submit_kind",
             )
         closed = header.closed_at is not None
         return exam, [table.row(exam, r, closed) for r in rows]
@@ -74,10 +73,10 @@ class Results:
             rows = await candidates.with_attempts(
                 conn,
                 exam_id,
-                columns.c.status,
-                columns.c.last_seen_at,
-                columns.c.answered,
-                columns.c.totals,
+                "status",
+                "last_seen_at",
+                "answered",
+                "totals",
             )
         return [
             {

@@ -53,7 +53,6 @@ ATTEMPT_UPDATE_COLUMNS = (
     "status", "submitted_at", "submit_kind", "last_seq", "answered", "totals", "last_seen_at",
     "id",
 )  # fmt: skip
-SAVE_STATS_COLUMNS = ("exam_id", "second", "shard", "saved", "late")
 
 _SQLITE_ANSWERS = (
     f"SELECT {', '.join(ANSWER_COLUMNS)} FROM answers WHERE (attempt_id, question_id) IN "

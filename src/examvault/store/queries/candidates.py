@@ -62,7 +62,7 @@ async def counts_by_exam(conn: AsyncConnection) -> dict[str, int]:
     return {exam_id: n for exam_id, n in rows}
 
 
-async def with_attempts(conn: AsyncConnection, exam_id: str, *columns: Any) -> list[Any]:
+async def with_attempts(conn: AsyncConnection, exam_id: str, *columns: str) -> list[Any]:
     """Every registered candidate with these columns of their attempt (None if absent),
     in candidate-id code-point order: sorted here, whatever the database's collation."""
     rows = (
@@ -71,7 +71,7 @@ async def with_attempts(conn: AsyncConnection, exam_id: str, *columns: Any) -> l
                 candidates.c.id.label("candidate_id"),
                 candidates.c.name,
                 attempts.c.id.label("attempt_id"),
-                *columns,
+                *(attempts.c[name] for name in columns),
             )
             .select_from(candidates)
             .outerjoin(
