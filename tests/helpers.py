@@ -19,18 +19,12 @@ from examvault.settings import Settings
 from examvault.web.app import create_app
 
 ADMIN = "admin-token-for-tests"
-EXAMPLE_DIRS = [
-    Path(__file__).resolve().parents[2] / "shared" / "example",
-    Path(__file__).resolve().parent / "fixtures" / "example",
-]
+EXAMPLE_DIR = Path(__file__).resolve().parent / "fixtures" / "example"
 
 
 def example_dir() -> Path:
-    """The shared worked example (kept current by the spec owners), else our copy."""
-    for d in EXAMPLE_DIRS:
-        if (d / "expected.json").exists():
-            return d
-    raise FileNotFoundError("no worked example")
+    """The worked example of docs/marking.md: an exam, its responses, expected results."""
+    return EXAMPLE_DIR
 
 
 def load_example(name: str) -> Any:

@@ -87,7 +87,7 @@ attempts = sa.Table(
 
 
 class Problem(Exception):
-    """An error answered as problem+json, as API.md asks of every error."""
+    """An error answered as problem+json, as docs/api.md asks of every error."""
 
     def __init__(self, status: int, title: str, kind: str = "about:blank") -> None:
         super().__init__(title)

@@ -1,4 +1,4 @@
-"""The server's clock, the only clock (API.md, Time).
+"""The server's clock, the only clock (docs/api.md, Time).
 
 Times are integers of microseconds since the epoch, in UTC: exact, cheap to compare in
 SQL on every store, and free of the time-zone handling each driver does differently.

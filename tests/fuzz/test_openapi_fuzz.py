@@ -5,7 +5,7 @@ operation, sends schema-valid and schema-invalid requests with the admin token a
 a candidate token. The app is seeded first with an exam, candidates and attempts, and
 path parameters are steered towards them part of the time, so that candidate routes run
 with real attempts (the candidate's own, and someone else's) and save bodies name real
-questions. Every response must hold to API.md:
+questions. Every response must hold to docs/api.md:
 
 - no 5xx, except a 503 that carries Retry-After;
 - every error is application/problem+json with `type`, `title`, `status`, `detail`;
@@ -123,7 +123,7 @@ def _seed(client: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[s
     return tokens, attempts, stored
 
 
-NUMERIC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"  # API.md, ASCII digits
+NUMERIC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"  # docs/api.md, ASCII digits
 RESPONSES = {
     "single": st.sampled_from(["A", "B", "C", "D", "", None]),
     "multiple": st.none() | st.lists(st.sampled_from("ABCD"), unique=True),
@@ -276,7 +276,7 @@ def _checks(operation: Any) -> list[Any]:
 
     A route documents its bodies and errors with `web.schemas.responses`. One that does
     not (the operations routes, which take no token, and any router still being written)
-    is held to the two checks of API.md alone.
+    is held to the two checks of docs/api.md alone.
     """
     if "401" not in operation.definition.raw.get("responses", {}):
         return [no_server_error, problem_json]

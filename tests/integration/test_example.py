@@ -1,4 +1,4 @@
-"""The worked example of MARKING.md, end to end through the API, on both stores."""
+"""The worked example of docs/marking.md, end to end through the API, on both stores."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def test_worked_example_gives_the_expected_results(server: Server) -> None
             for i, (qid, resp) in enumerate(responses.items())
         ]
         if cid == "C2":
-            # API.md's seq example: p1 "B" at 3, "A" at 5, a late retry of 3 is stale.
+            # docs/api.md's seq example: p1 "B" at 3, "A" at 5, a late retry of 3 is stale.
             r = await server.save(tokens[cid], attempt["attempt_id"],
                                   {"question_id": "p1", "response": "B", "seq": 3})  # fmt: skip
             assert r.json()["accepted"] == [3]

@@ -1,4 +1,4 @@
-"""The import and export routes (API-ADMIN.md, Import and export), on each store.
+"""The import and export routes (docs/api.md, Import and export), on each store.
 
 `POST /api/v1/exams/import` takes a multipart upload in any format of docs/formats.md;
 `GET /api/v1/exams/{id}/export` gives the exam back as a file. The formats themselves are
@@ -279,7 +279,7 @@ def to_json_bytes(doc: dict[str, Any]) -> bytes:
 
 
 async def test_the_admin_token_is_needed_even_for_a_huge_upload(server: Server) -> None:
-    """Token before size (API.md, Errors): a stranger's 21 MiB body is 401, not 413."""
+    """Token before size (docs/api.md, Errors): a stranger's 21 MiB body is 401, not 413."""
     r = await server.client.post(
         "/api/v1/exams/import", headers=bearer("not-a-token"),
         files={"file": ("big.gift", b"x" * (21 * 1024 * 1024))},

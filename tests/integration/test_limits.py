@@ -80,7 +80,7 @@ async def started(server: Server, *ids: str) -> tuple[dict[str, str], dict[str, 
 async def limited(
     database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Server, FastAPI, Ticks]]:
-    """The app with the default rate limits of API.md (a burst of 100, then 20 per second)."""
+    """The app with the default rate limits of docs/api.md (a burst of 100, then 20 per second)."""
     async with serving(database, tmp_path, rate_burst=100, rate_per_second=20.0) as (server, app):
         ticks = Ticks()
         ticks.hold(app.state.candidate_limiter, monkeypatch)

@@ -1,4 +1,4 @@
-"""Saving and submitting as API.md defines it: highest seq wins, retries are harmless."""
+"""Saving and submitting as docs/api.md defines it: highest seq wins, retries are harmless."""
 
 from __future__ import annotations
 

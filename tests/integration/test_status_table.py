@@ -1,4 +1,4 @@
-"""Every row of API.md's status table, as problem+json, in the documented order."""
+"""Every row of docs/api.md's status table, as problem+json, in the documented order."""
 
 from __future__ import annotations
 

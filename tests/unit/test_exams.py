@@ -1,4 +1,4 @@
-"""The exam definition document of API.md: read, check, compile (src/examvault/exams.py)."""
+"""The exam definition document of docs/api.md: read, check, compile (src/examvault/exams.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ D = Decimal
 F = Fraction
 Doc = dict[str, Any]
 
-# API.md's example, with the elided options of p2 filled in so that its answer is valid.
+# docs/api.md's example, with the elided options of p2 filled in so that its answer is valid.
 API_EXAMPLE = """{
   "id": "mock-1",
   "title": "Mock test 1",
@@ -559,7 +559,7 @@ def test_the_yaml_and_json_forms_of_one_definition_are_the_same() -> None:
 
 def test_equal_numbers_written_differently_are_the_same_definition() -> None:
     # 2.45 and 2.450 are the same JSON number; re-serialising a document must not make it
-    # "a different definition" (API.md: 409 once attempts have started).
+    # "a different definition" (docs/api.md: 409 once attempts have started).
     a = exam_doc(section("s1", numeric_question("n1", {"min": D("2.45"), "max": D("2.55")})))
     b = exam_doc(section("s1", numeric_question("n1", {"min": D("2.450"), "max": D("2.550")})))
     assert fingerprint(parse_definition(a)) == fingerprint(parse_definition(b))
@@ -734,7 +734,7 @@ def test_any_candidate_gets_a_stable_permutation(candidate: str) -> None:
     assert [sorted(ids) for ids in first] == [sorted(s.question_ids) for s in SHUFFLED.sections]
 
 
-# --- key changes (MARKING.md) -------------------------------------------------------------
+# --- key changes (docs/marking.md) -------------------------------------------------------------
 
 
 def test_a_dropped_question_defaults_to_bonus_all() -> None:

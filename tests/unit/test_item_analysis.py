@@ -1,4 +1,4 @@
-"""The figures of API-ADMIN.md "Analytics" against values worked out by hand, and properties."""
+"""The figures of docs/api.md "Analytics" against values worked out by hand, and properties."""
 
 from __future__ import annotations
 

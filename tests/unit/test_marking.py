@@ -1,4 +1,4 @@
-"""The scoring rules of MARKING.md, checked to the letter (src/examvault/marking.py)."""
+"""The scoring rules of docs/marking.md, checked to the letter (src/examvault/marking.py)."""
 
 from __future__ import annotations
 
@@ -430,7 +430,7 @@ def test_read_number_refuses_anything_else(value: object) -> None:
 
 @pytest.mark.parametrize("text", ["\u0661\u0662", "\uff11", "\u0967.5", "1e\u0663"])
 def test_read_number_refuses_digits_that_are_not_ascii(text: str) -> None:
-    # API.md's regex is [+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?, digits 0-9; Arabic-Indic,
+    # docs/api.md's regex is [+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?, digits 0-9; Arabic-Indic,
     # Devanagari or full-width digits are not a plain decimal number.
     with pytest.raises(ValueError):
         read_number(text)
@@ -530,7 +530,7 @@ def test_round_half_away_from_zero(value: Fraction, places: int, expected: str) 
 
 
 def test_round_half_away_keeps_every_digit_of_a_large_total() -> None:
-    # MARKING.md: totals are rounded half away from zero to 2 places, from exact values;
+    # docs/marking.md: totals are rounded half away from zero to 2 places, from exact values;
     # the rounding must not lose digits to the default 28-digit Decimal context.
     assert round_half_away(F(10**27) + F(1, 4), 2) == D("1000000000000000000000000000.25")
     assert round_half_away(F(10**30) + F(1, 3), 2) == D("1000000000000000000000000000000.33")

@@ -1,4 +1,4 @@
-"""Reading a candidate's save body into checked items (API.md, PUT .../answers).
+"""Reading a candidate's save body into checked items (docs/api.md, PUT .../answers).
 
 A body with one bad item is refused whole, so every item is checked here, against the
 exam, before anything touches storage. An item keeps the response exactly as the client

@@ -111,7 +111,7 @@ def _numeric(qid: str, marking: Any, rng: random.Random, form: str) -> dict[str,
 
 
 def demo_exam(seed: int = 7) -> dict[str, Any]:
-    """The demo definition (API.md's document), the same for a given seed."""
+    """The demo definition (docs/api.md's document), the same for a given seed."""
     rng = random.Random(seed)
     physics: list[dict[str, Any]] = []
     for i in range(30):

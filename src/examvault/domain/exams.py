@@ -1,6 +1,6 @@
 """Exam definitions: read, check and compile them (pure).
 
-A definition arrives as a JSON or YAML document (API.md, "Exams"). It is checked with
+A definition arrives as a JSON or YAML document (docs/api.md, "Exams"). It is checked with
 pydantic, its defaults are filled in, and it is compiled into an `Exam`: the immutable
 value the hot path works with (question order, scoring rules, max scores). Compiled
 exams are cached by (id, version, key_version) in `examcache.py`, so this module is
@@ -155,7 +155,7 @@ class ShuffleDef(_Model):
 
 
 class ExamDef(_Model):
-    """The exam document; see API.md for the meaning of each field."""
+    """The exam document; docs/exam-format.md gives the meaning of each field."""
 
     id: Ident
     title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
@@ -176,7 +176,7 @@ class ExamDef(_Model):
 
 
 class DefinitionError(InvalidBody, ValueError):
-    """The exam definition does not follow API.md.
+    """The exam definition does not follow docs/api.md.
 
     `errors` says where. It is an `InvalidBody` (422) so that any route handing a document
     to `parse_definition` refuses a bad one as problem+json, never as a 500.
@@ -239,7 +239,7 @@ def normalized(exam: ExamDef) -> dict[str, Any]:
 
 
 def fingerprint(exam: ExamDef) -> str:
-    """Equal for two definitions that are "the same definition" in API.md's sense."""
+    """Equal for two definitions that are "the same definition" in docs/api.md's sense."""
     compiled = compile_exam(exam, version=1)
     parts = [
         repr(normalized(exam) | {"sections": None}),
@@ -423,7 +423,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
 
 
 def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str, Any]]) -> Exam:
-    """The same exam scored under a later key (MARKING.md, Key changes)."""
+    """The same exam scored under a later key (docs/marking.md, Key changes)."""
     rules = {q.id: q.rule for q in exam.questions}
     for change in changes:
         qid = change["question_id"]

@@ -1,4 +1,4 @@
-"""Item analysis and the analytics document of API-ADMIN.md, pure over a `Sheet`.
+"""Item analysis and the analytics document of docs/api.md, pure over a `Sheet`.
 
 A `Sheet` holds, column by question, what n submitted attempts gave: outcome, marks,
 response and time; `sheet_of` builds one from raw responses (tests, and the from-scratch
@@ -133,7 +133,7 @@ class Ranking:
 
 
 def ranking(totals: Sequence[Fraction], candidate_ids: Sequence[str]) -> Ranking:
-    """Upper and lower groups (attempt indexes) and the scaled totals (API-ADMIN.md)."""
+    """Upper and lower groups (attempt indexes) and the scaled totals (docs/api.md)."""
     n = len(totals)
     order = a.order_by_total(totals, candidate_ids)
     k = a.upper_lower_k(n) if n else 0

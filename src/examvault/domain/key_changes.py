@@ -1,5 +1,5 @@
 """Answer-key changes, checked against the exam: the body, its rules, and whether it
-changes anything (API-ADMIN.md, "Answer-key changes"; MARKING.md, "Key changes")."""
+changes anything (docs/api.md, "Answer-key changes"; docs/marking.md, "Key changes")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scoring rules of MARKING.md, exact and pure.
+"""Scoring rules of docs/marking.md, exact and pure.
 
 Marks are `Fraction`s and numeric answers `Decimal`s, so that three GATE-style wrong
 answers at -1/3 total exactly -1 and a JSON `0.1` is the decimal 0.1. Nothing here reads
@@ -23,7 +23,7 @@ QuestionType = Literal["single", "multiple", "numeric"]
 Bonus = Literal["all", "answered"]
 
 # A numeric response written as a string must look like a plain decimal number: no
-# spaces, no `_`, no NaN or Infinity (API.md). `fullmatch` keeps it anchored.
+# spaces, no `_`, no NaN or Infinity (docs/api.md). `fullmatch` keeps it anchored.
 # ASCII digits only: Python's \d would also accept Arabic-Indic or full-width digits.
 # Written so that no digit can be matched two ways: the obvious `[0-9]+\.?[0-9]*`
 # backtracks quadratically on a long run of digits.
@@ -149,7 +149,7 @@ class Rule:
 
     `key` is the set of accepted option ids for `single`, the exact key set for
     `multiple`, and a `NumericKey` for `numeric`. `dropped` is set by a key change that
-    drops the question (MARKING.md, Key changes).
+    drops the question (docs/marking.md, Key changes).
     """
 
     type: QuestionType

@@ -1,4 +1,4 @@
-"""Ranks and percentiles (MARKING.md), pure over exact scores.
+"""Ranks and percentiles (docs/marking.md), pure over exact scores.
 
 Competition ranking: equal scores share a rank and the next rank skips (1, 2, 2, 4).
 Percentile, the NTA formula: 100 × (attempts scoring ≤ this) / (attempts), exact, then
@@ -43,7 +43,7 @@ def percentiles(scores: Sequence[Fraction]) -> list[Decimal]:
     return out
 
 
-# --- the figures of API-ADMIN.md, "Analytics" ---------------------------------------------
+# --- the figures of docs/api.md, "Analytics" ---------------------------------------------
 #
 # Every figure is computed exactly (Fractions, integer sums) and rounded once, at the
 # edge, half away from zero: outside tests recompute them independently, and a float
@@ -76,7 +76,7 @@ def rounded_sqrt(square: Fraction, places: int, negative: bool = False) -> int |
 
 
 def round_half_up_int(value: Fraction) -> int:
-    """round-half-up to an integer, as API-ADMIN.md's k = max(1, round-half-up(0.27 n))."""
+    """round-half-up to an integer, as docs/api.md's k = max(1, round-half-up(0.27 n))."""
     return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
 
 

@@ -172,7 +172,7 @@ class Rescored:
 
 
 def impact(rescored: Sequence[Rescored], closed: bool) -> dict[str, Any]:
-    """The effect over the submitted attempts (API-ADMIN.md, GET .../key)."""
+    """The effect over the submitted attempts (docs/api.md, GET .../key)."""
     done = [r for r in rescored if r.submitted]
     gains = [r.after - r.before for r in done]
     rank_changed = None

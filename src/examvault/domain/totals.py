@@ -1,6 +1,6 @@
 """An attempt's running totals, kept current with every saved answer.
 
-Submission is a seal, not a computation (DESIGN.md): the totals a submit returns must
+Submission is a seal, not a computation (docs/architecture.md): the totals a submit returns must
 already be in the attempt row. Each saved answer moves its question from one outcome
 and score to another; `Totals.move` applies that difference exactly, for the whole
 attempt and for the question's section. The row stores them as compact JSON with

@@ -39,7 +39,7 @@ def _counts(part: Part) -> dict[str, int]:
 
 
 def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None) -> dict[str, Any]:
-    """The released result of one attempt (API.md, GET .../result)."""
+    """The released result of one attempt (docs/api.md, GET .../result)."""
     return {
         "score": number(totals.whole.score),
         "max_score": number(exam.max_score),
@@ -132,7 +132,7 @@ def attempt_view(
     now: int,
     fragments: QuestionFragments,
 ) -> dict[str, Any]:
-    """The attempt view of API.md: questions, this candidate's answers, the clock."""
+    """The attempt view of docs/api.md: questions, this candidate's answers, the clock."""
     return {
         "attempt_id": row.id,
         "exam_id": row.exam_id,

@@ -12,7 +12,7 @@ our id pattern and made unique, in one place, so the rule is the same for every 
 - a clash gets ``-2``, ``-3``, … appended.
 
 Exam settings are filled in the same way for every format: a value given by the caller
-wins, then what the file states, then the defaults of API.md (``duration_seconds`` 3600
+wins, then what the file states, then the defaults of docs/api.md (``duration_seconds`` 3600
 when the file has none, ``grace_seconds`` 30, ``show_result`` ``after_close``, no window,
 no shuffling). The result is always a complete definition.
 """

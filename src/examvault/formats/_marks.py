@@ -1,6 +1,6 @@
 """Exact marks and numbers: read them from a file, recover clear fractions, write them back.
 
-Scoring in examvault is exact (MARKING.md), but the formats we read carry marks as
+Scoring in examvault is exact (docs/marking.md), but the formats we read carry marks as
 decimals or floats: Moodle stores a third as the percentage ``33.33333``, a QTI tool
 writes ``-0.3333333333``. Reading those literally would make three GATE-style wrong
 answers total -0.9999999 instead of -1, so marks pass through :func:`recover`.
@@ -118,7 +118,7 @@ def marking_object(
     partial: str | None = None,
     partial_per_option: Fraction = Fraction(1),
 ) -> dict[str, Any]:
-    """A marking object with only the fields that differ from MARKING.md's defaults."""
+    """A marking object with only the fields that differ from docs/marking.md's defaults."""
     marking: dict[str, Any] = {"correct": mark_out(correct), "wrong": mark_out(wrong)}
     if unanswered != 0:
         marking["unanswered"] = mark_out(unanswered)

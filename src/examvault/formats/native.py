@@ -1,4 +1,4 @@
-"""Our own exam files, JSON and YAML: the exam definition document of API.md as it is.
+"""Our own exam files, JSON and YAML: the exam definition document of docs/api.md as it is.
 
 Numbers stay exact both ways. JSON is read with ``parse_float=Decimal``; YAML with
 ``yaml.safe_load``'s rules through a loader whose floats become ``Decimal`` (and whose

@@ -1,7 +1,7 @@
 """The analytics document: gathered from the store, computed off the event loop, kept.
 
 The `analytics` job (enqueued when an exam closes and after a regrade) computes the
-document of API-ADMIN.md over the submitted attempts and stores it with its `basis`:
+document of docs/api.md over the submitted attempts and stores it with its `basis`:
 the key version, the close, and how many attempts were submitted and when the last one
 was. `GET .../analytics` serves the stored document while its basis is current and
 otherwise computes a fresh one on demand and stores it; that is how the provisional

@@ -1,7 +1,7 @@
 """An attempt's life: start or resume, save, submit, seal, and what the candidate reads.
 
 A request flows route → a method here → the group-commit writer (for writes) or a read
-transaction. Every check of API.md's order that needs no database runs before one is
+transaction. Every check of docs/api.md's order that needs no database runs before one is
 touched: token, then body, then the attempt, then its state (in the transaction).
 """
 

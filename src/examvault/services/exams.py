@@ -29,7 +29,7 @@ log = logging.getLogger("examvault.exams")
 
 @dataclass(eq=False)
 class PutExam:
-    """Create an exam, or replace it while no attempt has started (API.md, POST /exams)."""
+    """Create an exam, or replace it while no attempt has started (docs/api.md, POST /exams)."""
 
     definition: ExamDef
     actor: str

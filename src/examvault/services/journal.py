@@ -6,7 +6,7 @@ read of the attempts (locked on PostgreSQL), one of the answers the items touch,
 one multi-row write per table. Scores and totals are computed here, in memory, as each
 item is applied, so that a submit only flips the attempt's state.
 
-The rule for time (API.md, Time): an item counts when the server received it at or
+The rule for time (docs/api.md, Time): an item counts when the server received it at or
 before the attempt's end (deadline + grace), or, once the attempt is sealed, at or
 before the seal's instant. So an item received in time still counts when its
 transaction commits after a seal made by another process: the seal waits for it.
@@ -132,7 +132,7 @@ class AttemptState:
     seen: int = 0
 
     def counts(self, received_at: int) -> bool:
-        """Whether an item received at this instant counts (API.md, Time).
+        """Whether an item received at this instant counts (docs/api.md, Time).
 
         Up to the end (deadline + grace) inclusive while in progress, and up to the seal's
         instant once sealed: inclusive for the automatic seal at the end, strictly before

@@ -1,4 +1,4 @@
-"""Answer-key changes (API-ADMIN.md, "Answer-key changes"; MARKING.md, "Key changes").
+"""Answer-key changes (docs/api.md, "Answer-key changes"; docs/marking.md, "Key changes").
 
 A change is checked against the exam (domain/key_changes.py), then recorded in one
 write: the `exam_keys` row (who, when, why, what), the exam's new `key_version`, a

@@ -45,7 +45,7 @@ class Results:
         return exam, [table.row(exam, r, closed) for r in rows]
 
     async def stats(self, exam_id: str) -> dict[str, Any]:
-        """Live counters for the invigilator (API.md, GET .../stats)."""
+        """Live counters for the invigilator (docs/api.md, GET .../stats)."""
         now_s = self.clock.now() // 1_000_000
         async with self.store.read() as conn:
             await self.catalog.exam_of(conn, exam_id)

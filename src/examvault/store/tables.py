@@ -1,7 +1,7 @@
 """The schema, defined once; Alembic migrations are checked against it in CI.
 
 Hot tables (attempts, answers, journal) are keyed by attempt first, so the data can be
-distributed by attempt without changing a query (DESIGN.md, principle 9). Times are
+distributed by attempt without changing a query (docs/architecture.md, principle 9). Times are
 BIGINT microseconds since the epoch in UTC, exact scores are "n/d" text: both compare
 and round-trip the same way on SQLite and PostgreSQL. No foreign keys on hot tables:
 every write is checked by the code that makes it, and a distributed store could not
@@ -170,7 +170,7 @@ audit = Table(
     Index("audit_exam", "exam_id", "id"),
 )
 
-# The last analytics document of each exam (API-ADMIN.md, Analytics), with the state of
+# The last analytics document of each exam (docs/api.md, Analytics), with the state of
 # the data it was computed from (`basis`), so a reader can tell whether it is current.
 analytics = Table(
     "analytics",

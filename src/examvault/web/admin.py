@@ -1,4 +1,4 @@
-"""Routes an exam team calls with the admin token (API.md, Exams; API-ADMIN.md)."""
+"""Routes an exam team calls with the admin token (docs/api.md, Exams; docs/api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who is calling: the admin, or a candidate (API.md, Authentication).
+"""Who is calling: the admin, or a candidate (docs/api.md, Authentication).
 
 A missing or unknown token is 401; a valid token of the wrong kind is 403. The admin
 token is compared in constant time; candidate tokens are found by their hash. Rate
@@ -20,7 +20,7 @@ from examvault.web.context import server_of
 
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
 # schema-driven tools know which routes need which token); the token itself is read and
-# checked below, in API.md's order.
+# checked below, in docs/api.md's order.
 _ADMIN_SCHEME = HTTPBearer(
     scheme_name="admin", description="The admin token (EXAMVAULT_ADMIN_TOKEN)", auto_error=False
 )

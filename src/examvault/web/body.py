@@ -1,4 +1,4 @@
-"""Reading a JSON body in API.md's order: size (413), content type (415), JSON (400).
+"""Reading a JSON body in docs/api.md's order: size (413), content type (415), JSON (400).
 
 Bodies are read here rather than by the framework because the order of checks is part
 of the contract (a token error before a size error, a size error before a parse error)

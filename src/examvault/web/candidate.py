@@ -1,4 +1,4 @@
-"""Routes a candidate's client calls (API.md, Attempts). Each parses, calls one domain
+"""Routes a candidate's client calls (docs/api.md, Attempts). Each parses, calls one domain
 method, and serialises; every rule lives in `attempts.py` and `journal.py`."""
 
 from __future__ import annotations

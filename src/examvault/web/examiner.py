@@ -1,4 +1,4 @@
-"""Routes for examiners (API-ADMIN.md, Analytics and Answer-key changes), admin token only."""
+"""Routes for examiners (docs/api.md, Analytics and Answer-key changes), admin token only."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def exam_schema() -> Any:
 # --- OpenAPI documentation of bodies and responses -------------------------------------
 #
 # Routes write their responses themselves (`JSON`), so these models only describe them.
-# They are lenient where API.md lets the server add fields (`extra="allow"`), and strict
+# They are lenient where docs/api.md lets the server add fields (`extra="allow"`), and strict
 # about the fields a client relies on; the fuzz test (tests/fuzz) checks every response
 # against them.
 
@@ -299,7 +299,7 @@ class Imported(_Out):
 
 
 class ImportForm(BaseModel):
-    """The multipart form of `POST /exams/import` (API-ADMIN.md, Import and export)."""
+    """The multipart form of `POST /exams/import` (docs/api.md, Import and export)."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"})
     format: Literal["auto", "json", "yaml", "qti", "gift", "moodle_xml"] = "auto"
@@ -350,7 +350,7 @@ def request_body(
     }
 
 
-# Errors any route may answer (API.md, Errors); 405 is answered for a wrong method only.
+# Errors any route may answer (docs/api.md, Errors); 405 is answered for a wrong method only.
 _ERROR_STATUSES = {
     400: "Malformed body",
     401: "Missing or unknown token",

@@ -1,5 +1,5 @@
 // The student's exam page, its shell: sign in, instructions, start or resume; the attempt
-// itself (questions, outbox, countdown, submit) is attempt.js. Names follow PAGE.md.
+// itself (questions, outbox, countdown, submit) is attempt.js. Accessible names are the ones tests/browser checks.
 
 import { Api, NetworkError, Pause, ServerClock, backoffMs, problemMessage } from "./api.js";
 import { openExam } from "./attempt.js";
