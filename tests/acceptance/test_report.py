@@ -1,4 +1,4 @@
-"""`examvault report`: an exam's analytics written out as files (src/examvault/report_files.py)."""
+"""`examvault report`: an exam's analytics written out as files (src/examvault/analytics_files.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""docs/api.md's save item rules, item by item (src/examvault/answers.py)."""
+"""docs/api.md's save item rules, item by item (src/examvault/domain/answers.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exam definition document of docs/api.md: read, check, compile (src/examvault/exams.py)."""
+"""The exam definition document of docs/api.md: read, check, compile (src/examvault/domain/exams.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The scoring rules of docs/marking.md, checked to the letter (src/examvault/marking.py)."""
+"""The scoring rules of docs/marking.md, checked to the letter (src/examvault/domain/marking.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An attempt's running totals (src/examvault/totals.py), and how views.py reports them.
+"""An attempt's running totals (src/examvault/domain/totals.py), and how views.py reports them.
 
 `number`, `decimal_number`, `result` and `is_released` of views.py are checked at the end
 of this file: they are the edge where these exact totals are rounded for the API.

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -102,6 +102,11 @@ class Store:
             if is_unreachable(exc):
                 raise Unavailable("database unavailable; retry", retry_after=2) from exc
             raise
+
+    async def ping(self) -> None:
+        """One round trip to the database (readiness); Unavailable when it is away."""
+        async with self.read() as conn:
+            await conn.execute(text("SELECT 1"))
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -4,10 +4,10 @@
 database, builds the `Core` (store, writer, caches, background tasks) and stops it
 cleanly: queued writes are committed before the process exits.
 
-Where a request goes: `web/candidate.py` and `web/admin.py` hold the routes; each calls
-one method of `attempts.Attempts`, `catalog`, `candidates` or `results`; writes go
-through the group-commit writer in `store/writer.py`, whose batch of saves is applied by
-`journal.py`.
+Where a request goes: the route modules of `web/` (one per audience) each call one
+method of a service (`services/`), reached through `web/context.Server`; writes go
+through the group-commit writer (`services/writes.py`, `store/writer.py`), whose batch
+of saves is applied by `services/journal.py`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Routes a candidate's client calls (docs/api.md, Attempts). Each parses, calls one domain
-method, and serialises; every rule lives in `attempts.py` and `journal.py`."""
+method, and serialises; every rule lives in `services/attempts.py`,
+`services/journal.py` and `domain/`."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from starlette.responses import Response
 
 from examvault import errors
@@ -27,8 +26,7 @@ async def readyz(request: Request) -> Any:
     """The database answers: send traffic here."""
     server = server_of(request)
     try:
-        async with server.store.read() as conn:
-            await conn.execute(text("SELECT 1"))
+        await server.store.ping()
     except Exception as exc:
         raise errors.Unavailable("database unreachable", retry_after=2) from exc
     return JSON({"status": "ready", "database": server.store.dialect, "queue": server.writes.depth})

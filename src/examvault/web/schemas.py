@@ -1,6 +1,6 @@
 """Request bodies as documented in the OpenAPI schema.
 
-Routes read and check bodies themselves (web/body.py, answers.py) so that numbers stay
+Routes read and check bodies themselves (web/body.py, domain/answers.py) so that numbers stay
 decimals and errors name each item; these models only describe the bodies to clients
 and to schema-driven test tools.
 """

@@ -59,7 +59,7 @@ class RescoreChunk:
         """Whether a save may have landed on this attempt between the change and now.
 
         A save that gives a question its first answer moves the totals from the blank
-        marks of the key it runs under (journal.py), not of the key the attempt's totals
+        marks of the key it runs under (services/journal.py), not of the key the attempt's totals
         were at; when a change altered those blank marks (a drop with a bonus) the
         difference is not in the rows. Such an attempt is recomputed from all its rows,
         as before; a closed exam's attempts, the usual case, take the fast path.

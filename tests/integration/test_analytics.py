@@ -1,4 +1,4 @@
-"""The analytics the database aggregates (reports.py) equal the figures of a from-scratch sheet."""
+"""The analytics the database aggregates (services/analytics.py) equal the figures of a from-scratch sheet."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ async def test_database_aggregates_give_the_figures_of_a_from_scratch_sheet(
     server: Server, hours_later: int
 ) -> None:
     """Also across a key change: made at once, the attempts submitted minutes before it
-    are rescored from scratch; made hours later, by the difference (regrade.py)."""
+    are rescored from scratch; made hours later, by the difference (jobs/handlers/regrade.py)."""
     given = await sit(server, seed=11 + hours_later)
     doc = (await server.admin("GET", "/exams/mock-1/analytics")).json()
     assert doc["submitted"] == len(given) and doc["absent"] == 1

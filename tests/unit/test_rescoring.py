@@ -1,4 +1,4 @@
-"""Regrading equals a from-scratch recomputation (src/examvault/regrade.py, pure parts)."""
+"""Regrading equals a from-scratch recomputation (domain/rescoring.py)."""
 
 from __future__ import annotations
 

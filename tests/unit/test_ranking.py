@@ -1,4 +1,4 @@
-"""Ranks and percentiles of docs/marking.md (src/examvault/analytics.py)."""
+"""Ranks and percentiles of docs/marking.md (domain/ranking.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Moving totals by the difference (regrade.rescore) equals recomputing them from scratch."""
+"""Moving totals by the difference (rescoring.rescore) equals recomputing them from scratch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from examvault.domain.exams import with_key_changes
 from examvault.domain.rescoring import Scorer, rescore, touched
 from examvault.domain.totals import Totals
-from tests.unit.test_regrade import CHANGES, EXAM, from_scratch, responses_for
+from tests.unit.test_rescoring import CHANGES, EXAM, from_scratch, responses_for
 
 
 def stored_rows(scorer: Scorer, stored: dict[str, str | None]) -> list[tuple[str, Any, str, str]]:
