@@ -8,6 +8,7 @@ retrying is exactly what helps.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -33,8 +34,12 @@ def problem_response(error: errors.ExamvaultError) -> Response:
         "detail": error.detail,
     }
     body.update(error.extra)
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError: e.g. a lone surrogate copied from the input
+        content = json.dumps(body, ensure_ascii=True, default=str).encode()
     return Response(
-        orjson.dumps(body), status_code=error.status, media_type=PROBLEM,
+        content, status_code=error.status, media_type=PROBLEM,
         headers=error.response_headers(),
     )  # fmt: skip
 
