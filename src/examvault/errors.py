@@ -156,6 +156,16 @@ class RateLimited(ExamvaultError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class ClientClosed(ExamvaultError):
+    """The client closed the connection before its request was read."""
+
+    # Not an error of ours and never seen by the client (it has gone: the server drops a
+    # response to a closed connection). 499 is nginx's "client closed request": a 4xx, so
+    # the access log and the latency metric record it without counting a server error.
+    status = 499
+    type = "urn:examvault:client-closed"
+
+
 class Unavailable(ExamvaultError):
     """The server is overloaded or its database is unreachable; retry after the time given."""
 

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from examvault import errors
 
@@ -62,11 +62,14 @@ async def read_bytes(request: Request, limit: int) -> bytes:
         raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone in the middle of its body: nothing was done, nothing to say
+        raise errors.ClientClosed() from None
     return b"".join(chunks)
 
 

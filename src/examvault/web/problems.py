@@ -16,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from examvault import errors
@@ -58,6 +59,8 @@ def unexpected(request: Request, exc: Exception) -> Response:
     """A failure no handler expected: 503 if the database is down, else a logged 500."""
     if is_unreachable(exc):
         return problem_response(errors.Unavailable("database unavailable; retry", 2))
+    if isinstance(exc, ClientDisconnect):  # a body read outside web/body.py: not our error
+        return problem_response(errors.ClientClosed())
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(errors.ExamvaultError("internal error; it has been logged"))
 
