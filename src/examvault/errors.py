@@ -49,6 +49,17 @@ class InvalidBody(ExamvaultError):
         super().__init__(detail or f"{where}: {first.get('msg')}", errors=errors)
 
 
+class ImportTooComplex(InvalidBody):
+    """The file takes more to parse than the server allows; split or simplify it."""
+
+    type = "urn:examvault:too-complex"
+
+    def __init__(self, over: str) -> None:
+        why = f"parsing the file takes {over}"
+        detail = f"{why}; split or simplify it; nothing was imported"
+        super().__init__([{"loc": ["body", "file"], "msg": why}], detail)
+
+
 class Unauthorized(ExamvaultError):
     """A valid token is required."""
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.acceptance.process import ServerProcess
-from tests.helpers import ADMIN, bearer, small_exam, to_json
+from tests.helpers import ADMIN, bearer, moodle_quiz, small_exam, to_json
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +122,56 @@ def test_a_client_gone_mid_body_is_not_a_server_error(served: ServerProcess, rou
     assert view["status"] == "in_progress"
     log = (served.data_dir / f"server-{served.port}.log").read_text()
     assert "Traceback" not in log and "ClientDisconnect" not in log
+
+
+def parsing(served: ServerProcess) -> bool:
+    """Whether the server has an import's child process (examvault.sandbox) running."""
+    assert served.proc is not None
+    try:
+        children = psutil.Process(served.proc.pid).children(recursive=True)
+        return any("examvault.sandbox" in c.cmdline() for c in children)
+    except psutil.Error:  # a child that ended while we looked
+        return False
+
+
+def test_a_15_mib_import_holds_up_no_other_request(served: ServerProcess) -> None:
+    """Found by the hostile probe: an import was parsed on the event loop, so a 15 MiB
+    Moodle XML froze every request for 7.9 s. Now it is parsed in a child process: while
+    it runs, /healthz answers within a second each time and saves are acknowledged."""
+    token, aid = started_attempt(served.url)
+    quiz = moodle_quiz(4900, text_chars=2900)
+    assert len(quiz) > 14 << 20
+    answers: list[httpx.Response] = []
+
+    def upload() -> None:
+        answers.append(
+            httpx.post(
+                f"{served.url}/api/v1/exams/import",
+                files={"file": ("big.xml", quiz)},
+                data={"id": "big"},
+                headers=bearer(ADMIN),
+                timeout=600,
+            )
+        )
+
+    importing = threading.Thread(target=upload)
+    importing.start()
+    wait_for(lambda: parsing(served) or not importing.is_alive(), "the import's child process")
+    slowest, overlapping, seq = 0.0, 0, 0
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        while importing.is_alive():
+            started = time.perf_counter()
+            assert client.get("/healthz").status_code == 200
+            slowest = max(slowest, time.perf_counter() - started)
+            seq += 1
+            item = {"question_id": "s0", "response": "ABCD"[seq % 4], "seq": seq}
+            r = client.put(
+                f"/api/v1/attempts/{aid}/answers", json={"answers": [item]}, headers=bearer(token)
+            )
+            assert r.status_code == 200 and r.json()["accepted"] == [seq], r.text
+            overlapping += parsing(served)  # the probes ran while the file was being parsed
+    importing.join()
+    assert answers[0].status_code == 201, answers[0].text
+    assert answers[0].json()["questions"] == 4900
+    assert overlapping >= 3, "the probes overlapped the parse"
+    assert slowest < 1.0, f"a /healthz took {slowest:.2f} s during the import"

@@ -30,6 +30,7 @@ from examvault.core import Core
 from examvault.errors import Unavailable
 from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
+from examvault.sandbox import Sandbox
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.web import admin, candidate, examiner, ops, problems
@@ -162,6 +163,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         Limiter(settings.address_rate_burst, settings.address_rate_per_second)
         if settings.address_rate_limit
         else None
+    )
+    app.state.import_sandbox = Sandbox(
+        settings.import_cpu_seconds, settings.import_memory_bytes, settings.import_concurrency
     )
     problems.install(app)
     app.include_router(ops.router)
