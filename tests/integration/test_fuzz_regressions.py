@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from examvault.logs import JSONFormatter
+from examvault.web import fastpath
 from tests.helpers import ADMIN, Server, bearer, small_exam, to_json
 
 PROBLEM = "application/problem+json"
@@ -223,3 +224,41 @@ def server_errors(server: Server) -> float:
         for sample in metric.samples
         if sample.name.endswith("_total")
     )
+
+
+# --- A final newline ---------------------------------------------------------------------
+
+
+async def test_an_id_with_a_final_newline_is_422_and_the_csv_keeps_one_line_a_row(
+    server: Server,
+) -> None:
+    """Found by the hostile probe: identifiers were checked with a pattern ending in `$`,
+    which matches before a final newline, so `X1` and `X1\\n` were both registered and the
+    results CSV had a row spanning two lines."""
+    await server.create_exam(small_exam())
+    r = await server.admin(
+        "POST", "/exams/mock-1/candidates", json={"candidates": [{"id": "X1\n", "name": "N"}]}
+    )
+    assert r.status_code == 422 and invalid(r.json()) == [["body", "candidates", 0, "id"]]
+    await server.register("mock-1", "X1", "X2")
+    csv = (await server.admin("GET", "/exams/mock-1/results", params={"format": "csv"})).text
+    assert len(csv.splitlines()) == 3  # the header and one line for each candidate
+
+
+@pytest.mark.parametrize(
+    ("method", "route"),
+    [("PUT", "answers"), ("POST", "submit"), ("GET", "")],
+)
+async def test_a_path_with_a_final_newline_is_404(attempt: Any, method: str, route: str) -> None:
+    """Found by the hostile probe: `PUT /api/v1/attempts/x/answers%0A` was taken as a save
+    by the fast path's pattern (and starlette's own route patterns also end in `$`)."""
+    server, token, aid = attempt
+    path = f"/api/v1/attempts/{aid}/{route}".rstrip("/") + "%0A"
+    body = {"answers": [{"question_id": "s0", "response": "B", "seq": 1}]}
+    r = await server.client.request(
+        method, path, json=None if method == "GET" else body, headers=bearer(token)
+    )
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, r.text
+    view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
+    assert view["status"] == "in_progress" and view["answers"] == {}
+    assert fastpath._PATH.match(f"/api/v1/attempts/{aid}/answers\n") is None
