@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.helpers import Server, running, small_exam
@@ -48,3 +49,24 @@ async def test_past_its_capacity_the_server_answers_503_at_once(
         assert (await server.client.get("/healthz")).status_code == 200
         metrics = (await server.client.get("/metrics")).text
         assert "examvault_overload_rejections_total 1.0" in metrics
+
+
+async def test_the_api_docs_page_loads_nothing_from_another_host(server: Server) -> None:
+    """Found by the hostile probe: /api/docs (FastAPI's default) loaded Swagger UI from a
+    CDN: blank on an offline exam-centre network, and a third-party script on the origin
+    of the exam pages."""
+    r = await server.client.get("/api/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert not re.search(r"(https?:)?//", html), "every URL of the page is on this server"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline script: script-src 'self'"
+    assert "<style" not in html and not re.search(r"\s(style|on[a-z]+)=", html)
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+    assert len(assets) == 4  # Swagger UI's script, style and icon; the script that starts it
+    for asset in assets:
+        served = await server.client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 100, asset
+    start = (await server.client.get("/static/api-docs.js")).text
+    assert '"/api/v1/openapi.json"' in start
