@@ -132,3 +132,19 @@ async def running(database: str, data_dir: Path, **overrides: Any) -> AsyncItera
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://examvault.test") as c:
             yield Server(client=c, clock=clock, core=app.state.core)
+
+
+def moodle_quiz(questions: int, text_chars: int = 40) -> bytes:
+    """A Moodle XML quiz of single-choice questions, each with a text of about `text_chars`."""
+    pad = ("lorem ipsum " * (text_chars // 12 + 1))[:text_chars]
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n']
+    for i in range(questions):
+        parts.append(
+            f'<question type="multichoice"><name><text>Q{i}</text></name>'
+            f'<questiontext format="html"><text>Question {i}: {pad}</text></questiontext>'
+            "<defaultgrade>1</defaultgrade><single>true</single>"
+            f'<answer fraction="100"><text>right {i}</text></answer>'
+            f'<answer fraction="0"><text>wrong {i}</text></answer></question>\n'
+        )
+    parts.append("</quiz>\n")
+    return "".join(parts).encode()

@@ -24,6 +24,7 @@ from examvault.services.attempts import Attempts
 from examvault.services.candidates import Directory
 from examvault.services.catalog import Catalog
 from examvault.services.exams import Exams
+from examvault.services.imports import Sandbox
 from examvault.services.journal import Journal
 from examvault.services.keys import Keys
 from examvault.services.queue import JobQueue
@@ -48,6 +49,7 @@ class Core:
     directory: Directory
     attempts: Attempts
     exams: Exams
+    imports: Sandbox
     keys: Keys
     results: Results
     analytics: Analytics
@@ -88,6 +90,11 @@ class Core:
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),
             exams=exams,
+            imports=Sandbox(
+                settings.import_cpu_seconds,
+                settings.import_memory_bytes,
+                settings.import_concurrency,
+            ),
             keys=Keys(store, writes, catalog, clock, queue),
             results=Results(store, catalog, clock, metrics),
             analytics=analytics,

@@ -49,6 +49,17 @@ class InvalidBody(ExamvaultError):
         super().__init__(detail or f"{where}: {first.get('msg')}", errors=errors)
 
 
+class ImportTooComplex(InvalidBody):
+    """The file takes more to parse than the server allows; split or simplify it."""
+
+    type = "urn:examvault:too-complex"
+
+    def __init__(self, over: str) -> None:
+        why = f"parsing the file takes {over}"
+        detail = f"{why}; split or simplify it; nothing was imported"
+        super().__init__([{"loc": ["body", "file"], "msg": why}], detail)
+
+
 class Unauthorized(ExamvaultError):
     """A valid token is required."""
 
@@ -154,6 +165,16 @@ class RateLimited(ExamvaultError):
 
     def response_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class ClientClosed(ExamvaultError):
+    """The client closed the connection before its request was read."""
+
+    # Not an error of ours and never seen by the client (it has gone: the server drops a
+    # response to a closed connection). 499 is nginx's "client closed request": a 4xx, so
+    # the access log and the latency metric record it without counting a server error.
+    status = 499
+    type = "urn:examvault:client-closed"
 
 
 class Unavailable(ExamvaultError):

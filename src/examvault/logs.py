@@ -8,6 +8,7 @@ logged: the access log writes the path without its query string.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import sys
 import time
@@ -40,7 +41,12 @@ class JSONFormatter(logging.Formatter):
                 doc[key] = value
         if record.exc_info:
             doc["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(doc).decode()
+        try:
+            return orjson.dumps(doc).decode()
+        except TypeError:  # orjson.JSONEncodeError: a lone surrogate, or a value it cannot write
+            # A log line must never fail: the standard encoder escapes what is not text
+            # (`\ud800`) and writes anything else as its str().
+            return json.dumps(doc, ensure_ascii=True, default=str)
 
 
 def setup(level: str = "INFO") -> None:

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1 << 20
     max_import_bytes: int = 20 << 20
     max_items_per_save: int = 1000
+    # An uploaded import is parsed in a child process capped at this much CPU time and
+    # address space (a file over a cap is refused with 422), at most this many at once
+    # (503 past that): parsing never holds the event loop (src/examvault/services/imports.py).
+    import_cpu_seconds: int = Field(default=60, ge=1)
+    import_memory_bytes: int = Field(default=2 << 30, ge=256 << 20)
+    import_concurrency: int = Field(default=1, ge=1)
 
     # Group commit: how many requests may wait for the writer before 503, and how many
     # one transaction takes at most.

@@ -5,12 +5,16 @@ Each test names the fault it pins down; docs/security.md lists them with their f
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from typing import Any
 
 import pytest
 
-from tests.helpers import Server, bearer, small_exam, to_json
+from examvault.logs import JSONFormatter
+from examvault.web import fastpath
+from tests.helpers import ADMIN, Server, bearer, small_exam, to_json
 
 PROBLEM = "application/problem+json"
 
@@ -144,3 +148,117 @@ async def test_the_document_declares_tokens_bodies_and_problems(server: Server) 
         if p.startswith("/api/v1/") and not p.endswith(("/key", "/analytics"))  # examiner.py
     }  # fmt: skip
     assert "#/$defs" not in str(ours) and "HTTPValidationError" not in str(ours)
+
+
+# --- Strings that are not text -----------------------------------------------------------
+
+LONE_SURROGATE = b'"\\ud800"'  # JSON's escape for half of a UTF-16 pair: valid JSON, not text
+
+
+@pytest.mark.parametrize("route", ["answers", "submit"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"answers": [], ' + LONE_SURROGATE + b": 1}",
+        b'{"answers": [{"question_id": ' + LONE_SURROGATE + b', "response": "A", "seq": 1}]}',
+        b'{"answers": [{"question_id": "s0", "response": ' + LONE_SURROGATE + b', "seq": 1}]}',
+        b'{"answers": [], "x": "\xed\xa0\x80"}',  # the same, as (invalid) UTF-8 bytes
+    ],
+    ids=["field-name", "question-id", "response", "utf8-bytes"],
+)
+async def test_a_lone_surrogate_is_400_not_500(attempt: Any, route: str, body: bytes) -> None:
+    """Found by the hostile probe: a lone surrogate in a field name was copied into the
+    problem, which neither orjson nor the JSON log formatter could encode: a 500 and 8 KB
+    of logging errors per request."""
+    server, token, aid = attempt
+    before = server_errors(server)
+    r = await server.client.request(
+        "PUT" if route == "answers" else "POST", f"/api/v1/attempts/{aid}/{route}",
+        content=body, headers=bearer(token) | {"content-type": "application/json"},
+    )  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["type"] == "urn:examvault:malformed"
+    assert server_errors(server) == before
+    view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
+    assert view["status"] == "in_progress" and view["answers"] == {}
+
+
+async def test_a_candidate_name_with_a_lone_surrogate_is_400(server: Server) -> None:
+    """Found by the hostile probe: registration stored the name, then failed to answer."""
+    await server.create_exam(small_exam())
+    r = await server.client.post(
+        "/api/v1/exams/mock-1/candidates",
+        content=b'{"candidates": [{"id": "X1", "name": ' + LONE_SURROGATE + b"}]}",
+        headers=bearer(ADMIN) | {"content-type": "application/json"},
+    )
+    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM, r.text
+    table = (await server.admin("GET", "/exams/mock-1/candidates")).json()
+    assert table["candidates"] == []
+
+
+async def test_an_imported_file_with_a_lone_surrogate_is_422(server: Server) -> None:
+    """The definition's schema refuses what is not text, whatever the format carried."""
+    doc = json.dumps(to_json(small_exam("odd", title="\ud800")))  # json writes "\ud800"
+    r = await server.as_(ADMIN, "POST", "/exams/import", files={"file": ("odd.json", doc.encode())})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+    assert r.json()["errors"][0]["loc"] == ["title"]
+    assert (await server.admin("GET", "/exams")).json()["exams"] == []
+
+
+def test_the_log_formatter_escapes_what_is_not_text() -> None:
+    record = logging.LogRecord(
+        "examvault.web", logging.WARNING, __file__, 1, "field %s", ("\ud800",), None
+    )
+    record.path = "/api/v1/attempts/\udfff/answers"
+    line = JSONFormatter().format(record)
+    assert json.loads(line)["msg"] == "field \ud800"
+    assert json.loads(line)["path"] == "/api/v1/attempts/\udfff/answers"
+    line.encode("utf-8")  # the line itself is text
+
+
+def server_errors(server: Server) -> float:
+    return sum(
+        sample.value
+        for metric in server.core.metrics.server_errors.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
+
+
+# --- A final newline ---------------------------------------------------------------------
+
+
+async def test_an_id_with_a_final_newline_is_422_and_the_csv_keeps_one_line_a_row(
+    server: Server,
+) -> None:
+    """Found by the hostile probe: identifiers were checked with a pattern ending in `$`,
+    which matches before a final newline, so `X1` and `X1\\n` were both registered and the
+    results CSV had a row spanning two lines."""
+    await server.create_exam(small_exam())
+    r = await server.admin(
+        "POST", "/exams/mock-1/candidates", json={"candidates": [{"id": "X1\n", "name": "N"}]}
+    )
+    assert r.status_code == 422 and invalid(r.json()) == [["body", "candidates", 0, "id"]]
+    await server.register("mock-1", "X1", "X2")
+    csv = (await server.admin("GET", "/exams/mock-1/results", params={"format": "csv"})).text
+    assert len(csv.splitlines()) == 3  # the header and one line for each candidate
+
+
+@pytest.mark.parametrize(
+    ("method", "route"),
+    [("PUT", "answers"), ("POST", "submit"), ("GET", "")],
+)
+async def test_a_path_with_a_final_newline_is_404(attempt: Any, method: str, route: str) -> None:
+    """Found by the hostile probe: `PUT /api/v1/attempts/x/answers%0A` was taken as a save
+    by the fast path's pattern (and starlette's own route patterns also end in `$`)."""
+    server, token, aid = attempt
+    path = f"/api/v1/attempts/{aid}/{route}".rstrip("/") + "%0A"
+    body = {"answers": [{"question_id": "s0", "response": "B", "seq": 1}]}
+    r = await server.client.request(
+        method, path, json=None if method == "GET" else body, headers=bearer(token)
+    )
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, r.text
+    view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
+    assert view["status"] == "in_progress" and view["answers"] == {}
+    assert fastpath._PATH.match(f"/api/v1/attempts/{aid}/answers\n") is None

@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import ADMIN, Server, bearer, small_exam, to_json
+from tests.helpers import ADMIN, Server, bearer, moodle_quiz, running, small_exam, to_json
 
+PROBLEM = "application/problem+json"
 FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
 
@@ -144,6 +145,23 @@ async def test_an_upload_over_20_mib_is_413(server: Server) -> None:
     assert r.status_code == 413
     assert r.json()["type"] == "urn:examvault:too-large"
     assert await exams(server) == []
+
+
+async def test_an_import_over_its_cpu_cap_is_422_and_stores_nothing(
+    database: str, tmp_path: Path
+) -> None:
+    """An import is parsed in a child process capped at `import_cpu_seconds` (services/imports.py):
+    a file that needs more is refused as too complex, whatever its size."""
+    async with running(database, tmp_path, import_cpu_seconds=1) as server:
+        r = await upload(server, moodle_quiz(4900, text_chars=2900), "big.xml")
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+        assert r.json()["type"] == "urn:examvault:too-complex"
+        assert r.json()["errors"] == [
+            {"loc": ["body", "file"], "msg": "parsing the file takes more than 1 s of CPU time"}
+        ]
+        assert await exams(server) == []
+        r = await upload(server, (FORMATS / "moodle_xml" / "quiz.xml").read_bytes(), "quiz.xml")
+        assert r.status_code == 201, r.text
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from fastapi.routing import APIRoute
+from starlette.routing import Route
+
+from examvault.web.app import create_app
+from tests import helpers
 from tests.helpers import Server, running, small_exam
 
 
@@ -48,3 +56,62 @@ async def test_past_its_capacity_the_server_answers_503_at_once(
         assert (await server.client.get("/healthz")).status_code == 200
         metrics = (await server.client.get("/metrics")).text
         assert "examvault_overload_rejections_total 1.0" in metrics
+
+
+async def test_the_api_docs_page_loads_nothing_from_another_host(server: Server) -> None:
+    """Found by the hostile probe: /api/docs (FastAPI's default) loaded Swagger UI from a
+    CDN: blank on an offline exam-centre network, and a third-party script on the origin
+    of the exam pages."""
+    r = await server.client.get("/api/docs")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert not re.search(r"(https?:)?//", html), "every URL of the page is on this server"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "no inline script: script-src 'self'"
+    assert "<style" not in html and not re.search(r"\s(style|on[a-z]+)=", html)
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', html)
+    assert len(assets) == 4  # Swagger UI's script, style and icon; the script that starts it
+    for asset in assets:
+        served = await server.client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 100, asset
+    start = (await server.client.get("/static/api-docs.js")).text
+    assert '"/api/v1/openapi.json"' in start
+
+
+def every_route(routes: list[Any]) -> Iterator[APIRoute | Route]:
+    """The app's routes, those of its included routers too."""
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's included router
+        if included is not None:
+            yield from every_route(included.routes)
+        elif isinstance(route, APIRoute | Route):
+            yield route
+
+
+def test_every_route_is_in_the_openapi_document_with_its_responses(tmp_path: Path) -> None:
+    """Found by the hostile probe: /healthz, /readyz and /metrics were documented as
+    returning a JSON string. Every route but the HTML pages, the service worker and the
+    documents themselves is in the document, each method with its responses."""
+    app = create_app(helpers.test_settings(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path))
+    doc = app.openapi()
+    not_api = {"/", "/admin", "/admin/analytics", "/sw.js", "/api/docs", "/api/v1/openapi.json"}
+    routes = [r for r in every_route(app.routes) if r.path not in not_api]
+    assert {"/healthz", "/readyz", "/metrics", "/api/v1/me"} <= {r.path for r in routes}
+    for route in routes:
+        for method in route.methods or ():
+            operation = doc["paths"][route.path][method.lower()]
+            assert operation["responses"], f"{method} {route.path} documents no response"
+            for status, response in operation["responses"].items():
+                assert response.get("content"), f"{method} {route.path} {status}: no body"
+
+    ops = doc["paths"]
+    health = ops["/healthz"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert health["schema"]["required"] == ["status"]
+    ready = ops["/readyz"]["get"]["responses"]
+    assert set(ready["200"]["content"]["application/json"]["schema"]["required"]) == {
+        "status", "database", "queue",
+    }  # fmt: skip
+    assert "application/problem+json" in ready["503"]["content"]
+    assert "Retry-After" in ready["503"]["headers"]
+    assert set(ops["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -202,6 +204,25 @@ def test_a_file_with_no_importable_question_is_refused() -> None:
 )
 def test_gift_is_detected(filename: str, data: bytes) -> None:
     assert detect_format(filename, data) == "gift"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"{" + b"=" * 70_000,  # the hostile probe's file: an answer block that never closes
+        b"{" + b"~" * 65_000 + b"}",
+        b"x{" * 30_000 + b"=" * 30_000,
+        b"\n" + b" \t" * 30_000 + b"x",
+    ],
+    ids=["open-block", "long-block", "many-opens", "long-indent"],
+)
+def test_sniffing_a_crafted_file_is_linear(data: bytes) -> None:
+    """Found by the hostile probe: the GIFT hint regex backtracked quadratically, so 70 KB
+    held the server for 9.4 s. Linear, these take milliseconds; quadratic, seconds each."""
+    started = time.process_time()
+    with contextlib.suppress(ImportRefused):  # refused or not: only the time matters here
+        detect_format("upload", data)
+    assert time.process_time() - started < 1.0
 
 
 EXAM: dict[str, Any] = {

@@ -107,7 +107,8 @@ def parse_registration(body: Any) -> list[tuple[str, str]]:
         faults += [
             {"loc": [*loc, k], "msg": "unknown field"} for k in sorted(set(row) - {"id", "name"})
         ]
-        if not isinstance(cid, str) or not _IDENT.match(cid):
+        # fullmatch: IDENT_PATTERN ends in `$`, which `match` lets pass before a final "\n".
+        if not isinstance(cid, str) or not _IDENT.fullmatch(cid):
             faults.append({"loc": [*loc, "id"], "msg": f"an id matching {IDENT_PATTERN}"})
             continue
         if not isinstance(name, str) or len(name) > 500:

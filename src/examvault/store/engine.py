@@ -13,6 +13,7 @@ default, so a commit has been flushed to the WAL on disk before it returns.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,19 @@ class Store:
             await self.write_engine.dispose()
 
 
+def create_private_sqlite_file(database: str | None) -> None:
+    """Create a SQLite database file readable by its owner only (0600), if it is missing.
+
+    SQLite would create it 0644 less the umask: world-readable, with every candidate's
+    name, answers and token hashes. An empty file is an empty database to SQLite, and
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
     """Open engines for a user-facing database URL."""
     read, write = _engines(url, pool_size=pool_size, busy_ms=busy_ms)
@@ -137,6 +151,7 @@ def _engines(
 ) -> tuple[AsyncEngine, AsyncEngine]:
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
+        create_private_sqlite_file(make_url(aurl).database)
         extra: dict[str, Any] = {}
         if inline:
             extra["async_creator"] = inline_sqlite.creator(make_url(aurl).database or ":memory:")

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from examvault.store.engine import async_url
+from examvault.store.engine import async_url, create_private_sqlite_file
 from examvault.store.tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -31,6 +31,7 @@ def upgrade(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        create_private_sqlite_file(parsed.database)
     # Alembic's env.py runs its own event loop: give it a thread of its own, so that
     # this works whether or not the caller is inside a running loop.
     with ThreadPoolExecutor(max_workers=1) as pool:

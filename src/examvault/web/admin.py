@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -166,7 +167,8 @@ async def import_exam(request: Request, actor: Admin) -> Any:
     skip = str(form.get("skip_unsupported", "false")).lower() in ("1", "true", "yes", "on")
     exam_id = form.get("id")
     try:
-        imported = formats.import_exam(
+        # Parsed in a capped child process, never on the event loop (services/imports.py).
+        imported = await server.imports.import_exam(
             await upload.read(),
             filename=upload.filename or "exam",
             fmt=str(form.get("format") or "auto"),
@@ -176,7 +178,9 @@ async def import_exam(request: Request, actor: Admin) -> Any:
         )
     except formats.ImportRefused as exc:
         raise errors.InvalidBody(exc.errors, "the file cannot be imported; nothing was") from None
-    definition = parse_definition(imported.definition)
+    # Checked again here for its typed form: in a thread, so that a big exam does not hold
+    # the event loop while it is checked.
+    definition = await asyncio.to_thread(parse_definition, imported.definition)
     status, body = await server.exams.put(definition, actor, "exam_imported")
     return JSON(
         body

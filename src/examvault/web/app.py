@@ -39,6 +39,9 @@ from examvault.web.fastpath import FastPath
 log = logging.getLogger("examvault.access")
 
 STATIC = resources.files("examvault") / "web" / "static"
+# Swagger UI's files, from the pinned `swagger-ui-py` package (FastAPI's default page loads
+# them from a CDN; `swagger-ui-bundle` ships Swagger UI 4, which cannot read OpenAPI 3.1).
+SWAGGER_UI = resources.files("swagger_ui") / "static"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -152,7 +155,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version="1",
         summary="Exam delivery that never loses an answer",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served by `_api_docs` from this server's own files
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         # Prometheus (metrics.py) is our telemetry; FastAPI's OpenTelemetry hooks would
@@ -172,6 +175,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(examiner.router)
     _pages(app)
+    _api_docs(app)
     app.add_middleware(FastPath)  # inside RequestMiddleware: metrics, limits and headers apply
     app.add_middleware(RequestMiddleware, owner=app, max_in_flight=settings.max_in_flight)
     return app
@@ -201,3 +205,36 @@ def _pages(app: FastAPI) -> None:
 
     app.add_api_route("/sw.js", service_worker, include_in_schema=False, methods=["GET"])
     app.mount("/static", StaticFiles(directory=static_dir, check_dir=False), name="static")
+
+
+_API_DOCS = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>examvault API</title>
+<link rel="icon" type="image/png" href="/api/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+def _api_docs(app: FastAPI) -> None:
+    """The API's documentation page, with every file from this server and the pages' CSP."""
+
+    async def docs() -> Response:
+        # Under /api/, so the middleware gives no page headers: the page carries its own.
+        headers = {"content-security-policy": CSP, "x-frame-options": "DENY"}
+        return Response(_API_DOCS, media_type="text/html", headers=headers)
+
+    app.add_api_route("/api/docs", docs, include_in_schema=False, methods=["GET"])
+    app.mount(
+        "/api/docs/assets",
+        StaticFiles(directory=str(SWAGGER_UI), check_dir=False),
+        name="swagger-ui",
+    )

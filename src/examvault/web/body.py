@@ -8,12 +8,40 @@ and because numbers must be read as decimals: a JSON 0.1 is the decimal 0.1.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from examvault import errors
+
+# A lone UTF-16 surrogate is not text: it cannot be encoded as UTF-8, so it cannot be
+# stored, logged or echoed in a problem. JSON lets one in through a `\ud800` escape, and
+# `json.loads` of bytes lets in its UTF-8-like form (bytes ED A0..BF) as well. Only a body
+# with one of these is walked; a valid pair is joined into one character by the parser.
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def lone_surrogate_at(value: Any, loc: list[Any]) -> list[Any] | None:
+    """Where in a parsed document a string (a value or a field name) is not valid Unicode."""
+    stack: list[tuple[Any, list[Any]]] = [(value, loc)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if lone_surrogate_at(key, []) is not None:
+                    return where  # the field name itself: never copy it into a loc
+                stack.append((child, [*where, key]))
+        elif isinstance(item, list | tuple):
+            stack.extend((child, [*where, i]) for i, child in enumerate(item))
+    return None
 
 
 def _reject_constant(name: str) -> Any:
@@ -34,11 +62,14 @@ async def read_bytes(request: Request, limit: int) -> bytes:
         raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # gone in the middle of its body: nothing was done, nothing to say
+        raise errors.ClientClosed() from None
     return b"".join(chunks)
 
 
@@ -58,6 +89,11 @@ async def read_json(request: Request, limit: int, *, required: bool = True) -> A
         raise errors.MalformedBody(
             f"the body is {why}", errors=[{"loc": ["body"], "msg": why}]
         ) from None
+    if _MAYBE_SURROGATE.search(raw) and (where := lone_surrogate_at(value, ["body"])):
+        why = "a string holds a lone UTF-16 surrogate, which is not text"
+        raise errors.MalformedBody(
+            f"the body is not valid JSON text: {why}", errors=[{"loc": where, "msg": why}]
+        )
     if value is None:
         # Every body of this API is an object. A `null` must not pass for "no body": a
         # submit sent `null` would otherwise seal the attempt as if it had no body at all.

@@ -17,6 +17,7 @@ from examvault.services.analytics import Analytics
 from examvault.services.attempts import Attempts
 from examvault.services.candidates import Directory
 from examvault.services.exams import Exams
+from examvault.services.imports import Sandbox
 from examvault.services.keys import Keys
 from examvault.services.results import Results
 from examvault.services.writes import Writes
@@ -35,6 +36,7 @@ class Server(Protocol):
     directory: Directory
     attempts: Attempts
     exams: Exams
+    imports: Sandbox
     keys: Keys
     results: Results
     analytics: Analytics

@@ -24,7 +24,11 @@ from examvault.web import candidate, problems
 from examvault.web.auth import require_candidate
 
 Handler = Callable[[Request, str, Candidate], Awaitable[Response]]
-_PATH = re.compile(r"^/api/v1/attempts/([^/]+)/(answers|submit)$")
+_PATH = re.compile(r"^/api/v1/attempts/([^/]+)/(answers|submit)\Z")  # `$` would allow a "\n"
+# A path holding a control character (a decoded %0A, say) names no route. Starlette's route
+# patterns end in `$`, which matches before a final newline: `.../answers%0A` would reach
+# the save handler through FastAPI as well; it is refused here, before any routing.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class FastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if _CONTROL.search(scope["path"]):
+                response = problems.problem_response(errors.NotFound("no such route"))
+                await response(scope, receive, send)
+                return
             match = _PATH.match(scope["path"])
             entry = match and _ROUTES.get((scope["method"], match.group(2)))
             if match and entry:

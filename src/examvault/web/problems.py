@@ -8,6 +8,7 @@ retrying is exactly what helps.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from examvault import errors
@@ -33,8 +35,12 @@ def problem_response(error: errors.ExamvaultError) -> Response:
         "detail": error.detail,
     }
     body.update(error.extra)
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError: e.g. a lone surrogate copied from the input
+        content = json.dumps(body, ensure_ascii=True, default=str).encode()
     return Response(
-        orjson.dumps(body), status_code=error.status, media_type=PROBLEM,
+        content, status_code=error.status, media_type=PROBLEM,
         headers=error.response_headers(),
     )  # fmt: skip
 
@@ -53,6 +59,8 @@ def unexpected(request: Request, exc: Exception) -> Response:
     """A failure no handler expected: 503 if the database is down, else a logged 500."""
     if is_unreachable(exc):
         return problem_response(errors.Unavailable("database unavailable; retry", 2))
+    if isinstance(exc, ClientDisconnect):  # a body read outside web/body.py: not our error
+        return problem_response(errors.ClientClosed())
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(errors.ExamvaultError("internal error; it has been logged"))
 

@@ -285,6 +285,16 @@ class Audit(_Out):
     entries: list[AuditEntry]
 
 
+class Health(_Out):
+    status: Literal["ok"]
+
+
+class Ready(_Out):
+    status: Literal["ready"]
+    database: Literal["sqlite", "postgresql"]
+    queue: int = Field(description="writes waiting for the group-commit writer")
+
+
 class SkippedItem(_Out):
     item: str
     reason: str
