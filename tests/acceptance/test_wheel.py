@@ -26,8 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 EXTRA = "pip install 'examvault[load]'"
 
 
-def _run(*cmd: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)  # type: ignore[call-overload,no-any-return]
+def _run(
+    *cmd: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env, cwd=cwd)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
