@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Branch coverage of src/examvault that `make test` holds (docs/architecture.md, "Gates").
 COVERAGE_FLOOR := 90
 
-.PHONY: demo test lint bench setup browser
+.PHONY: demo test lint bench setup browser nginx
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,8 +24,12 @@ demo: $(STAMP)
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+## Debian's nginx for the test of the shipped site file (tests/acceptance/test_behind_nginx.py).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)
+
 ## Set up and run every test (SQLite and the PostgreSQL at 127.0.0.1:5432).
-test: $(STAMP) browser
+test: $(STAMP) browser nginx
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports

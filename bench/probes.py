@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `te
 from bench.run import Database
 from examvault.domain.answers import parse_items
 from examvault.loadtest import steady
-from examvault.loadtest.runner import ServerProcess
 from examvault.loadtest.scenarios import exam_document
+from examvault.loadtest.server import ServerProcess
 from examvault.loadtest.student import Http, Recorder, _nodelay_socket
 from examvault.services.journal import AttemptOp
 

@@ -25,7 +25,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.baseline` importable
 
 from examvault.loadtest import steady
-from examvault.loadtest.runner import Options, ServerProcess, run
+from examvault.loadtest.runner import Options, run
+from examvault.loadtest.server import ServerProcess
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -86,7 +86,10 @@ def serve(
         loop="uvloop",
         http="httptools",
         access_log=False,  # ours (web/app.py) never logs a query string, which may hold a token
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto only from the proxies we are told of (none by default)
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        timeout_keep_alive=settings.keep_alive_seconds,
         log_level="warning",
         timeout_graceful_shutdown=10,
     )
@@ -99,6 +102,19 @@ def asgi_app() -> Any:
     settings = Settings()
     logs.setup(settings.log_level)
     return create_app(settings)
+
+
+def _need_load_extra(*modules: str) -> None:
+    """Stop with a clear message when a command's optional dependencies are missing."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.echo(
+            f"error: this command needs {', '.join(missing)}: pip install 'examvault[load]'",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _safe(url: str) -> str:
@@ -257,6 +273,7 @@ def report(
     database: DatabaseOpt = None,
 ) -> None:
     """Write an exam's analytics as files: analytics.json, items.csv, results.csv, PNGs."""
+    _need_load_extra("rich", "matplotlib")
     from examvault.analytics_files import write_report
     from examvault.errors import ExamvaultError
 
@@ -301,6 +318,7 @@ def loadtest(
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
 ) -> None:
     """Simulate students against a server, then verify that no answer was lost."""
+    _need_load_extra("aiohttp", "psutil", "rich", "matplotlib")
     from examvault.loadtest.runner import Options, run
 
     if target not in ("examvault", "baseline"):

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     job_max_tries: int = 5
     run_workers: bool = True
 
+    # Behind a reverse proxy (deploy/nginx): the addresses (comma-separated IPs or CIDR
+    # networks) whose X-Forwarded-For / X-Forwarded-Proto are believed. Empty: nobody's,
+    # the headers are ignored and the peer's address is the client's.
+    forwarded_allow_ips: str = ""
+    # Idle time of a keep-alive connection between two requests; a proxy's upstream
+    # keep-alive timeout must be shorter (deploy/nginx/examvault.conf).
+    keep_alive_seconds: int = Field(default=5, ge=1)
+
     log_level: str = "INFO"
     migrate_on_start: bool = True
 

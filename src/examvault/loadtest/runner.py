@@ -40,6 +40,7 @@ class Options:
     database: str | None = None
     url: str | None = None
     admin_token: str | None = None
+    cafile: str | None = None  # with an https:// url: the certificate(s) to trust
     kill_server_at: float | None = None
     restart_database_at: float | None = None
     out: Path = Path("loadtest-out")
@@ -120,6 +121,7 @@ async def _drive(
         connections=min(opts.connections, max(8, sc.students)),
         recorder=recorder,
         stop_at=time.monotonic() + limit,
+        cafile=opts.cafile,
     )
     rng = random.Random(opts.seed)
     try:

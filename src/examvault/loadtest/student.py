@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,14 +75,24 @@ def check_local(url: str) -> None:
 class Http:
     """An aiohttp session with the retry policy of an exam page."""
 
-    def __init__(self, base_url: str, *, connections: int, recorder: Recorder, stop_at: float):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connections: int,
+        recorder: Recorder,
+        stop_at: float,
+        cafile: str | None = None,
+    ):
+        """`cafile`: the certificates to trust for an https:// URL (a proxy's own)."""
         check_local(base_url)
         self.base = base_url.rstrip("/") + "/api/v1"
         self.root = base_url.rstrip("/")
         self.recorder = recorder
         self.stop_at = stop_at
+        tls: ssl.SSLContext | bool = ssl.create_default_context(cafile=cafile) if cafile else True
         connector = aiohttp.TCPConnector(
-            limit=connections, force_close=False, socket_factory=_nodelay_socket
+            limit=connections, force_close=False, socket_factory=_nodelay_socket, ssl=tls
         )
         timeout = aiohttp.ClientTimeout(total=60, sock_connect=5)
         self.session = aiohttp.ClientSession(connector=connector, timeout=timeout)
