@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -272,6 +272,7 @@ async def _drive(
             _tick(students, disruptions, sc, submit_at, recorder, console, opts.progress)
         )
         await runs
+        await disruptions.settle()  # a restart begun before the students finished ends first
         last_t = max((at for at, _ in recorder.submits), default=None)
         if sc.server_ends_attempts:
             end_local = max(s.local_end for s in students if s.attempt_id) + sc.grace
@@ -283,6 +284,7 @@ async def _drive(
             http, admin, exam_id, len(students), wait_until, recorder
         )
         ticker.cancel()
+        await disruptions.settle()  # cancelling the ticker never cancels a disruption
         verdict = await verify(http, admin, exam_id, definition, students, rows)
         elapsed = time.monotonic() - recorder.t0
         # the burst: from the first submit sent to the last one acknowledged
@@ -362,6 +364,17 @@ class Disruptions:
     cluster: tuple[str, str] | None
     kills: list[float] = field(default_factory=list)
     restarts: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds away)
+    # Disruptions run as tasks of their own, not inside the ticker: each runs to its end
+    # and records itself whenever the students finish, and the run waits for them.
+    running: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def launch(self, disruption: Coroutine[Any, Any, None]) -> None:
+        self.running.append(asyncio.create_task(disruption))
+
+    async def settle(self) -> None:
+        """Wait for every disruption begun so far to finish (and record itself)."""
+        while self.running:
+            await self.running.pop(0)
 
     async def kill_server(self, t0: float) -> None:
         assert self.server is not None
@@ -415,7 +428,7 @@ async def _tick(
                 await disruptions.kill_server(recorder.t0)
             if restart_due is not None and now >= restart_due:
                 restart_due = None
-                await disruptions.restart_database(recorder.t0)
+                disruptions.launch(disruptions.restart_database(recorder.t0))
             bar.update(acked, completed=min(expected, sum(len(s.acked) for s in students)))
             bar.update(finished, completed=sum(1 for s in students if s.submit_ok))
             await asyncio.sleep(0.25)
