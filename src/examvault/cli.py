@@ -102,9 +102,9 @@ def asgi_app() -> Any:
 
 
 def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from examvault.store.engine import parse_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return parse_url(url).render_as_string(hide_password=True)
 
 
 def _load_demo(settings: Settings) -> None:
