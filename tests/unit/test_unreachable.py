@@ -20,6 +20,10 @@ from examvault.store.engine import async_url, is_unreachable, parse_url
         # mid fail-over: a connection on a standby, and no host of the URL the primary
         asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only"),
         asyncpg.exceptions.TargetServerAttributeNotMatched("None of the hosts match"),
+        # the writer's connection when its server was SIGKILLed in the middle of a batch
+        asyncpg.exceptions.InternalClientError(
+            "cannot switch to state 13; another operation (2) is in progress"
+        ),
     ],
 )
 def test_a_database_that_is_away_is_unreachable(error: BaseException) -> None:

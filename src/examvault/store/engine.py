@@ -53,11 +53,14 @@ def _away_state(state: str | None) -> bool:
     return state is not None and (state[:2] in _AWAY_CLASSES or state in _NOT_PRIMARY)
 
 
-def _no_primary(error: BaseException | None) -> bool:
-    """asyncpg's refusal when no host of a multi-host URL is the primary (mid fail-over:
-    the primary is gone and the standby not promoted yet); matched by name, so that this
-    module does not import the driver."""
-    return type(error).__name__ == "TargetServerAttributeNotMatched"
+def _unusable(error: BaseException | None) -> bool:
+    """asyncpg's client-side errors (InternalClientError and its subclasses): its refusal
+    when no host of a multi-host URL is the primary (mid fail-over: the primary gone, the
+    standby not promoted yet), and a connection whose protocol was left mid-operation
+    when its server died ("cannot switch to state …; another operation is in progress",
+    seen by the fail-over drill). Either way the connection cannot be used; a new one
+    can. Matched by name, so that this module does not import the driver."""
+    return any(c.__name__ == "InternalClientError" for c in type(error).__mro__)
 
 
 def is_unreachable(error: BaseException) -> bool:
@@ -68,11 +71,10 @@ def is_unreachable(error: BaseException) -> bool:
             bool(error.connection_invalidated)
             or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
             or _away_state(_sqlstate(orig))
-            or _no_primary(orig)
+            or _unusable(orig)
         )
-    # asyncpg's own, when raised past SQLAlchemy; no host of a multi-host URL is the
-    # primary (every one is a standby, mid fail-over)
-    if _away_state(_sqlstate(error)) or _no_primary(error):
+    # asyncpg's own, when raised past SQLAlchemy (the writer's driver-level statements)
+    if _away_state(_sqlstate(error)) or _unusable(error):
         return True
     return isinstance(error, OSError | ConnectionError | sa_exc.TimeoutError | TimeoutError)
 
@@ -143,7 +145,7 @@ def _discard_dead_connections(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "handle_error")
     def _on_error(ctx: Any) -> None:
         state = _sqlstate(ctx.original_exception)
-        if state is not None and state.startswith(_DISCARD):
+        if (state is not None and state.startswith(_DISCARD)) or _unusable(ctx.original_exception):
             ctx.is_disconnect = True
 
 
