@@ -118,9 +118,9 @@ def _need_load_extra(*modules: str) -> None:
 
 
 def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from examvault.store.engine import parse_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return parse_url(url).render_as_string(hide_password=True)
 
 
 def _load_demo(settings: Settings) -> None:
@@ -310,6 +310,16 @@ def loadtest(
         float | None,
         typer.Option(help="Restart the local PostgreSQL T s into the submits"),
     ] = None,
+    failover_at: Annotated[
+        float | None,
+        typer.Option(
+            help="Fail-over drill: build a PostgreSQL primary + synchronous standby, SIGKILL "
+            "the primary once this share (0-1) of the submits is acknowledged, promote"
+        ),
+    ] = None,
+    promote_after: Annotated[
+        float | None, typer.Option(help="Seconds from the primary's death to the promotion")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory for the JSON and the PNG")] = Path(
         "loadtest-out"
     ),
@@ -330,6 +340,7 @@ def loadtest(
                 work_seconds=work_seconds,
                 database=database, url=url, admin_token=admin_token, kill_server_at=kill_server_at,
                 restart_database_at=restart_database_at,
+                failover_at=failover_at, promote_after=promote_after,
                 out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
             )
         )  # fmt: skip

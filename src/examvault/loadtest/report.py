@@ -123,6 +123,20 @@ def print_table(s: Mapping[str, Any], console: Console | None = None) -> None:
         t.add_row("server SIGKILLed at (s)", ", ".join(map(str, s["kills_at_s"])))
     for r in s.get("database_restarts", []):
         t.add_row("PostgreSQL restarted at (s)", f"{r['at_s']} (away {r['away_s']} s)")
+    for f in s.get("failovers", []):
+        t.add_row(
+            "PostgreSQL primary killed / standby promoted at (s)",
+            f"{f['killed_at_s']} / {f['promoted_at_s']}",
+        )
+        t.add_row("  time without a primary (s)", f"{f['without_primary_s']}")
+        t.add_row(
+            "  503s without a primary / since the kill",
+            f"{f['refused_503_without_primary']} / {f['refused_503_after_kill']}",
+        )
+        t.add_row("  first write acknowledged after promotion (s)",
+                  f"{f['first_ack_after_promotion_s']}")  # fmt: skip
+        if "new_standby_s" in f:
+            t.add_row("  new synchronous standby built in (s)", f"{f['new_standby_s']}")
     console.print(t)
     for p in v["problems"][:10]:
         console.print(f"[red]problem:[/] {p}")
@@ -161,6 +175,12 @@ def write_picture(s: Mapping[str, Any], recorder: Recorder, out: Path) -> Path:
             ax.axvspan(
                 r["at_s"], r["at_s"] + r["away_s"], color="orange", alpha=0.2,
                 label="PostgreSQL restart" if ax is ax_lat else None,
+            )  # fmt: skip
+    for f in s.get("failovers", []):
+        for ax in (ax_lat, ax_rate):
+            ax.axvspan(
+                f["killed_at_s"], f["promoted_at_s"], color="red", alpha=0.15,
+                label="no PostgreSQL primary" if ax is ax_lat else None,
             )  # fmt: skip
     ax_lat.set_ylabel("latency (ms)")
     ax_lat.set_yscale("log")

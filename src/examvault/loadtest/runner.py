@@ -7,11 +7,13 @@ and SIGKILL and restart it on the same database in the middle of the submit burs
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import random
 import secrets
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from examvault.loadtest import database as pg
 from examvault.loadtest import report
+from examvault.loadtest.failover import PgPair
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
 from examvault.loadtest.server import ServerProcess, Target
 from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
@@ -43,6 +46,10 @@ class Options:
     cafile: str | None = None  # with an https:// url: the certificate(s) to trust
     kill_server_at: float | None = None
     restart_database_at: float | None = None
+    failover_at: float | None = None
+    promote_after: float | None = None
+    # a primary/standby pair made by the caller (who closes it); else the drill makes one
+    pg_pair: PgPair | None = None
     out: Path = Path("loadtest-out")
     target: Target = "examvault"
     connections: int = 1000
@@ -61,8 +68,12 @@ def resolve(opts: Options) -> Scenario:
         duration=opts.duration,
         kill_at=opts.kill_server_at,
         restart_database_at=opts.restart_database_at,
+        failover_at=opts.failover_at,
+        promote_after=opts.promote_after,
         work_seconds=opts.work_seconds,
     )
+    if sc.failover_at is not None and not 0 < sc.failover_at < 1:
+        raise ValueError("--failover-at is a share of the submits, between 0 and 1")
     if sc.server_ends_attempts:
         # students stop a margin before the end: keep the working time inside the exam
         sc = sc.evolve(work_seconds=min(sc.work_seconds, max(1.0, sc.duration - sc.grace - 3.0)))
@@ -77,9 +88,20 @@ def run(opts: Options) -> dict[str, Any]:
 async def run_async(opts: Options) -> dict[str, Any]:
     sc = resolve(opts)
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="examvault-loadtest-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="examvault-loadtest-") as tmp,
+        contextlib.ExitStack() as cleanup,
+    ):
         server: ServerProcess | None = None
-        database = opts.database or f"sqlite:///{Path(tmp) / 'loadtest.db'}"
+        pair = opts.pg_pair
+        if sc.failover_at is not None and pair is None:
+            if opts.database or opts.url:
+                raise ValueError(
+                    "the fail-over drill builds its own primary and standby: no --database/--url"
+                )
+            pair = await asyncio.to_thread(PgPair.build)
+            cleanup.callback(pair.close)
+        database = pair.url if pair else opts.database or f"sqlite:///{Path(tmp) / 'loadtest.db'}"
         cluster = None
         if sc.restart_database_at is not None:
             cluster = pg.local_cluster(database)
@@ -96,7 +118,7 @@ async def run_async(opts: Options) -> dict[str, Any]:
             url, admin = server.url, server.admin_token
         store = "external" if opts.url else database.split(":", 1)[0]
         try:
-            return await _drive(opts, sc, url, admin, server, cluster, store, console)
+            return await _drive(opts, sc, url, admin, server, cluster, store, console, pair)
         finally:
             if server is not None:
                 server.stop()
@@ -111,6 +133,7 @@ async def _drive(
     cluster: tuple[str, str] | None,
     store: str,
     console: Console,
+    pair: PgPair | None = None,
 ) -> dict[str, Any]:
     recorder = Recorder()
     me = psutil.Process()
@@ -129,12 +152,23 @@ async def _drive(
         definition = exam_document(exam_id, sc.questions, sc.duration, sc.grace)
         students = await _setup(http, admin, exam_id, definition, sc, rng)
         submit_at = time.monotonic() + sc.work_seconds
-        disruptions = Disruptions(server, cluster)
+        disruptions = Disruptions(server, cluster, pair)
         runs = asyncio.gather(*(s.run(http, exam_id, sc, submit_at) for s in students))
+        if sc.failover_at is not None and pair is not None:
+            submitting = sum(1 for s in students if s.submits) or len(students)
+            disruptions.launch(
+                disruptions.fail_over(
+                    recorder,
+                    after_submits=max(1, math.ceil(sc.failover_at * submitting)),
+                    promote_after=sc.promote_after,
+                    done=runs.done,
+                )
+            )
         ticker = asyncio.create_task(
             _tick(students, disruptions, sc, submit_at, recorder, console, opts.progress)
         )
         await runs
+        await disruptions.settle()  # a restart begun before the students finished ends first
         last_t = max((at for at, _ in recorder.submits), default=None)
         if sc.server_ends_attempts:
             end_local = max(s.local_end for s in students if s.attempt_id) + sc.grace
@@ -146,6 +180,7 @@ async def _drive(
             http, admin, exam_id, len(students), wait_until, recorder
         )
         ticker.cancel()
+        await disruptions.settle()  # cancelling the ticker never cancels a disruption
         verdict = await verify(http, admin, exam_id, definition, students, rows)
         elapsed = time.monotonic() - recorder.t0
         # the burst: from the first submit sent to the last one acknowledged
@@ -171,6 +206,17 @@ async def _drive(
         if server is not None:
             server.sample_rss()
             summary["server_cpu_s"] = round(server.total_cpu(), 1)
+        if pair is not None:
+            summary["failovers"] = disruptions.failover_summary(recorder)
+            if disruptions.failovers:
+                # the operator's second step: the lost machine comes back as a new standby
+                began = time.monotonic()
+                try:
+                    await asyncio.to_thread(pair.rebuild_standby)
+                    took: float | str = round(time.monotonic() - began, 2)
+                except RuntimeError as exc:
+                    took = f"failed: {exc}"
+                summary["failovers"][-1]["new_standby_s"] = took
         summary["loadtool_cpu_s"] = round(sum(me.cpu_times()[:2]) - cpu_before, 1)
         summary["students"] = sc.students
         summary["questions"] = sc.questions
@@ -223,14 +269,83 @@ class Disruptions:
 
     server: ServerProcess | None
     cluster: tuple[str, str] | None
+    pair: PgPair | None = None
     kills: list[float] = field(default_factory=list)
     restarts: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds away)
+    # Disruptions run as tasks of their own, not inside the ticker: each runs to its end
+    # and records itself whenever the students finish, and the run waits for them.
+    running: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def launch(self, disruption: Coroutine[Any, Any, None]) -> None:
+        self.running.append(asyncio.create_task(disruption))
+
+    async def settle(self) -> None:
+        """Wait for every disruption begun so far to finish (and record itself)."""
+        while self.running:
+            await self.running.pop(0)
 
     async def kill_server(self, t0: float) -> None:
         assert self.server is not None
         self.kills.append(time.monotonic() - t0)
         self.server.kill()
         await asyncio.to_thread(self.server.start)
+
+    # (killed, promoted: seconds since start; promotion took; 503s before it; 503s so far)
+    failovers: list[tuple[float, float, float, int, int]] = field(default_factory=list)
+
+    async def fail_over(
+        self,
+        recorder: Recorder,
+        *,
+        after_submits: int,
+        promote_after: float,
+        done: Callable[[], bool],
+    ) -> None:
+        """Once `after_submits` submits are acknowledged, SIGKILL the primary; promote
+        the standby `promote_after` s later, and not before the server was seen answering
+        503 without a primary (an event, not a guess at timing)."""
+        assert self.pair is not None
+        while len(recorder.submits) < after_submits:
+            if done():
+                return  # the students finished (or gave up) first: nothing to fail over
+            await asyncio.sleep(0.01)
+        refused = recorder.retries.get("503", 0)
+        killed = time.monotonic()
+        await asyncio.to_thread(self.pair.kill_primary)
+        await asyncio.sleep(max(0.0, killed + promote_after - time.monotonic()))
+        while recorder.retries.get("503", 0) == refused:
+            if time.monotonic() > killed + 60.0:
+                break  # never seen: promote anyway, the summary shows no 503
+            await asyncio.sleep(0.02)
+        refused_without_primary = recorder.retries.get("503", 0) - refused
+        began = time.monotonic()
+        await asyncio.to_thread(self.pair.promote)
+        promoted = time.monotonic()
+        self.failovers.append(
+            (killed - recorder.t0, promoted - recorder.t0, promoted - began,
+             refused_without_primary, refused)
+        )  # fmt: skip
+
+    def failover_summary(self, recorder: Recorder) -> list[dict[str, Any]]:
+        """Each fail-over's figures: when, how long without a primary, how many 503s, and
+        how soon after the promotion the first write was acknowledged again."""
+        out = []
+        for killed, promoted, promote_s, refused_without, refused_before in self.failovers:
+            acks = [at for at, _ in (*recorder.saves, *recorder.submits) if at >= promoted]
+            out.append(
+                {
+                    "killed_at_s": round(killed, 2),
+                    "promoted_at_s": round(promoted, 2),
+                    "without_primary_s": round(promoted - killed, 2),
+                    "promote_s": round(promote_s, 2),
+                    "refused_503_without_primary": refused_without,
+                    "refused_503_after_kill": recorder.retries.get("503", 0) - refused_before,
+                    "first_ack_after_promotion_s": (
+                        round(min(acks) - promoted, 2) if acks else None
+                    ),
+                }
+            )
+        return out
 
     async def restart_database(self, t0: float) -> None:
         assert self.cluster is not None
@@ -278,7 +393,7 @@ async def _tick(
                 await disruptions.kill_server(recorder.t0)
             if restart_due is not None and now >= restart_due:
                 restart_due = None
-                await disruptions.restart_database(recorder.t0)
+                disruptions.launch(disruptions.restart_database(recorder.t0))
             bar.update(acked, completed=min(expected, sum(len(s.acked) for s in students)))
             bar.update(finished, completed=sum(1 for s in students if s.submit_ok))
             await asyncio.sleep(0.25)

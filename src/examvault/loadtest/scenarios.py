@@ -28,6 +28,11 @@ class Scenario:
     restarted on the same database (`None`: no kill).
     `restart_database_at`: seconds after the submit instant at which the PostgreSQL
     server is restarted under the running examvault server (`None`: no restart).
+    `failover_at`: the share (0–1) of the students' submits acknowledged after which the
+    PostgreSQL primary is SIGKILLed (`None`: no fail-over); the runner builds a
+    throwaway primary and synchronous standby for it (loadtest/failover.py). The
+    standby is promoted `promote_after` seconds after the kill (the time a watchdog or
+    an operator takes), and never before the server was seen answering 503.
     """
 
     name: str
@@ -42,6 +47,8 @@ class Scenario:
     revisits: int = 3
     kill_at: float | None = None
     restart_database_at: float | None = None
+    failover_at: float | None = None
+    promote_after: float = 2.0
     description: str = ""
 
     def evolve(self, **changes: Any) -> Scenario:
@@ -131,6 +138,16 @@ SCENARIOS: dict[str, Scenario] = {
             submit_spread=1.0,
             restart_database_at=0.3,
             description="restart PostgreSQL during the submit burst; the server recovers",
+        ),
+        Scenario(
+            "failover_mid_stampede",
+            students=500,
+            questions=100,
+            work_seconds=8,
+            submit_spread=1.0,
+            failover_at=0.25,
+            description="lose the PostgreSQL primary during the submit burst, promote its "
+            "synchronous standby; the server carries on by itself",
         ),
     )
 }

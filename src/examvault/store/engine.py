@@ -7,20 +7,26 @@ the last transactions on power loss). Writes take the lock up front with
 deferred transactions on a separate pool and never block the writer.
 
 PostgreSQL: `synchronous_commit=on` is forced per connection, whatever the server's
-default, so a commit has been flushed to the WAL on disk before it returns.
+default, so a commit has been flushed to the WAL on disk before it returns (and, with a
+synchronous standby, to the standby's WAL too). The URL may name several hosts, libpq's
+way (`postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write`) or
+SQLAlchemy's (`postgresql://u@/db?host=h1:5432&host=h2:5432&target_session_attrs=…`):
+each new connection goes to the first host that accepts writes, so after a fail-over
+the pool finds the promoted standby by itself (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from examvault.errors import Unavailable
@@ -30,27 +36,82 @@ from examvault.store import inline_sqlite
 # exceptions (08), insufficient resources (53: too many connections), operator
 # intervention (57: shutting down, restarting, "the database system is starting up").
 _AWAY_CLASSES = ("08", "53", "57")
+# A connection to a server that is not (or no longer) the primary: 25006
+# read_only_sql_transaction, from a standby or a demoted server. Retrying on the same
+# connection can never work; a new one finds the primary (target_session_attrs).
+_NOT_PRIMARY = ("25006",)
+# States after which the connection itself is no use: it is discarded from the pool
+# (connection exceptions, the server shutting down or crashed, not the primary).
+_DISCARD = ("08", "57P", *_NOT_PRIMARY)
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def _away_state(state: str | None) -> bool:
+    return state is not None and (state[:2] in _AWAY_CLASSES or state in _NOT_PRIMARY)
+
+
+def _unusable(error: BaseException | None) -> bool:
+    """asyncpg's client-side errors (InternalClientError and its subclasses): its refusal
+    when no host of a multi-host URL is the primary (mid fail-over: the primary gone, the
+    standby not promoted yet), and a connection whose protocol was left mid-operation
+    when its server died ("cannot switch to state …; another operation is in progress",
+    seen by the fail-over drill). Either way the connection cannot be used; a new one
+    can. Matched by name, so that this module does not import the driver."""
+    return any(c.__name__ == "InternalClientError" for c in type(error).__mro__)
 
 
 def is_unreachable(error: BaseException) -> bool:
     """Errors that mean the database cannot be used right now, not that the op is wrong."""
     if isinstance(error, sa_exc.DBAPIError):
         orig = error.orig
-        state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
         return (
             bool(error.connection_invalidated)
             or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
-            or (isinstance(state, str) and state[:2] in _AWAY_CLASSES)
+            or _away_state(_sqlstate(orig))
+            or _unusable(orig)
         )
-    state = getattr(error, "sqlstate", None)  # asyncpg's own, when raised past SQLAlchemy
-    if isinstance(state, str) and state[:2] in _AWAY_CLASSES:
+    # asyncpg's own, when raised past SQLAlchemy (the writer's driver-level statements)
+    if _away_state(_sqlstate(error)) or _unusable(error):
         return True
     return isinstance(error, OSError | ConnectionError | sa_exc.TimeoutError | TimeoutError)
 
 
+# libpq's multi-host form: `scheme://[user[:password]@]host[:port],host[:port]…[/db][?…]`
+_MULTI_HOST = re.compile(
+    r"^(?P<head>postgres(?:ql)?(?:\+\w+)?://(?:[^@/?]*@)?)(?P<hosts>[^/?]*,[^/?]*)(?P<tail>.*)$"
+)
+
+
+def parse_url(url: str) -> URL:
+    """Parse a database URL, accepting libpq's multi-host PostgreSQL form.
+
+    `postgresql://u@h1:5432,h2:5433/db?…` (which SQLAlchemy cannot parse) becomes
+    SQLAlchemy's `postgresql://u@/db?host=h1:5432&host=h2:5433&…`; a host without a port
+    gets 5432. Any other URL is parsed as it is."""
+    m = _MULTI_HOST.match(url)
+    if m is None:
+        return make_url(url)
+    hosts = []
+    for entry in m["hosts"].split(","):
+        host, colon, port = entry.rpartition(":")
+        if not colon or "]" in port or not port.isdigit():
+            host, port = entry, "5432"
+        if not host:
+            raise ValueError(f"empty host in the database URL's host list {m['hosts']!r}")
+        hosts.append(f"host={host}:{port}")
+    tail = m["tail"] or "/"
+    path, question, query = tail.partition("?")
+    query = "&".join([*hosts, *([query] if question and query else [])])
+    return make_url(f"{m['head']}{path}?{query}")
+
+
 def async_url(url: str) -> str:
     """Turn a user's `sqlite:///…` or `postgresql://…` into the async driver's URL."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return str(parsed.set(drivername="sqlite+aiosqlite"))
@@ -74,6 +135,19 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool, busy_ms: int) -> No
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _discard_dead_connections(engine: AsyncEngine) -> None:
+    """Treat the states of a server that is gone or not the primary as a disconnect, so
+    that SQLAlchemy drops the connection (and the pool's older ones) instead of handing
+    it out again: after a fail-over every pooled connection points at the lost primary
+    or a standby, and `pool_pre_ping` alone would keep a standby connection that pings."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(ctx: Any) -> None:
+        state = _sqlstate(ctx.original_exception)
+        if (state is not None and state.startswith(_DISCARD)) or _unusable(ctx.original_exception):
+            ctx.is_disconnect = True
 
 
 @dataclass
@@ -172,4 +246,5 @@ def _engines(
             "command_timeout": 60,
         },
     )
+    _discard_dead_connections(engine)
     return engine, engine

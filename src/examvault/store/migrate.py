@@ -9,10 +9,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from examvault.store.engine import async_url, create_private_sqlite_file
+from examvault.store.engine import async_url, create_private_sqlite_file, parse_url
 from examvault.store.tables import metadata
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -28,7 +27,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Bring the database at `url` to the latest schema (blocking: call before serving)."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         create_private_sqlite_file(parsed.database)
