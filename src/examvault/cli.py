@@ -337,6 +337,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
         def report(what: str, done: int, total: int) -> None:
             bar.update(task, description=what, completed=done, total=total or None)
+            if not total:  # a step of unknown length: a pulsing bar (update keeps a total)
+                next(t for t in bar.tasks if t.id == task).total = None
 
         yield report
 

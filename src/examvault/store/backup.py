@@ -187,7 +187,8 @@ def _sqlite_copy(
     the copy, and the server's writers are never blocked (in WAL a reader does not block
     a writer; checkpoints just cannot pass the snapshot until we finish, so the -wal
     file grows for the duration). The counts are read in the same snapshot, so they
-    describe exactly what the copy holds.
+    describe exactly what the copy holds. (A database not in WAL mode, which the server
+    never leaves, would instead hold its writers back until the copy ends.)
     """
     if hold_snapshot:
         src.execute("BEGIN")
