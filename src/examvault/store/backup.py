@@ -65,6 +65,7 @@ class Summary:
 
     action: str  # "backup" or "restore"
     store: str  # "sqlite" or "postgresql"
+    database: str  # its URL, without a password
     file: Path
     size: int
     seconds: float
@@ -73,10 +74,13 @@ class Summary:
 
     def line(self) -> str:
         counts = ", ".join(f"{self.counts[name]:,} {name}" for name in COUNTED)
-        verb = "wrote" if self.action == "backup" else "restored from"
+        what = (
+            f"backup of {self.database} written to {self.file}"
+            if self.action == "backup"
+            else f"restore of {self.file} into {self.database}"
+        )
         return (
-            f"{self.action} ({self.store}): {verb} {self.file}, {_size(self.size)} in "
-            f"{self.seconds:.1f} s; {counts}; schema {self.revision}"
+            f"{what}: {_size(self.size)} in {self.seconds:.1f} s; {counts}; schema {self.revision}"
         )
 
 
@@ -105,9 +109,8 @@ def backup(url: str, out: Path, *, progress: Progress | None = None) -> Summary:
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
-    return Summary(
-        "backup", store, out, out.stat().st_size, time.monotonic() - began, counts, revision
-    )
+    size, seconds = out.stat().st_size, time.monotonic() - began
+    return Summary("backup", store, _safe(parsed), out, size, seconds, counts, revision)
 
 
 def restore(
@@ -137,9 +140,8 @@ def restore(
         if not magic.startswith(PGDUMP_MAGIC):
             raise BackupError(f"{file} is not an examvault backup (not a pg_dump custom archive)")
         counts, revision = asyncio.run(_pg_restore(file, parsed, force, report))
-    return Summary(
-        "restore", store, file, file.stat().st_size, time.monotonic() - began, counts, revision
-    )
+    size, seconds = file.stat().st_size, time.monotonic() - began
+    return Summary("restore", store, _safe(parsed), file, size, seconds, counts, revision)
 
 
 # --- SQLite -----------------------------------------------------------------------------
