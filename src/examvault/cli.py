@@ -7,10 +7,11 @@ the settings to everything else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -287,6 +288,73 @@ def report(
         raise typer.Exit(2) from None
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def backup(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write")],
+    database: DatabaseOpt = None,
+) -> None:
+    """Write a consistent backup of the database, while the server runs (file mode 0600)."""
+    from examvault.store.backup import BackupError
+    from examvault.store.backup import backup as run_backup
+
+    try:
+        with _progress() as report:
+            summary = run_backup(_settings(database).database(), out, progress=report)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary.line())
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, metavar="FILE")],
+    database: DatabaseOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data")
+    ] = False,
+) -> None:
+    """Restore a backup into a new or empty database, then migrate it to the latest schema."""
+    from examvault.store.backup import BackupError
+    from examvault.store.backup import restore as run_restore
+
+    try:
+        with _progress() as report:
+            summary = run_restore(
+                backup_file, _settings(database).database(), force=force, progress=report
+            )
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary.line())
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr (nothing when it is not a terminal): report(what, done, total)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def report(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total or None)
+            if not total:  # a step of unknown length: a pulsing bar (update keeps a total)
+                next(t for t in bar.tasks if t.id == task).total = None
+
+        yield report
 
 
 @app.command()
