@@ -5,7 +5,7 @@
 
 For each store: a fresh database (bench/run.py's `Database`: a temp SQLite file, or a new
 PostgreSQL database dropped afterwards), migrated; the exam and its candidates written
-through the app's own write path (`PutExam`, `Register` on a `Core`); then every attempt
+through the app's own write path (`Exams.put`, `Directory.register` on a `Core`); then every attempt
 filled in by bulk insert into the real schema, as a finished exam leaves it: submitted
 attempts with their totals, about 90 % of the questions answered, each answer scored
 with `examvault.marking` and journaled, three in ten of them after an earlier change.
@@ -37,17 +37,15 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`
 
 from bench.run import Database
-from examvault.answers import encode_response, normal_form
-from examvault.candidates import Register
-from examvault.catalog import PutExam
 from examvault.core import Core
-from examvault.exams import Exam, parse_definition
+from examvault.domain.answers import encode_response, normal_form
+from examvault.domain.exams import Exam, parse_definition
+from examvault.domain.marking import score
+from examvault.domain.totals import Totals
 from examvault.loadtest.scenarios import exam_document
 from examvault.loadtest.verify import compiled
-from examvault.marking import score
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
-from examvault.totals import Totals
 
 EXAM_ID = "backup-bench"
 CHUNK = 250  # attempts per insert batch
@@ -122,10 +120,10 @@ async def _app_writes(url: str, data_dir: Path, doc: dict[str, Any], attempts: i
     await core.start(background=False)
     try:
         definition = parse_definition(json.loads(json.dumps(doc), parse_float=Decimal))
-        await core.write(PutExam(definition, "bench", core.clock.now()))
+        await core.exams.put(definition, "bench")
         people = [(f"C{n:05d}", f"Candidate {n}") for n in range(attempts)]
         for i in range(0, attempts, 2000):
-            await core.write(Register(EXAM_ID, people[i : i + 2000], "bench", core.clock.now()))
+            await core.directory.register(EXAM_ID, people[i : i + 2000], "bench")
     finally:
         await core.stop()
 

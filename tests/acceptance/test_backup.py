@@ -27,13 +27,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from examvault.answers import decode_response, normal_form
-from examvault.loadtest.runner import ServerProcess
+from examvault.domain.answers import decode_response, normal_form
+from examvault.domain.marking import score
+from examvault.domain.totals import Totals
+from examvault.loadtest.server import ServerProcess
 from examvault.loadtest.verify import compiled
-from examvault.marking import score
 from examvault.store import tables
 from examvault.store.engine import open_store
-from examvault.totals import Totals
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _blocking, _truncate
 from tests.helpers import bearer, small_exam, to_json
 
