@@ -95,14 +95,14 @@ class StoreDocument:
         await analytics.put(conn, self.exam_id, self.computed_at, self.basis, self.document)
 
 
+@dataclass
 class Analytics:
     """The examiners' figures of an exam."""
 
-    def __init__(self, store: Store, writes: Writes, catalog: Catalog, clock: Clock) -> None:
-        self.store = store
-        self.writes = writes
-        self.catalog = catalog
-        self.clock = clock
+    store: Store
+    writes: Writes
+    catalog: Catalog
+    clock: Clock
 
     async def gather(self, exam_id: str) -> Gathered:
         """Read the submitted attempts and the tally of their answers in one snapshot."""

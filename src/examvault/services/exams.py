@@ -103,17 +103,15 @@ class CloseExam:
         self.queue.poke()
 
 
+@dataclass
 class Exams:
     """The exam team's operations on exams."""
 
-    def __init__(
-        self, store: Store, writes: Writes, clock: Clock, queue: JobQueue, metrics: Metrics
-    ) -> None:
-        self.store = store
-        self.writes = writes
-        self.clock = clock
-        self.queue = queue
-        self.metrics = metrics
+    store: Store
+    writes: Writes
+    clock: Clock
+    queue: JobQueue
+    metrics: Metrics
 
     async def put(
         self, definition: ExamDef, actor: str, action: str = "exam_created"

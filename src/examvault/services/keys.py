@@ -70,17 +70,15 @@ class ChangeKey:
         self.queue.poke()
 
 
+@dataclass
 class Keys:
     """Changing an exam's answer key, and its history."""
 
-    def __init__(
-        self, store: Store, writes: Writes, catalog: Catalog, clock: Clock, queue: JobQueue
-    ) -> None:
-        self.store = store
-        self.writes = writes
-        self.catalog = catalog
-        self.clock = clock
-        self.queue = queue
+    store: Store
+    writes: Writes
+    catalog: Catalog
+    clock: Clock
+    queue: JobQueue
 
     async def change(
         self, exam_id: str, body: KeyChangeDef, actor: str

@@ -4,6 +4,7 @@ invigilator's table of candidates. Reads only; ranks are written by a job
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from examvault.clock import Clock, format_time
@@ -17,14 +18,14 @@ from examvault.store.engine import Store
 from examvault.store.queries import attempts, candidates, save_stats
 
 
+@dataclass
 class Results:
     """What the exam team reads about an exam's attempts."""
 
-    def __init__(self, store: Store, catalog: Catalog, clock: Clock, metrics: Metrics) -> None:
-        self.store = store
-        self.catalog = catalog
-        self.clock = clock
-        self.metrics = metrics
+    store: Store
+    catalog: Catalog
+    clock: Clock
+    metrics: Metrics
 
     async def table(self, exam_id: str) -> tuple[Exam, list[dict[str, Any]]]:
         """One row per registered candidate, ordered by candidate id (code-point order)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 
 from examvault.clock import Clock
 from examvault.metrics import Metrics
@@ -23,24 +24,16 @@ from examvault.store.queries import attempts, exams
 log = logging.getLogger("examvault.sweeper")
 
 
+@dataclass
 class Sweeper:
     """Seals what has expired and closes exams whose closes_at + grace has passed."""
 
-    def __init__(
-        self,
-        store: Store,
-        writes: Writes,
-        exam_service: Exams,
-        clock: Clock,
-        metrics: Metrics,
-        interval: float,
-    ) -> None:
-        self.store = store
-        self.writes = writes
-        self.exams = exam_service
-        self.clock = clock
-        self.metrics = metrics
-        self.interval = interval
+    store: Store
+    writes: Writes
+    exams: Exams
+    clock: Clock
+    metrics: Metrics
+    interval: float
 
     async def sweep(self) -> int:
         """One pass; the number of attempts it sealed."""

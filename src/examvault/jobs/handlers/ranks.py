@@ -7,6 +7,7 @@ twice, or after a late straggler changed a total, gives the same table.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -21,12 +22,12 @@ from examvault.store.engine import Store
 from examvault.store.queries import attempts
 
 
+@dataclass
 class Ranks:
     """Computes ranks from a snapshot, and writes them when the job completes."""
 
-    def __init__(self, store: Store, catalog: Catalog) -> None:
-        self.store = store
-        self.catalog = catalog
+    store: Store
+    catalog: Catalog
 
     async def compute(self, exam_id: str) -> list[dict[str, Any]]:
         """The rank rows of every submitted attempt (attempts.write_ranks' shape)."""

@@ -113,17 +113,15 @@ class RescoreChunk:
         return out
 
 
+@dataclass
 class Regrade:
     """Rescore the changed questions of every attempt, then mark the change done."""
 
-    def __init__(
-        self, store: Store, writes: Writes, catalog: Catalog, queue: JobQueue, ranks: Ranks
-    ) -> None:
-        self.store = store
-        self.writes = writes
-        self.catalog = catalog
-        self.queue = queue
-        self.ranks = ranks
+    store: Store
+    writes: Writes
+    catalog: Catalog
+    queue: JobQueue
+    ranks: Ranks
 
     async def __call__(self, job: Job) -> Finish:
         exam_id = job["exam_id"]
