@@ -17,7 +17,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.acceptance.process import ServerProcess
+from examvault.loadtest.server import ServerProcess
 from tests.helpers import ADMIN, bearer, moodle_quiz, small_exam, to_json
 
 pytestmark = pytest.mark.slow
@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 def served(tmp_path: Path) -> Iterator[ServerProcess]:
     # Rate limits off: the probes below save as fast as the server answers.
     proc = ServerProcess(
-        f"sqlite:///{tmp_path / 'examvault.db'}", tmp_path,
-        EXAMVAULT_RATE_BURST="1000000", EXAMVAULT_RATE_PER_SECOND="1000000",
+        "examvault", f"sqlite:///{tmp_path / 'examvault.db'}", tmp_path,
+        {"EXAMVAULT_RATE_BURST": "1000000", "EXAMVAULT_RATE_PER_SECOND": "1000000"},
+        admin_token=ADMIN,
     )  # fmt: skip
     proc.start()
     try:
@@ -124,16 +125,16 @@ def test_a_client_gone_mid_body_is_not_a_server_error(served: ServerProcess, rou
     assert server_errors(served.url) == before
     view = httpx.get(f"{served.url}/api/v1/attempts/{aid}", headers=bearer(token)).json()
     assert view["status"] == "in_progress"
-    log = (served.data_dir / f"server-{served.port}.log").read_text()
+    log = served.log.read_text()
     assert "Traceback" not in log and "ClientDisconnect" not in log
 
 
 def parsing(served: ServerProcess) -> bool:
-    """Whether the server has an import's child process (examvault.sandbox) running."""
+    """Whether the server has an import's child process (examvault.services.imports) running."""
     assert served.proc is not None
     try:
         children = psutil.Process(served.proc.pid).children(recursive=True)
-        return any("examvault.sandbox" in c.cmdline() for c in children)
+        return any("examvault.services.imports" in c.cmdline() for c in children)
     except psutil.Error:  # a child that ended while we looked
         return False
 
