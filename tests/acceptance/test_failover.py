@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from examvault.loadtest.failover import PgPair, find_bindir
+from examvault.loadtest.failover import PgPair, alive, find_bindir
 from examvault.loadtest.runner import Options, run
 
 pytestmark = pytest.mark.slow
@@ -93,4 +93,4 @@ def test_the_pair_leaves_nothing_behind() -> None:
     assert standby, "the standby runs"
     pair.close()
     assert not pair.root.exists()
-    assert not any(p.is_running() for p in standby)
+    assert not any(alive(p) for p in standby)

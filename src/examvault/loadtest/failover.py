@@ -213,17 +213,18 @@ class PgPair:
         for datadir in sorted(self.root.iterdir()) if self.root.exists() else []:
             if not (datadir / "postmaster.pid").exists():
                 continue
+            procs = self._tree(datadir)
             stopped = subprocess.run(
                 [*self.as_owner, str(self.bindir / "pg_ctl"), "-D", str(datadir),
                  "-m", "immediate", "-w", "-t", "30", "stop"],
                 capture_output=True, cwd=self.root, check=False,
             )  # fmt: skip
             if stopped.returncode != 0:  # not running, or stuck: make sure nothing is left
-                procs = self._tree(datadir)
                 for p in procs:
                     with contextlib.suppress(psutil.Error):
                         p.send_signal(signal.SIGKILL)
-                psutil.wait_procs(procs, timeout=10)
+            # The postmaster is gone once pg_ctl returns; its children may take a moment.
+            _wait_gone(procs, timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PgPair:
@@ -265,3 +266,23 @@ class PgPair:
             return [root, *root.children(recursive=True)]
         except (OSError, ValueError, IndexError, psutil.Error):
             return []
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running, and not a zombie: an orphan's zombie stays until PID 1 reaps it, and in a
+    container PID 1 may never do so."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> None:
+    """Wait until none of these processes is alive; SIGKILL what is left at the end."""
+    deadline = time.monotonic() + timeout
+    while any(alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for p in procs:
+        if alive(p):
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(signal.SIGKILL)
