@@ -50,6 +50,27 @@ def test_students_submitting_together_lose_nothing(
     assert summary["submits_acknowledged"] == students
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_start_storm_loses_nothing(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
+) -> None:
+    """Everyone starts in the same second (a small start_storm_10k): every start gets its
+    view (a 503 + Retry-After retried is fine), then every answer and submit holds."""
+    database = f"sqlite:///{tmp_path / 'lt.db'}"
+    if store == "postgresql":
+        database = request.getfixturevalue("pg_url")
+        import asyncio
+
+        from tests.conftest import _truncate
+
+        asyncio.run(_truncate(database))
+    summary = _run(tmp_path, "start_storm_10k", students=150, work_seconds=3, database=database)
+    _assert_nothing_lost(summary, 150)
+    assert summary["starts"] == 150
+    assert summary["start_window_s"] is not None
+    assert summary["submits_acknowledged"] == 150
+
+
 def test_mixed_manual_and_server_submits(tmp_path: Path) -> None:
     summary = _run(tmp_path, "mixed_submission_load", students=30, duration=5, work_seconds=2)
     _assert_nothing_lost(summary, 30)

@@ -34,6 +34,25 @@ def latency_ms(samples: Sequence[tuple[float, float]]) -> dict[str, float | None
     return out
 
 
+def start_storm(recorder: Recorder) -> dict[str, Any]:
+    """The starts: from the first sent to the last acknowledged (the moment the last
+    student holds the exam), their rate over that window, and the latency of the saves
+    acknowledged inside it."""
+    if not recorder.starts:
+        return {"starts": 0, "start_window_s": None, "starts_per_s": None,
+                "save_during_starts_latency_ms": latency_ms([])}  # fmt: skip
+    first_sent = min(at - lat for at, lat in recorder.starts)
+    last_held = max(at for at, _ in recorder.starts)
+    window = max(last_held - first_sent, 1e-3)
+    during = [(at, lat) for at, lat in recorder.saves if first_sent <= at <= last_held]
+    return {
+        "starts": len(recorder.starts),
+        "start_window_s": round(window, 3),
+        "starts_per_s": round(len(recorder.starts) / window, 1),
+        "save_during_starts_latency_ms": latency_ms(during),
+    }
+
+
 def summary(
     scenario: str,
     target: str,
@@ -50,6 +69,7 @@ def summary(
 ) -> dict[str, Any]:
     """Every number of the run in one JSON-ready dict."""
     submits = len(recorder.submits)
+    storm = start_storm(recorder)
     return {
         "scenario": scenario,
         "target": target,
@@ -57,8 +77,10 @@ def summary(
         "elapsed_s": round(elapsed, 2),
         "requests": recorder.requests,
         "requests_per_s": round(recorder.requests / elapsed, 1) if elapsed else None,
+        "start_latency_ms": latency_ms(recorder.starts),
         "save_latency_ms": latency_ms(recorder.saves),
         "submit_latency_ms": latency_ms(recorder.submits),
+        **storm,
         "submits_acknowledged": submits,
         "submit_window_s": None if submit_window is None else round(submit_window, 3),
         "submits_per_s": (round(submits / submit_window, 1) if submit_window else None),
@@ -102,13 +124,20 @@ def print_table(s: Mapping[str, Any], console: Console | None = None) -> None:
         "  wrong kind / not exactly once / score mismatch",
         f"{v['kind_mismatch']} / {v['submitted_twice']} / {v['score_mismatch']}",
     )
-    for kind in ("save", "submit"):
-        lat = s[f"{kind}_latency_ms"]
+    for kind in ("start", "save", "submit", "save_during_starts"):
+        lat = s.get(f"{kind}_latency_ms")
+        if lat is None:  # a summary written before the field existed
+            continue
         t.add_row(
-            f"{kind} latency p50 / p95 / p99 / max (ms)",
+            f"{kind.replace('_', ' ')} latency p50 / p95 / p99 / max (ms)",
             " / ".join(
                 "-" if lat[k] is None else f"{lat[k]:g}" for k in ("p50", "p95", "p99", "max")
             ),
+        )
+    if s.get("starts"):
+        t.add_row(
+            "starts / s; the last student holds the exam after (s)",
+            f"{s['starts_per_s']}; {s['start_window_s']}",
         )
     t.add_row("requests / s", f"{s['requests_per_s']}")
     t.add_row("submits acknowledged / s (burst)", f"{s['submits_per_s']}")

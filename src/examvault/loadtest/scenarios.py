@@ -33,6 +33,9 @@ class Scenario:
     throwaway primary and synchronous standby for it (loadtest/failover.py). The
     standby is promoted `promote_after` seconds after the kill (the time a watchdog or
     an operator takes), and never before the server was seen answering 503.
+    `start_spread`: the window (seconds) in which the students start; by default up to
+    2 s, a quarter of the working time at most. 1.0 is the start of a real exam day:
+    everyone presses "start" in the same second.
     """
 
     name: str
@@ -49,11 +52,19 @@ class Scenario:
     restart_database_at: float | None = None
     failover_at: float | None = None
     promote_after: float = 2.0
+    start_spread: float | None = None
     description: str = ""
 
     def evolve(self, **changes: Any) -> Scenario:
         """A copy with the given fields changed (`None` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def start_window(self) -> float:
+        """Seconds over which the students' starts are spread."""
+        if self.start_spread is not None:
+            return self.start_spread
+        return min(2.0, self.work_seconds / 4)
 
     @property
     def server_ends_attempts(self) -> bool:
@@ -108,9 +119,23 @@ SCENARIOS: dict[str, Scenario] = {
             "stampede_10k",
             students=10_000,
             questions=100,
+            start_spread=1.0,
             submit_spread=1.0,
             work_seconds=240,
-            description="10,000 submits within one second",
+            description="a real day: 10,000 starts within one second, then 10,000 submits "
+            "within one second",
+        ),
+        Scenario(
+            "start_storm_10k",
+            students=10_000,
+            questions=100,
+            start_spread=1.0,
+            submit_spread=5.0,
+            work_seconds=60,
+            saves_per_student=3,
+            revisits=1,
+            description="10,000 candidates start a 100-question exam in the same second, "
+            "answer and submit",
         ),
         Scenario(
             "no_client_submit",

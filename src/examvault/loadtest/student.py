@@ -44,6 +44,7 @@ class Recorder:
 
     t0: float = field(default_factory=time.monotonic)
     # (seconds since t0 at completion, latency in seconds)
+    starts: list[tuple[float, float]] = field(default_factory=list)
     saves: list[tuple[float, float]] = field(default_factory=list)
     submits: list[tuple[float, float]] = field(default_factory=list)
     requests: int = 0
@@ -212,11 +213,14 @@ class Student:
         return items
 
     async def start(self, http: Http, exam_id: str) -> None:
+        began = time.monotonic()
         status, body = await http.call(
             "POST", f"/exams/{exam_id}/attempts", self.token, rng=self.rng
         )
         if status not in (200, 201):
             raise GaveUp(f"start: {status} {body}")
+        done = time.monotonic()
+        http.recorder.starts.append((done - http.recorder.t0, done - began))
         self.attempt_id = body["attempt_id"]
         self.seq = max(self.seq, int(body.get("last_seq") or 0))
         from datetime import datetime
@@ -279,7 +283,7 @@ class Student:
     async def run(self, http: Http, exam_id: str, scenario: Scenario, submit_at: float) -> None:
         """The whole exam: start, answer and revisit with think time, then finish."""
         try:
-            await asyncio.sleep(self.rng.uniform(0, min(2.0, scenario.work_seconds / 4)))
+            await asyncio.sleep(self.rng.uniform(0, scenario.start_window))
             await self.start(http, exam_id)
             work_end = submit_at
             if self.submits and scenario.submit_mode == "mixed":
