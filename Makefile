@@ -33,7 +33,7 @@ wrk:
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 
 ## Set up and run every test (SQLite and the PostgreSQL at 127.0.0.1:5432).
-test: $(STAMP) browser nginx
+test: $(STAMP) browser nginx wrk
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
