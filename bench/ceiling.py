@@ -7,6 +7,7 @@ For each store (a fresh database, dropped afterwards) it measures with wrk (Debi
 package: `make wrk`), one after the other on the same machine:
 
   a. the no-op: a bare ASGI app under examvault's uvicorn settings (bench/noop.py),
+     and under granian too when it is installed (the `bench` extra),
   b. examvault's `GET /healthz`,
   c. durable one-answer saves over `--seats` started attempts (bench/wrk/save.lua),
   d. starts, one fresh registered token per request (bench/wrk/start.lua),
@@ -54,6 +55,19 @@ class NoopProcess(ServerProcess):
 
     def command(self) -> list[str]:
         return [sys.executable, str(HERE / "noop.py"), "--port", str(self.port)]
+
+
+class GranianNoopProcess(ServerProcess):
+    """The same no-op under granian (1 worker, uvloop, no access log), when installed."""
+
+    def command(self) -> list[str]:
+        return [str(GRANIAN), "--interface", "asgi", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", "1", "--loop", "uvloop",
+                "--no-access-log", "--log-level", "warning", "--working-dir", str(HERE),
+                "noop:app"]  # fmt: skip
+
+
+GRANIAN = Path(sys.executable).parent / "granian"
 
 
 def wrk_binary() -> str | None:
@@ -201,6 +215,14 @@ def measure_store(
         runs["noop"] = wrk(f"{noop.url}/", "plain.lua", None, **opts)
     finally:
         noop.stop()
+    if GRANIAN.exists():  # optional: `pip install -e '.[bench]'`
+        say("no-op under granian")
+        granian = GranianNoopProcess("examvault", "unused", tmp)
+        granian.start()
+        try:
+            runs["noop_granian"] = wrk(f"{granian.url}/", "plain.lua", None, **opts)
+        finally:
+            granian.stop()
 
     server = ServerProcess("examvault", database, tmp, {})
     server.start()
@@ -289,6 +311,8 @@ def table(results: dict[str, Any]) -> Table:
         runs = entry["runs"]
         noop = runs["noop"]
         for name, label in LABELS.items():
+            if name not in runs:
+                continue
             r = runs[name]
             t.add_row(
                 entry["store"],
@@ -308,6 +332,7 @@ def table(results: dict[str, Any]) -> Table:
 
 LABELS = {
     "noop": "no-op (bare ASGI)",
+    "noop_granian": "no-op under granian",
     "healthz": "GET /healthz",
     "save": "PUT …/answers (durable)",
     "start": "POST …/attempts (start)",
