@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ceiling.py [--stores sqlite,postgresql] [--seconds 15]
                                       [--connections 128] [--threads 1]
+    .venv/bin/python bench/ceiling.py --markdown bench/results/ceiling-<time>.json
 
 For each store (a fresh database, dropped afterwards) it measures with wrk (Debian's
 package: `make wrk`), one after the other on the same machine:
@@ -340,6 +341,45 @@ LABELS = {
 }
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The table for docs/performance.md (numbers go there by this, not by hand)."""
+    out = [
+        "| store | what | requests | requests/s | p50 / p99 ms | non-2xx "
+        "| ÷ no-op req/s | p50 / p99 × no-op |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in results["stores"]:
+        runs = entry["runs"]
+        noop = runs["noop"]
+        for name, label in LABELS.items():
+            if name not in runs:
+                continue
+            r = runs[name]
+            out.append(
+                f"| {entry['store']} | {label} | {r['requests']:,} | {r['per_s']:,.0f} | "
+                f"{r['p50_ms']:g} / {r['p99_ms']:g} | {r['non_2xx']:,} | "
+                f"{_ratio(r['per_s'], noop['per_s'])} | "
+                f"{_ratio(r['p50_ms'], noop['p50_ms'])} / {_ratio(r['p99_ms'], noop['p99_ms'])} |"
+            )
+    m = results["machine"]
+    out.append("")
+    out.append(
+        f"{m['nproc']} cores, {m['wrk'].split(' [')[0]}, {results['params']['connections']} "
+        f"connections, {results['params']['threads']} wrk thread(s), "
+        f"{results['params']['seconds']:g} s a timed run; load average (1/5/15 min) "
+        f"{' / '.join(map(str, m['load_avg_at_start']))} at the start, "
+        f"{' / '.join(map(str, m['load_avg_at_end']))} at the end. Checked through the API: "
+        + "; ".join(
+            f"{e['store']} {'correct' if e['correct'] else 'NOT CORRECT'} "
+            f"(answers_saved {e['stored']['answers_saved']:,} = 200 saves; "
+            f"{e['stored']['attempts_started']:,} started = 201s; "
+            f"{e['stored']['attempts_submitted']:,} submitted = 200s)"
+            for e in results["stores"]
+        )
+    )
+    return "\n".join(out)
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.3f}" if b else "–"
 
@@ -395,7 +435,8 @@ def _wrk_version() -> str:
     if binary is None:
         return "absent"
     out = subprocess.run([binary, "--version"], capture_output=True, text=True)
-    return (out.stdout or out.stderr).splitlines()[0].strip()
+    first = (out.stdout or out.stderr).splitlines()[0]
+    return first.split(" [")[0].split("  Copyright")[0].strip()
 
 
 def main() -> None:
@@ -407,7 +448,11 @@ def main() -> None:
     parser.add_argument("--seats", type=int, default=1000, help="started attempts saved to")
     parser.add_argument("--starts", type=int, default=4000, help="registered tokens to start")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--markdown", type=Path, help="only print this JSON's markdown table")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     if wrk_binary() is None:
         sys.exit("wrk is not installed: make wrk (apt-get install wrk)")
     console = Console(width=140)
