@@ -306,7 +306,7 @@ def measure_store(
 def table(results: dict[str, Any]) -> Table:
     t = Table(title="the ceiling, measured with wrk: examvault beside a bare ASGI no-op, same run")
     for col in ("store", "what", "requests", "requests/s", "p50 ms", "p99 ms", "non-2xx",
-                "÷ no-op req/s", "p50 × no-op", "p99 × no-op"):  # fmt: skip
+                "socket errors", "÷ no-op req/s", "p50 × no-op", "p99 × no-op"):  # fmt: skip
         t.add_column(col, justify="left" if col in ("store", "what") else "right")
     for entry in results["stores"]:
         runs = entry["runs"]
@@ -323,6 +323,7 @@ def table(results: dict[str, Any]) -> Table:
                 f"{r['p50_ms']:g}",
                 f"{r['p99_ms']:g}",
                 f"{r['non_2xx']:,}",
+                f"{sum(r['socket_errors'].values()):,}",
                 _ratio(r["per_s"], noop["per_s"]),
                 _ratio(r["p50_ms"], noop["p50_ms"]),
                 _ratio(r["p99_ms"], noop["p99_ms"]),
@@ -344,9 +345,9 @@ LABELS = {
 def markdown(results: dict[str, Any]) -> str:
     """The table for docs/performance.md (numbers go there by this, not by hand)."""
     out = [
-        "| store | what | requests | requests/s | p50 / p99 ms | non-2xx "
+        "| store | what | requests | requests/s | p50 / p99 ms | non-2xx | socket errors "
         "| ÷ no-op req/s | p50 / p99 × no-op |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in results["stores"]:
         runs = entry["runs"]
@@ -358,6 +359,7 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(
                 f"| {entry['store']} | {label} | {r['requests']:,} | {r['per_s']:,.0f} | "
                 f"{r['p50_ms']:g} / {r['p99_ms']:g} | {r['non_2xx']:,} | "
+                f"{sum(r['socket_errors'].values()):,} | "
                 f"{_ratio(r['per_s'], noop['per_s'])} | "
                 f"{_ratio(r['p50_ms'], noop['p50_ms'])} / {_ratio(r['p99_ms'], noop['p99_ms'])} |"
             )
