@@ -457,7 +457,7 @@ def main() -> None:
         return
     if wrk_binary() is None:
         sys.exit("wrk is not installed: make wrk (apt-get install wrk)")
-    console = Console(width=140)
+    console = Console(width=170)
     began = time.monotonic()
     results = run(
         args.stores.split(","),
