@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Branch coverage of src/examvault that `make test` holds (docs/architecture.md, "Gates").
 COVERAGE_FLOOR := 90
 
-.PHONY: demo test lint bench setup browser nginx
+.PHONY: demo test lint bench setup browser nginx wrk
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,8 +28,12 @@ browser:
 nginx:
 	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)
 
+## Debian's wrk for bench/ceiling.py and its test (tests/acceptance/test_ceiling.py).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+
 ## Set up and run every test (SQLite and the PostgreSQL at 127.0.0.1:5432).
-test: $(STAMP) browser nginx
+test: $(STAMP) browser nginx wrk
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports

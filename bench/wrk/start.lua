@@ -1,0 +1,15 @@
+-- Starts: POST /api/v1/exams/{id}/attempts, one fresh registered token per request.
+--
+--   wrk -s bench/wrk/start.lua URL -- tokens.txt THREADS 0 DONE   (see common.lua)
+--
+-- tokens.txt holds "/api/v1/exams/<id>/attempts <token>" lines; each is used once, and
+-- wrk stops when they are used up and answered.
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local common = dofile(dir .. "common.lua")
+
+local function make(line)
+  return wrk.format("POST", line.path, common.headers(line.token), "")
+end
+
+setup, done = common.setup, common.done
+init, delay, request, response = common.driver(make, function() end, false)

@@ -1,0 +1,15 @@
+-- Submits: POST /api/v1/attempts/{id}/submit (no body), each attempt once.
+--
+--   wrk -s bench/wrk/submit.lua URL -- attempts.txt THREADS 0 DONE   (see common.lua)
+--
+-- attempts.txt holds "/api/v1/attempts/<id>/submit <token>" lines; each is used once,
+-- and wrk stops when they are used up and answered.
+local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local common = dofile(dir .. "common.lua")
+
+local function make(line)
+  return wrk.format("POST", line.path, common.headers(line.token), "")
+end
+
+setup, done = common.setup, common.done
+init, delay, request, response = common.driver(make, function() end, false)
