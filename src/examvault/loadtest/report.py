@@ -187,7 +187,8 @@ def write_picture(s: Mapping[str, Any], recorder: Recorder, out: Path) -> Path:
 
     out.mkdir(parents=True, exist_ok=True)
     fig, (ax_lat, ax_rate) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
-    for name, samples in (("save", recorder.saves), ("submit", recorder.submits)):
+    series = (("start", recorder.starts), ("save", recorder.saves), ("submit", recorder.submits))
+    for name, samples in series:
         buckets = _buckets(samples)
         if not buckets:
             continue
