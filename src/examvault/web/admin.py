@@ -19,6 +19,8 @@ from examvault.web.context import server_of
 from examvault.web.responses import JSON
 from examvault.web.schemas import (
     Audit,
+    CandidateChange,
+    CandidateRow,
     CandidateTable,
     Closed,
     ExamList,
@@ -96,9 +98,25 @@ async def register(request: Request, exam_id: str, actor: Admin) -> Any:
 @router.get(
     "/exams/{exam_id}/candidates", response_model=None, responses=responses({200: CandidateTable})
 )
-async def candidate_table(request: Request, exam_id: str, _: Admin) -> Any:
-    """What the invigilator's table shows."""
-    return JSON({"candidates": await server_of(request).results.candidates(exam_id)})
+async def candidate_table(request: Request, exam_id: str, _: Admin, room: str | None = None) -> Any:
+    """What the invigilator's table shows; `?room=` keeps one room's rows."""
+    rooms = None if room is None else [room]
+    return JSON({"candidates": await server_of(request).results.candidates(exam_id, rooms=rooms)})
+
+
+@router.patch(
+    "/exams/{exam_id}/candidates/{candidate_id}",
+    response_model=None,
+    responses=responses({200: CandidateRow}),
+    openapi_extra=request_body(CandidateChange),
+)
+async def change_candidate(request: Request, exam_id: str, candidate_id: str, actor: Admin) -> Any:
+    """Change a candidate's room or extra time; an attempt in progress moves at once."""
+    server = server_of(request)
+    body = await read_json(request, server.settings.max_body_bytes)
+    await server.directory.change(exam_id, candidate_id, body, actor)
+    rows = await server.results.candidates(exam_id, candidate_ids=[candidate_id])
+    return JSON(rows[0])
 
 
 @router.post("/exams/{exam_id}/close", response_model=None, responses=responses({200: Closed}))

@@ -35,6 +35,14 @@ class CandidateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(default="", max_length=500)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    extra_seconds: int = Field(default=0, ge=0, le=86_400)
+
+
+class CandidateChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    extra_seconds: int = Field(default=0, ge=0, le=86_400)
 
 
 class Registration(BaseModel):
@@ -107,7 +115,9 @@ class AnswerView(_Out):
 class AttemptView(_Out):
     attempt_id: str
     exam_id: str
-    status: Literal["in_progress", "submitted"]
+    status: Literal["in_progress", "paused", "submitted"]
+    paused: bool
+    remaining_seconds: float
     started_at: Time
     deadline: Time
     server_time: Time
@@ -149,7 +159,7 @@ class Result(_Out):
 class Submitted(_Out):
     status: Literal["submitted"]
     submitted_at: Time
-    submit_kind: Literal["manual", "auto"]
+    submit_kind: Literal["manual", "auto", "invigilator"]
     result: Result | None
     late: list[int]
 
@@ -223,11 +233,16 @@ class StoredExam(_Out):
 class CandidateRow(_Out):
     candidate_id: str
     name: str
-    status: Literal["absent", "in_progress", "submitted"]
+    status: Literal["absent", "in_progress", "paused", "submitted"]
     attempt_id: str | None
+    room: str | None
+    extra_seconds: int
+    extended_seconds: int
+    paused: bool
+    deadline: Time | None
     last_seen: Time | None
     answers: int
-    score: Number | None
+    score: Number | None = Field(default=None, description="left out for an invigilator")
 
 
 class CandidateTable(_Out):
@@ -250,7 +265,7 @@ class ResultRow(_Out):
     rank: int | None
     percentile: Number | None
     submitted_at: Time | None
-    submit_kind: Literal["manual", "auto"] | None
+    submit_kind: Literal["manual", "auto", "invigilator"] | None
 
 
 class Results(_Out):
