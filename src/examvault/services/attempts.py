@@ -27,7 +27,7 @@ from examvault.services.catalog import Catalog
 from examvault.services.journal import AttemptOp
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
-from examvault.store.queries import answers, attempts, candidates, exams
+from examvault.store.queries import announcements, answers, attempts, candidates, exams
 
 log = logging.getLogger("examvault.attempts")
 
@@ -109,6 +109,16 @@ async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMet
     if row is None:
         return None
     return AttemptMeta(row.id, candidate.exam_id, candidate.id, row.exam_version)
+
+
+async def _notes(conn: AsyncConnection, candidate: Candidate) -> list[dict[str, Any]]:
+    """The announcements for the whole exam and for the candidate's room, oldest first."""
+    person = await candidates.one(conn, candidate.exam_id, candidate.id)
+    room = None if person is None else person.room
+    rows = await announcements.of_exam(
+        conn, candidate.exam_id, rooms=[] if room is None else [room]
+    )
+    return [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
 
 
 @dataclass(eq=False)
@@ -218,8 +228,11 @@ class Attempts:
                         conn, row.exam_id, row.exam_version, row.exam_key_version
                     )
                     rows = await answers.of_attempt(conn, attempt_id)
+                    notes = await _notes(conn, candidate)
             if not expired:
-                return views.attempt_view(exam, row, rows, now, self.fragments)
+                view = views.attempt_view(exam, row, rows, now, self.fragments)
+                view["announcements"] = notes
+                return view
             await self._touch(candidate, meta)
         raise errors.Unavailable("the attempt is being sealed; retry")
 

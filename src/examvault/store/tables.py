@@ -85,7 +85,7 @@ attempts = Table(
     Column("deadline", BigInteger, nullable=False),
     Column("end_at", BigInteger, nullable=False),
     Column("submitted_at", BigInteger),
-    Column("submit_kind", String(8)),
+    Column("submit_kind", String(16)),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("answered", Integer, nullable=False, server_default="0"),
     Column("totals", Text, nullable=False),

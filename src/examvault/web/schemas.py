@@ -124,6 +124,84 @@ class AttemptView(_Out):
     sections: list[SectionView]
     answers: dict[str, AnswerView]
     last_seq: int
+    announcements: list[Note] = []
+
+
+class Note(_Out):
+    id: int
+    text: str
+    at: Time
+
+
+class Live(_Out):
+    status: Literal["in_progress", "paused", "submitted"]
+    paused: bool
+    deadline: Time
+    remaining_seconds: float
+    server_time: Time
+    announcements: list[Note]
+
+
+class Announcement(_Out):
+    id: int
+    text: str
+    room: str | None
+    at: Time
+
+
+class Announcements(_Out):
+    announcements: list[Announcement]
+
+
+class AnnouncementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2_000)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class InvigilatorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(default="", max_length=500)
+    rooms: list[str] | None = None
+
+
+class InvigilatorRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invigilators: list[InvigilatorIn]
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["extend", "pause", "resume", "reopen", "submit"]
+    reason: str = Field(min_length=1, max_length=500)
+    seconds: int | None = Field(default=None, ge=1, le=86_400)
+    candidates: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    all: Literal[True] | None = None
+
+
+class ActionRow(_Out):
+    candidate_id: str
+    attempt_id: str | None
+    status: Literal["absent", "in_progress", "paused", "submitted"]
+    deadline: Time | None
+    submit_kind: Literal["manual", "auto", "invigilator"] | None
+
+
+class Skipped(_Out):
+    candidate_id: str
+    why: Literal[
+        "not_started", "ended", "submitted", "already_paused", "not_paused",
+        "not_submitted", "exam_closed",
+    ]  # fmt: skip
+
+
+class ActionDone(_Out):
+    action_id: str
+    action: str
+    applied: list[ActionRow]
+    skipped: list[Skipped]
 
 
 class Saved(_Out):
@@ -201,6 +279,10 @@ class ExamVersion(_Out):
 class Token(_Out):
     id: str
     token: str
+
+
+class InvigilatorsRegistered(_Out):
+    invigilators: list[Token]
 
 
 class Registered(_Out):

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.store.queries import insert, is_postgresql
-from examvault.store.tables import attempts, exams
+from examvault.store.tables import attempts, candidates, exams
 
 # An attempt's own columns, the ones a rescore reads.
 RESCORE_COLUMNS = (
@@ -263,3 +263,25 @@ async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
     """Rows of b_id, totals, key_version."""
     if rows:
         await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)
+
+
+async def live(conn: AsyncConnection, attempt_id: str) -> Any | None:
+    """What the candidate's page polls: the attempt's state and its candidate's room."""
+    return (
+        await conn.execute(
+            select(
+                attempts.c.exam_id,
+                attempts.c.candidate_id,
+                attempts.c.status,
+                attempts.c.deadline,
+                attempts.c.paused_at,
+                candidates.c.room,
+            )
+            .outerjoin(
+                candidates,
+                (candidates.c.exam_id == attempts.c.exam_id)
+                & (candidates.c.id == attempts.c.candidate_id),
+            )
+            .where(attempts.c.id == attempt_id)
+        )
+    ).one_or_none()

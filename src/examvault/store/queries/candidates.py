@@ -117,3 +117,38 @@ async def with_attempts(
         query = query.where(candidates.c.id.in_(list(candidate_ids)))
     rows = (await conn.execute(query)).all()
     return sorted(rows, key=lambda r: r.candidate_id)
+
+
+async def rooms_of(
+    conn: AsyncConnection,
+    exam_id: str,
+    *,
+    ids: Sequence[str] | None = None,
+    rooms: Sequence[str] | None = None,
+) -> dict[str, str | None]:
+    """candidate id → room, of these ids, or of these rooms, or of the whole exam."""
+    found: dict[str, str | None] = {}
+    base = select(candidates.c.id, candidates.c.room).where(candidates.c.exam_id == exam_id)
+    if ids is None:
+        query = base if rooms is None else base.where(candidates.c.room.in_(list(rooms)))
+        found.update({cid: room for cid, room in await conn.execute(query)})
+        return found
+    for start in range(0, len(ids), _CHUNK):
+        query = base.where(candidates.c.id.in_(list(ids[start : start + _CHUNK])))
+        found.update({cid: room for cid, room in await conn.execute(query)})
+    return found
+
+
+async def add_extended(
+    conn: AsyncConnection, exam_id: str, ids: Sequence[str], seconds: int
+) -> None:
+    """Add `seconds` to these candidates' extended_seconds."""
+    for start in range(0, len(ids), _CHUNK):
+        await conn.execute(
+            update(candidates)
+            .where(
+                candidates.c.exam_id == exam_id,
+                candidates.c.id.in_(list(ids[start : start + _CHUNK])),
+            )
+            .values(extended_seconds=candidates.c.extended_seconds + seconds)
+        )

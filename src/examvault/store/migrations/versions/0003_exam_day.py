@@ -27,6 +27,10 @@ def upgrade() -> None:
             sa.Column("extended_seconds", sa.Integer(), server_default="0", nullable=False)
         )
     with op.batch_alter_table("attempts") as batch:
+        # "invigilator" is longer than "manual" and "auto".
+        batch.alter_column(
+            "submit_kind", existing_type=sa.String(length=8), type_=sa.String(length=16)
+        )
         batch.add_column(sa.Column("paused_at", sa.BigInteger(), nullable=True))
         batch.add_column(
             sa.Column("paused_micros", sa.BigInteger(), server_default="0", nullable=False)
@@ -66,6 +70,9 @@ def downgrade() -> None:
         batch.drop_column("reopened")
         batch.drop_column("paused_micros")
         batch.drop_column("paused_at")
+        batch.alter_column(
+            "submit_kind", existing_type=sa.String(length=16), type_=sa.String(length=8)
+        )
     with op.batch_alter_table("candidates") as batch:
         batch.drop_column("extended_seconds")
         batch.drop_column("extra_seconds")
