@@ -108,7 +108,11 @@ def _why(action: str, row: Any | None, closed: bool, now: int) -> str | None:
     paused = row is not None and views.is_paused(row)
     facts = {
         "not_started": row is None,
-        "ended": row is not None and not paused and now > row.end_at,
+        # Past its end and not paused, or sealed at its end (by a sweeper, a touch, or a
+        # close that came after it).
+        "ended": row is not None
+        and not paused
+        and (now > row.end_at or (row.submitted_at is not None and row.submitted_at >= row.end_at)),
         "submitted": row is not None and row.status == "submitted",
         "already_paused": paused,
         "not_paused": not paused,
@@ -129,7 +133,7 @@ class Act:
     clock: Clock
 
     async def apply(self, conn: AsyncConnection) -> dict[str, Any]:
-        a, now = self.action, self.clock.now()
+        a = self.action
         header = await exams.header(conn, self.exam_id, lock=True)
         if header is None:
             raise errors.NotFound(f"no exam {self.exam_id!r}")
@@ -137,6 +141,9 @@ class Act:
         rooms = await self._targets(conn)
         ids = sorted(rooms)
         rows = await attempts.of_candidates_locked(conn, self.exam_id, ids)
+        # Read once the attempts are locked: no sweeper can seal them from now until the
+        # commit, so what is judged here is what is written.
+        now = self.clock.now()
         applied: list[str] = []
         skipped: list[dict[str, str]] = []
         extended: list[str] = []
