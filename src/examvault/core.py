@@ -91,7 +91,7 @@ class Core:
             writes=writes,
             directory=Directory(store, writes, clock),
             invigilators=Invigilators(store, writes, clock),
-            examday=ExamDay(store, writes, catalog, clock),
+            examday=ExamDay(store, writes, catalog, clock, metrics),
             attempts=Attempts(
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),

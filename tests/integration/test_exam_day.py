@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from examvault.clock import format_time
-from tests.helpers import Server, small_exam
+from tests.helpers import Server, running, small_exam
 
 
 async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
@@ -369,3 +370,17 @@ async def test_announcements_reach_the_whole_exam_or_one_room(server: Server) ->
     assert len(every["announcements"]) == 2
     r = await server.as_(t["B1"], "GET", f"/attempts/{a1}/live")
     assert r.status_code == 404
+
+
+async def test_extra_time_does_not_bring_back_an_attempt_past_its_end(
+    database: str, tmp_path: Path
+) -> None:
+    async with running(database, tmp_path, sweep_interval_seconds=3600) as server:
+        await server.create_exam(small_exam(duration_seconds=60, grace_seconds=0))
+        token = (await register(server, "mock-1", {"id": "A1"}))["A1"]
+        aid = (await server.start("mock-1", token))["attempt_id"]
+        server.clock.advance(61)  # past its end; no sweeper has sealed it yet
+        r = await server.admin("PATCH", "/exams/mock-1/candidates/A1", json={"extra_seconds": 600})
+        assert r.status_code == 409 and r.json()["type"] == "urn:examvault:attempt-submitted"
+        view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
+        assert view["status"] == "submitted" and view["submit_kind"] == "auto"

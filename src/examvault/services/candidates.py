@@ -194,9 +194,13 @@ class ChangeCandidate:
         attempt = await attempts.of_candidate_locked(conn, self.exam_id, self.candidate_id)
         diff = 0 if self.extra_seconds is None else self.extra_seconds - row.extra_seconds
         if diff and attempt is not None:
-            if attempt.status == "submitted":
+            # An attempt past its end is sealed there (by whichever comes first): it is
+            # as good as submitted, and a change must not bring it back.
+            if attempt.status == "submitted" or deadlines.ended(
+                attempt.end_at, attempt.paused_at, self.now
+            ):
                 raise errors.AttemptSubmitted(
-                    "the attempt is submitted; its accommodation cannot change"
+                    "the attempt is submitted (or past its end); its extra time cannot change"
                 )
             if not attempt.reopened:
                 await attempts.move_deadline(conn, attempt.id, diff * MICROS)

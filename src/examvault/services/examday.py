@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from examvault import errors
 from examvault.clock import MICROS, Clock, format_time
 from examvault.domain import deadlines, views
+from examvault.metrics import Metrics
 from examvault.services import audit
 from examvault.services.candidates import Candidate
 from examvault.services.catalog import Catalog
@@ -131,6 +132,8 @@ class Act:
     staff: Staff
     catalog: Catalog
     clock: Clock
+    metrics: Metrics
+    sealed: int = 0
 
     async def apply(self, conn: AsyncConnection) -> dict[str, Any]:
         a = self.action
@@ -162,6 +165,8 @@ class Act:
                 continue
             assert row is not None
             await attempts.change(conn, row.id, self._change(row, now, exam.grace_seconds))
+        if a.action == "submit":
+            self.sealed = len(applied)
         if extended:
             assert a.seconds is not None
             await candidates.add_extended(conn, self.exam_id, extended, a.seconds)
@@ -199,6 +204,10 @@ class Act:
             "applied": [_row(r) for r in after],
             "skipped": skipped,
         }
+
+    def after_commit(self) -> None:
+        if self.sealed:
+            self.metrics.submissions.labels("invigilator").inc(self.sealed)
 
     async def _targets(self, conn: AsyncConnection) -> dict[str, str | None]:
         """candidate id → room of every target; 403 outside the staff's rooms (nothing
@@ -326,7 +335,10 @@ class Announce:
 class ExamDay:
     """The exam day's operations: actions, announcements, and the candidate's `live`."""
 
-    def __init__(self, store: Store, writes: Writes, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, writes: Writes, catalog: Catalog, clock: Clock, metrics: Metrics
+    ) -> None:
+        self.metrics = metrics
         self.store = store
         self.writes = writes
         self.catalog = catalog
@@ -338,7 +350,7 @@ class ExamDay:
         staff.check_exam(exam_id)
         action = parse_action(body)
         result: dict[str, Any] = await self.writes.run(
-            Act(exam_id, action, staff, self.catalog, self.clock)
+            Act(exam_id, action, staff, self.catalog, self.clock, self.metrics)
         )
         return result
 
