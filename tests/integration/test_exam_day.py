@@ -384,3 +384,25 @@ async def test_extra_time_does_not_bring_back_an_attempt_past_its_end(
         assert r.status_code == 409 and r.json()["type"] == "urn:examvault:attempt-submitted"
         view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
         assert view["status"] == "submitted" and view["submit_kind"] == "auto"
+
+
+async def test_an_action_on_everyone_reaches_more_candidates_than_one_statement_takes(
+    server: Server,
+) -> None:
+    await server.create_exam(small_exam(duration_seconds=600))
+    people = [{"id": f"P{i:04}", "room": f"R{i % 3}"} for i in range(1_100)]
+    tokens = await register(server, "mock-1", *people)
+    started = ["P0000", "P0501", "P1099"]
+    for cid in started:
+        await server.start("mock-1", tokens[cid])
+    r = await act(server, action="extend", seconds=60, reason="late start", all=True)
+    assert r.status_code == 200, r.text
+    applied = r.json()["applied"]
+    assert [row["candidate_id"] for row in applied] == sorted(p["id"] for p in people)
+    rows = await table(server)
+    assert all(row["extended_seconds"] == 60 for row in rows.values())
+    for cid in started:
+        assert seconds_between(rows[cid]["last_seen"], rows[cid]["deadline"]) == 660
+    r = await act(server, action="pause", reason="power cut", room="R0")
+    assert [row["candidate_id"] for row in r.json()["applied"]] == ["P0000", "P0501"]
+    assert len(r.json()["skipped"]) == 365  # not started

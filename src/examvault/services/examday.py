@@ -149,7 +149,7 @@ class Act:
         now = self.clock.now()
         applied: list[str] = []
         skipped: list[dict[str, str]] = []
-        extended: list[str] = []
+        started: list[Any] = []  # the attempt rows the action applies to
         for cid in ids:
             row = rows.get(cid)
             why = _why(a.action, row, header.closed_at is not None, now)
@@ -157,19 +157,21 @@ class Act:
                 skipped.append({"candidate_id": cid, "why": why})
                 continue
             applied.append(cid)
-            if a.action == "extend":
-                assert a.seconds is not None
-                extended.append(cid)
-                if row is not None:
-                    await attempts.move_deadline(conn, row.id, a.seconds * MICROS)
-                continue
-            assert row is not None
-            await attempts.change(conn, row.id, self._change(row, now, exam.grace_seconds))
+            if row is not None:
+                started.append(row)
+        attempt_ids = [r.id for r in started]
+        if a.action == "extend":
+            assert a.seconds is not None
+            await candidates.add_extended(conn, self.exam_id, applied, a.seconds)
+            await attempts.move_deadlines(conn, attempt_ids, a.seconds * MICROS)
+        elif a.action == "resume":  # each by the length of its own pause
+            for row in started:
+                await attempts.change(conn, row.id, _resumed(row, now, exam.grace_seconds))
+        else:
+            values = self._same_change(now, exam.grace_seconds)
+            await attempts.change_many(conn, attempt_ids, values)
         if a.action == "submit":
             self.sealed = len(applied)
-        if extended:
-            assert a.seconds is not None
-            await candidates.add_extended(conn, self.exam_id, extended, a.seconds)
         action_id = secrets.token_hex(8)
         after = await candidates.with_attempts(
             conn, self.exam_id, "status", "deadline", "submit_kind", "paused_at",
@@ -232,19 +234,11 @@ class Act:
             return await candidates.rooms_of(conn, self.exam_id, rooms=[a.room])
         return await candidates.rooms_of(conn, self.exam_id, rooms=staff.rooms)
 
-    def _change(self, row: Any, now: int, grace_seconds: int) -> dict[str, Any]:
-        """The columns an action (other than extend) sets on an attempt it applies to."""
+    def _same_change(self, now: int, grace_seconds: int) -> dict[str, Any]:
+        """The columns pause, reopen and submit set, the same on every attempt."""
         a = self.action.action
         if a == "pause":
             return {"paused_at": now}
-        if a == "resume":
-            deadline = deadlines.resumed_deadline(row.deadline, row.paused_at, now)
-            return {
-                "paused_at": None,
-                "paused_micros": row.paused_micros + (now - row.paused_at),
-                "deadline": deadline,
-                "end_at": deadlines.end(deadline, grace_seconds),
-            }
         if a == "reopen":
             assert self.action.seconds is not None
             deadline = now + self.action.seconds * MICROS
@@ -263,6 +257,17 @@ class Act:
             "submitted_at": now,
             "paused_at": None,
         }
+
+
+def _resumed(row: Any, now: int, grace_seconds: int) -> dict[str, Any]:
+    """The columns a resume sets: the deadline moves by the pause's exact length."""
+    deadline = deadlines.resumed_deadline(row.deadline, row.paused_at, now)
+    return {
+        "paused_at": None,
+        "paused_micros": row.paused_micros + (now - row.paused_at),
+        "deadline": deadline,
+        "end_at": deadlines.end(deadline, grace_seconds),
+    }
 
 
 def _row(r: Any) -> dict[str, Any]:

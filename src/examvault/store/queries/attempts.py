@@ -87,6 +87,27 @@ async def move_deadline(conn: AsyncConnection, attempt_id: str, micros: int) -> 
     )
 
 
+async def move_deadlines(conn: AsyncConnection, ids: Sequence[str], micros: int) -> None:
+    """Move these attempts' deadlines and ends by `micros` (a few statements for any
+    number: an action on a whole exam holds the writer for as short a time as it can)."""
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            update(attempts)
+            .where(attempts.c.id.in_(list(ids[start : start + 500])))
+            .values(deadline=attempts.c.deadline + micros, end_at=attempts.c.end_at + micros)
+        )
+
+
+async def change_many(conn: AsyncConnection, ids: Sequence[str], values: dict[str, Any]) -> None:
+    """Set the same values on these attempts."""
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            update(attempts)
+            .where(attempts.c.id.in_(list(ids[start : start + 500])))
+            .values(**values)
+        )
+
+
 async def change(conn: AsyncConnection, attempt_id: str, values: dict[str, Any]) -> None:
     """Set these columns of one attempt (an action, in its transaction)."""
     await conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(**values))
