@@ -23,8 +23,10 @@ from examvault.services.analytics import Analytics
 from examvault.services.attempts import Attempts
 from examvault.services.candidates import Directory
 from examvault.services.catalog import Catalog
+from examvault.services.examday import ExamDay
 from examvault.services.exams import Exams
 from examvault.services.imports import Sandbox
+from examvault.services.invigilators import Invigilators
 from examvault.services.journal import Journal
 from examvault.services.keys import Keys
 from examvault.services.queue import JobQueue
@@ -47,6 +49,8 @@ class Core:
     queue: JobQueue
     writes: Writes
     directory: Directory
+    invigilators: Invigilators
+    examday: ExamDay
     attempts: Attempts
     exams: Exams
     imports: Sandbox
@@ -86,6 +90,8 @@ class Core:
             queue=queue,
             writes=writes,
             directory=Directory(store, writes, clock),
+            invigilators=Invigilators(store, writes, clock),
+            examday=ExamDay(store, writes, catalog, clock, metrics),
             attempts=Attempts(
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),

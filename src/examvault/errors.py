@@ -123,6 +123,12 @@ class AlreadySubmitted(Conflict):
     type = "urn:examvault:submitted"
 
 
+class AttemptSubmitted(Conflict):
+    """The attempt is submitted."""
+
+    type = "urn:examvault:attempt-submitted"
+
+
 class PastDeadline(Conflict):
     """The attempt's time is over."""
 

@@ -22,7 +22,7 @@ class Metrics:
         r = self.registry
         self.submissions = Counter(
             "examvault_submissions",
-            "Attempts sealed, by kind (manual or auto)",
+            "Attempts sealed, by kind (manual, auto or invigilator)",
             ["kind"],
             registry=r,
         )

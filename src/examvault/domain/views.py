@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from examvault.clock import format_time
+from examvault.domain import deadlines
 from examvault.domain.exams import Exam, Question, candidate_order, option_order
 from examvault.domain.marking import round_half_away
 from examvault.domain.totals import Part, Totals
@@ -133,11 +134,14 @@ def attempt_view(
     fragments: QuestionFragments,
 ) -> dict[str, Any]:
     """The attempt view of docs/api.md: questions, this candidate's answers, the clock."""
+    paused = is_paused(row)
     return {
         "attempt_id": row.id,
         "exam_id": row.exam_id,
         "title": exam.title,
-        "status": row.status,
+        "status": "paused" if paused else row.status,
+        "paused": paused,
+        "remaining_seconds": remaining(row, now),
         "started_at": format_time(row.started_at),
         "deadline": format_time(row.deadline),
         "grace_seconds": exam.grace_seconds,
@@ -157,6 +161,18 @@ def attempt_view(
         },
         "last_seq": row.last_seq,
     }
+
+
+def is_paused(row: Any) -> bool:
+    """Whether an attempt row is paused (an attempt sealed while paused is not)."""
+    return row.status == "in_progress" and row.paused_at is not None
+
+
+def remaining(row: Any, now: int) -> float:
+    """`remaining_seconds` of an attempt row: 0 once submitted, frozen while paused."""
+    if row.status != "in_progress":
+        return 0
+    return deadlines.remaining_seconds(row.deadline, now, row.paused_at)
 
 
 def section_marks(exam: Exam) -> list[dict[str, Any]]:

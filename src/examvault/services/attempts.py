@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
 from examvault.clock import MICROS, Clock, format_time
-from examvault.domain import views
+from examvault.domain import deadlines, views
 from examvault.domain.answers import parse_items
 from examvault.domain.exams import Exam
 from examvault.domain.totals import Totals
@@ -27,7 +27,7 @@ from examvault.services.catalog import Catalog
 from examvault.services.journal import AttemptOp
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
-from examvault.store.queries import answers, attempts, exams
+from examvault.store.queries import announcements, answers, attempts, candidates, exams
 
 log = logging.getLogger("examvault.attempts")
 
@@ -69,9 +69,14 @@ class Start:
             raise errors.ExamClosed("the exam is closed")
         if exam.opens_at is not None and now < exam.opens_at:
             raise errors.NotOpen(f"the exam opens at {format_time(exam.opens_at)}")
-        deadline = now + exam.duration_seconds * MICROS
-        if exam.closes_at is not None:
-            deadline = min(deadline, exam.closes_at)
+        person = await candidates.one(conn, self.candidate.exam_id, self.candidate.id)
+        deadline = deadlines.deadline(
+            now,
+            exam.duration_seconds,
+            exam.closes_at,
+            0 if person is None else person.extra_seconds,
+            0 if person is None else person.extended_seconds,
+        )
         attempt_id = secrets.token_urlsafe(16)
         inserted = await attempts.insert_started(
             conn,
@@ -83,7 +88,7 @@ class Start:
                 "status": "in_progress",
                 "started_at": now,
                 "deadline": deadline,
-                "end_at": deadline + exam.grace_seconds * MICROS,
+                "end_at": deadlines.end(deadline, exam.grace_seconds),
                 "last_seq": 0,
                 "answered": 0,
                 "totals": self.catalog.empty_totals(exam),
@@ -104,6 +109,16 @@ async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMet
     if row is None:
         return None
     return AttemptMeta(row.id, candidate.exam_id, candidate.id, row.exam_version)
+
+
+async def _notes(conn: AsyncConnection, candidate: Candidate) -> list[dict[str, Any]]:
+    """The announcements for the whole exam and for the candidate's room, oldest first."""
+    person = await candidates.one(conn, candidate.exam_id, candidate.id)
+    room = None if person is None else person.room
+    rows = await announcements.of_exam(
+        conn, candidate.exam_id, rooms=[] if room is None else [room]
+    )
+    return [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
 
 
 @dataclass(eq=False)
@@ -205,7 +220,7 @@ class Attempts:
             async with self.store.read() as conn:
                 row = await attempts.with_exam(conn, attempt_id)
                 now = self.clock.now()
-                if row.status == "in_progress" and now > row.end_at:
+                if row.status == "in_progress" and deadlines.ended(row.end_at, row.paused_at, now):
                     expired = True
                 else:
                     expired = False
@@ -213,8 +228,11 @@ class Attempts:
                         conn, row.exam_id, row.exam_version, row.exam_key_version
                     )
                     rows = await answers.of_attempt(conn, attempt_id)
+                    notes = await _notes(conn, candidate)
             if not expired:
-                return views.attempt_view(exam, row, rows, now, self.fragments)
+                view = views.attempt_view(exam, row, rows, now, self.fragments)
+                view["announcements"] = notes
+                return view
             await self._touch(candidate, meta)
         raise errors.Unavailable("the attempt is being sealed; retry")
 
@@ -270,7 +288,9 @@ class Attempts:
                 exam = await self.catalog.get(
                     conn, row.exam_id, row.exam_version, row.exam_key_version
                 )
-            if row.status == "in_progress" and self.clock.now() > row.end_at:
+            if row.status == "in_progress" and deadlines.ended(
+                row.end_at, row.paused_at, self.clock.now()
+            ):
                 await self._touch(candidate, meta)
                 continue
             if not views.is_released(exam, row.status == "submitted", row.closed_at):

@@ -156,6 +156,22 @@ class Exams:
             raise errors.NotFound(f"no exam {exam_id!r}")
         return exact_json.loads(row.definition), row.version, row.key_version
 
+    async def definition_without_key(self, exam_id: str) -> orjson.Fragment:
+        """The definition as an invigilator may read it: no `answer` field, no key version."""
+        doc, version, _key_version = await self.stored_definition(exam_id)
+        doc = dict(doc) | {"version": version}
+        doc["sections"] = [
+            dict(section)
+            | {
+                "questions": [
+                    {k: v for k, v in q.items() if k != "answer"}
+                    for q in section.get("questions", [])
+                ]
+            }
+            for section in doc.get("sections", [])
+        ]
+        return orjson.Fragment(exact_json.dumps(doc))
+
     async def definition(self, exam_id: str) -> orjson.Fragment:
         """The definition with its key, version and key version, as JSON with exact numbers."""
         doc, version, key_version = await self.stored_definition(exam_id)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
 from examvault.clock import Clock, format_time
-from examvault.domain import views
+from examvault.domain import deadlines, views
 from examvault.domain.answers import Item, decode_response
 from examvault.domain.exams import Exam
 from examvault.domain.marking import Outcome, Response, score
@@ -111,6 +111,7 @@ class AttemptRow(NamedTuple):
     last_seen_at: int | None
     rank: int | None
     percentile: str | None
+    paused_at: int | None
     exam_key_version: int
     closed_at: int | None
 
@@ -137,10 +138,11 @@ class AttemptState:
         Up to the end (deadline + grace) inclusive while in progress, and up to the seal's
         instant once sealed: inclusive for the automatic seal at the end, strictly before
         for a seal made earlier (a submit or a close), which is the moment it happened.
+        While paused no end applies: everything received counts (docs/api.md, Exam day).
         """
         end = int(self.row.end_at)
         if self.status != "submitted":
-            return received_at <= end
+            return self.row.paused_at is not None or received_at <= end
         assert self.submitted_at is not None
         sealed = int(self.submitted_at)
         return received_at <= sealed if sealed == end else received_at < sealed
@@ -216,7 +218,9 @@ def _apply_ops(
         st.seen = max(st.seen, op.received_at)
         # Judged by when the request arrived, not when its batch runs: a submit received
         # in time stays a manual submit even if the queue delayed it past the end.
-        if st.status == "in_progress" and op.received_at > st.row.end_at:
+        if st.status == "in_progress" and deadlines.ended(
+            st.row.end_at, st.row.paused_at, op.received_at
+        ):
             st.seal("auto", st.row.end_at)
             op.sealed = "auto"
         accepted: list[int] = []
@@ -252,7 +256,8 @@ def _apply_ops(
         counts.saved += applied
         counts.late += len(late)
         if op.kind == "submit" and st.status == "in_progress":
-            st.seal("manual", min(now, st.row.end_at))
+            paused = st.row.paused_at is not None
+            st.seal("manual", now if paused else min(now, st.row.end_at))
             op.sealed = "manual"
         if op.kind == "save" and late:
             op.error = _conflict(st, accepted, stale, late)

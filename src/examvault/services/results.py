@@ -4,6 +4,7 @@ invigilator's table of candidates. Reads only; ranks are written by a job
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,16 @@ class Results:
             "save_p99_ms": self.metrics.save_window.p99_ms(),
         }
 
-    async def candidates(self, exam_id: str) -> list[dict[str, Any]]:
-        """The invigilator's table: state, last seen, answers given, score once submitted."""
+    async def candidates(
+        self,
+        exam_id: str,
+        *,
+        rooms: Sequence[str] | None = None,
+        candidate_ids: Sequence[str] | None = None,
+        scores: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The invigilator's table: state, room, accommodation, deadline, last seen,
+        answers given, and the score once submitted (left out with `scores=False`)."""
         async with self.store.read() as conn:
             await self.catalog.exam_of(conn, exam_id)
             rows = await candidates.with_attempts(
@@ -78,18 +87,32 @@ class Results:
                 "last_seen_at",
                 "answered",
                 "totals",
+                "deadline",
+                "paused_at",
+                rooms=rooms,
+                candidate_ids=candidate_ids,
             )
-        return [
-            {
+        out = []
+        for r in rows:
+            paused = r.status == "in_progress" and r.paused_at is not None
+            row: dict[str, Any] = {
                 "candidate_id": r.candidate_id,
                 "name": r.name,
-                "status": r.status or "absent",
+                "status": "paused" if paused else (r.status or "absent"),
                 "attempt_id": r.attempt_id,
+                "room": r.room,
+                "extra_seconds": r.extra_seconds,
+                "extended_seconds": r.extended_seconds,
+                "paused": paused,
+                "deadline": format_time(r.deadline),
                 "last_seen": format_time(r.last_seen_at),
                 "answers": r.answered or 0,
-                "score": views.number(Totals.loads(r.totals).whole.score)
-                if r.status == "submitted"
-                else None,
             }
-            for r in rows
-        ]
+            if scores:
+                row["score"] = (
+                    views.number(Totals.loads(r.totals).whole.score)
+                    if r.status == "submitted"
+                    else None
+                )
+            out.append(row)
+        return out

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 ATTEMPT_COLUMNS = (
     "id", "exam_id", "candidate_id", "exam_version", "status", "deadline", "end_at",
     "submitted_at", "submit_kind", "last_seq", "answered", "totals", "last_seen_at", "rank",
-    "percentile", "exam_key_version", "closed_at",
+    "percentile", "paused_at", "exam_key_version", "closed_at",
 )  # fmt: skip
 _ATTEMPTS_SELECT = (
     "SELECT "

@@ -66,6 +66,11 @@ candidates = Table(
     Column("name", Text, nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("registered_at", BigInteger, nullable=False),
+    # The exam day (docs/api.md, Exam day): the room, the accommodation, and the sum of
+    # the `extend` actions that reached this candidate (seconds).
+    Column("room", String(64)),
+    Column("extra_seconds", Integer, nullable=False, server_default="0"),
+    Column("extended_seconds", Integer, nullable=False, server_default="0"),
 )
 
 attempts = Table(
@@ -80,7 +85,7 @@ attempts = Table(
     Column("deadline", BigInteger, nullable=False),
     Column("end_at", BigInteger, nullable=False),
     Column("submitted_at", BigInteger),
-    Column("submit_kind", String(8)),
+    Column("submit_kind", String(16)),
     Column("last_seq", BigInteger, nullable=False, server_default="0"),
     Column("answered", Integer, nullable=False, server_default="0"),
     Column("totals", Text, nullable=False),
@@ -89,6 +94,11 @@ attempts = Table(
     Column("rank", Integer),
     Column("percentile", String(32)),
     Column("section_ranks", Text),
+    # Set while paused (no end applies then); the total of finished pauses (micros); and
+    # whether an invigilator reopened it (a change of extra_seconds no longer moves it).
+    Column("paused_at", BigInteger),
+    Column("paused_micros", BigInteger, nullable=False, server_default="0"),
+    Column("reopened", Boolean, nullable=False, server_default=text("false")),
     Index("attempts_exam_candidate", "exam_id", "candidate_id", unique=True),
     Index("attempts_open_by_end", "status", "end_at"),
 )
@@ -156,6 +166,29 @@ jobs = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
+)
+
+invigilators = Table(
+    "invigilators",
+    metadata,
+    Column("exam_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("rooms", Text),  # a JSON list of rooms, or NULL for every room
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("registered_at", BigInteger, nullable=False),
+)
+
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("exam_id", String(64), nullable=False),
+    Column("room", String(64)),
+    Column("text", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Index("announcements_exam", "exam_id", "id"),
 )
 
 audit = Table(

@@ -13,12 +13,15 @@ from examvault.domain.exams import parse_definition
 from examvault.domain.results import results_csv
 from examvault.services import audit as audit_trail
 from examvault.services.candidates import parse_registration
-from examvault.web.auth import require_admin
+from examvault.services.invigilators import Staff
+from examvault.web.auth import require_admin, require_staff
 from examvault.web.body import read_bytes, read_json
 from examvault.web.context import server_of
 from examvault.web.responses import JSON
 from examvault.web.schemas import (
     Audit,
+    CandidateChange,
+    CandidateRow,
     CandidateTable,
     Closed,
     ExamList,
@@ -37,6 +40,8 @@ from examvault.web.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], default_response_class=JSON)
 Admin = Annotated[str, Depends(require_admin)]
+# The admin, or an invigilator for its own exam and rooms (docs/api.md, Exam day).
+StaffMember = Annotated[Staff, Depends(require_staff)]
 # Responses are written by the routes and documented by `responses=` (see candidate.py).
 _RESULTS = responses({200: Results})
 _RESULTS[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
@@ -73,8 +78,11 @@ async def list_exams(request: Request, _: Admin) -> Any:
 
 
 @router.get("/exams/{exam_id}", response_model=None, responses=responses({200: StoredExam}))
-async def get_exam(request: Request, exam_id: str, _: Admin) -> Any:
-    """The definition as stored, with its key."""
+async def get_exam(request: Request, exam_id: str, staff: StaffMember) -> Any:
+    """The definition as stored, with its key (an invigilator's: without it)."""
+    staff.check_exam(exam_id)
+    if not staff.is_admin:
+        return JSON(await server_of(request).exams.definition_without_key(exam_id))
     return JSON(await server_of(request).exams.definition(exam_id))
 
 
@@ -96,9 +104,32 @@ async def register(request: Request, exam_id: str, actor: Admin) -> Any:
 @router.get(
     "/exams/{exam_id}/candidates", response_model=None, responses=responses({200: CandidateTable})
 )
-async def candidate_table(request: Request, exam_id: str, _: Admin) -> Any:
-    """What the invigilator's table shows."""
-    return JSON({"candidates": await server_of(request).results.candidates(exam_id)})
+async def candidate_table(
+    request: Request, exam_id: str, staff: StaffMember, room: str | None = None
+) -> Any:
+    """What the invigilator's table shows; `?room=` keeps one room's rows. An invigilator
+    sees its rooms' rows only, without scores."""
+    staff.check_exam(exam_id)
+    rooms = staff.rooms
+    if room is not None:
+        rooms = (room,) if staff.covers(room) else ()
+    rows = await server_of(request).results.candidates(exam_id, rooms=rooms, scores=staff.is_admin)
+    return JSON({"candidates": rows})
+
+
+@router.patch(
+    "/exams/{exam_id}/candidates/{candidate_id}",
+    response_model=None,
+    responses=responses({200: CandidateRow}),
+    openapi_extra=request_body(CandidateChange),
+)
+async def change_candidate(request: Request, exam_id: str, candidate_id: str, actor: Admin) -> Any:
+    """Change a candidate's room or extra time; an attempt in progress moves at once."""
+    server = server_of(request)
+    body = await read_json(request, server.settings.max_body_bytes)
+    await server.directory.change(exam_id, candidate_id, body, actor)
+    rows = await server.results.candidates(exam_id, candidate_ids=[candidate_id])
+    return JSON(rows[0])
 
 
 @router.post("/exams/{exam_id}/close", response_model=None, responses=responses({200: Closed}))
@@ -127,15 +158,21 @@ async def exam_results(
 
 
 @router.get("/exams/{exam_id}/stats", response_model=None, responses=responses({200: Stats}))
-async def stats(request: Request, exam_id: str, _: Admin) -> Any:
+async def stats(request: Request, exam_id: str, staff: StaffMember) -> Any:
     """Live counters."""
+    staff.check_exam(exam_id)
     return JSON(await server_of(request).results.stats(exam_id))
 
 
 @router.get("/audit", response_model=None, responses=responses({200: Audit}))
-async def audit(request: Request, _: Admin, exam_id: str | None = None) -> Any:
-    """Every admin action, oldest first."""
-    return JSON({"entries": await audit_trail.entries(server_of(request).store, exam_id)})
+async def audit(request: Request, staff: StaffMember, exam_id: str | None = None) -> Any:
+    """Every admin action, oldest first (an invigilator: of its exam and rooms)."""
+    server = server_of(request)
+    if staff.is_admin:
+        return JSON({"entries": await audit_trail.entries(server.store, exam_id)})
+    if exam_id is None:
+        raise errors.Forbidden("an invigilator reads the audit of its own exam: ?exam_id=")
+    return JSON({"entries": await server.examday.audit(exam_id, staff)})
 
 
 @router.post(

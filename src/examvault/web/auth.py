@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from examvault import errors
 from examvault.services.candidates import Candidate
+from examvault.services.invigilators import ADMIN, Staff
 from examvault.web.context import server_of
 
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
@@ -30,6 +31,12 @@ _CANDIDATE_SCHEME = HTTPBearer(
     auto_error=False,
 )
 AdminScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_ADMIN_SCHEME)]
+_INVIGILATOR_SCHEME = HTTPBearer(
+    scheme_name="invigilator",
+    description="An invigilator token, returned once at its registration",
+    auto_error=False,
+)
+InvigilatorScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_INVIGILATOR_SCHEME)]
 CandidateScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_CANDIDATE_SCHEME)]
 
 
@@ -63,23 +70,58 @@ async def require_admin(request: Request, _: AdminScheme) -> str:
         raise errors.Unauthorized("send Authorization: Bearer <admin token>")
     if _is_admin(request, token):
         return "admin"
-    if await server_of(request).directory.find(token) is not None:
+    server = server_of(request)
+    if await server.directory.find(token) is not None:
         raise errors.Forbidden("a candidate token cannot use admin routes")
+    if await server.invigilators.find(token) is not None:
+        raise errors.Forbidden("an invigilator token cannot use this route")
+    raise errors.Unauthorized("unknown token")
+
+
+async def require_staff(request: Request, _: AdminScheme, __: InvigilatorScheme) -> Staff:
+    """The admin or an invigilator (docs/api.md, Exam day); raises 401/403 otherwise. The
+    route checks the exam (an invigilator acts on its own exam only, else 403)."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <admin or invigilator token>")
+    if _is_admin(request, token):
+        return ADMIN
+    server = server_of(request)
+    staff = await server.invigilators.find(token)
+    if staff is not None:
+        return staff
+    if await server.directory.find(token) is not None:
+        raise errors.Forbidden("a candidate token cannot use this route")
     raise errors.Unauthorized("unknown token")
 
 
 async def require_candidate(request: Request, _: CandidateScheme) -> Candidate:
     """The candidate of a request; raises 401/403/429 otherwise."""
+    return await _candidate(request, limited=True)
+
+
+async def require_candidate_reader(request: Request, _: CandidateScheme) -> Candidate:
+    """The candidate of a cheap read (`live`): not counted towards the rate limit of saves."""
+    return await _candidate(request, limited=False)
+
+
+async def _candidate(request: Request, *, limited: bool) -> Candidate:
     _check_address(request)
     token = bearer(request)
     if token is None:
         raise errors.Unauthorized("send Authorization: Bearer <candidate token>")
     if _is_admin(request, token):
         raise errors.Forbidden("the admin token cannot act as a candidate")
-    candidate = await server_of(request).directory.find(token)
+    server = server_of(request)
+    candidate = await server.directory.find(token)
     if candidate is None:
+        if await server.invigilators.find(token) is not None:
+            raise errors.Forbidden("an invigilator token cannot act as a candidate")
         raise errors.Unauthorized("unknown token")
-    wait = request.app.state.candidate_limiter.check(f"{candidate.exam_id}\0{candidate.id}")
+    wait = limited and request.app.state.candidate_limiter.check(
+        f"{candidate.exam_id}\0{candidate.id}"
+    )
     if wait:
         raise errors.RateLimited(wait)
     return candidate

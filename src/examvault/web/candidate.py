@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Request
 
 from examvault.logs import attempt_id_var
 from examvault.services.candidates import Candidate
-from examvault.web.auth import require_candidate
+from examvault.web.auth import require_candidate, require_candidate_reader
 from examvault.web.body import read_json
 from examvault.web.context import server_of
 from examvault.web.responses import JSON
 from examvault.web.schemas import (
     AttemptView,
+    Live,
     MeView,
     Result,
     SaveBody,
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["candidate"], default_response_class=
 # Responses are written by the routes (JSON) and documented by `responses=`, so no
 # response model is inferred from the return annotation (`response_model=None`).
 Me = Annotated[Candidate, Depends(require_candidate)]
+Reader = Annotated[Candidate, Depends(require_candidate_reader)]
 
 
 @router.get("/me", response_model=None, responses=responses({200: MeView}))
@@ -102,3 +104,11 @@ async def result(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The result, once released."""
     attempt_id_var.set(attempt_id)
     return JSON(await server_of(request).attempts.result(candidate, attempt_id))
+
+
+@router.get("/attempts/{attempt_id}/live", response_model=None, responses=responses({200: Live}))
+async def live(request: Request, attempt_id: str, candidate: Reader) -> Any:
+    """The page's poll (every 5–10 s): status, pause, deadline, time left, announcements.
+    No write, not counted towards the rate limit of saves."""
+    attempt_id_var.set(attempt_id)
+    return JSON(await server_of(request).examday.live(candidate, attempt_id))

@@ -16,8 +16,10 @@ from examvault.metrics import Metrics
 from examvault.services.analytics import Analytics
 from examvault.services.attempts import Attempts
 from examvault.services.candidates import Directory
+from examvault.services.examday import ExamDay
 from examvault.services.exams import Exams
 from examvault.services.imports import Sandbox
+from examvault.services.invigilators import Invigilators
 from examvault.services.keys import Keys
 from examvault.services.results import Results
 from examvault.services.writes import Writes
@@ -40,6 +42,8 @@ class Server(Protocol):
     keys: Keys
     results: Results
     analytics: Analytics
+    invigilators: Invigilators
+    examday: ExamDay
 
 
 def server_of(request: Request) -> Server:

@@ -35,6 +35,14 @@ class CandidateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     name: str = Field(default="", max_length=500)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    extra_seconds: int = Field(default=0, ge=0, le=86_400)
+
+
+class CandidateChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    extra_seconds: int = Field(default=0, ge=0, le=86_400)
 
 
 class Registration(BaseModel):
@@ -107,13 +115,93 @@ class AnswerView(_Out):
 class AttemptView(_Out):
     attempt_id: str
     exam_id: str
-    status: Literal["in_progress", "submitted"]
+    status: Literal["in_progress", "paused", "submitted"]
+    paused: bool
+    remaining_seconds: float
     started_at: Time
     deadline: Time
     server_time: Time
     sections: list[SectionView]
     answers: dict[str, AnswerView]
     last_seq: int
+    announcements: list[Note] = []
+
+
+class Note(_Out):
+    id: int
+    text: str
+    at: Time
+
+
+class Live(_Out):
+    status: Literal["in_progress", "paused", "submitted"]
+    paused: bool
+    deadline: Time
+    remaining_seconds: float
+    server_time: Time
+    announcements: list[Note]
+
+
+class Announcement(_Out):
+    id: int
+    text: str
+    room: str | None
+    at: Time
+
+
+class Announcements(_Out):
+    announcements: list[Announcement]
+
+
+class AnnouncementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=2_000)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class InvigilatorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(default="", max_length=500)
+    rooms: list[str] | None = None
+
+
+class InvigilatorRegistration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    invigilators: list[InvigilatorIn]
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["extend", "pause", "resume", "reopen", "submit"]
+    reason: str = Field(min_length=1, max_length=500)
+    seconds: int | None = Field(default=None, ge=1, le=86_400)
+    candidates: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
+    room: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    all: Literal[True] | None = None
+
+
+class ActionRow(_Out):
+    candidate_id: str
+    attempt_id: str | None
+    status: Literal["absent", "in_progress", "paused", "submitted"]
+    deadline: Time | None
+    submit_kind: Literal["manual", "auto", "invigilator"] | None
+
+
+class Skipped(_Out):
+    candidate_id: str
+    why: Literal[
+        "not_started", "ended", "submitted", "already_paused", "not_paused",
+        "not_submitted", "exam_closed",
+    ]  # fmt: skip
+
+
+class ActionDone(_Out):
+    action_id: str
+    action: str
+    applied: list[ActionRow]
+    skipped: list[Skipped]
 
 
 class Saved(_Out):
@@ -149,7 +237,7 @@ class Result(_Out):
 class Submitted(_Out):
     status: Literal["submitted"]
     submitted_at: Time
-    submit_kind: Literal["manual", "auto"]
+    submit_kind: Literal["manual", "auto", "invigilator"]
     result: Result | None
     late: list[int]
 
@@ -193,6 +281,10 @@ class Token(_Out):
     token: str
 
 
+class InvigilatorsRegistered(_Out):
+    invigilators: list[Token]
+
+
 class Registered(_Out):
     candidates: list[Token]
 
@@ -223,11 +315,16 @@ class StoredExam(_Out):
 class CandidateRow(_Out):
     candidate_id: str
     name: str
-    status: Literal["absent", "in_progress", "submitted"]
+    status: Literal["absent", "in_progress", "paused", "submitted"]
     attempt_id: str | None
+    room: str | None
+    extra_seconds: int
+    extended_seconds: int
+    paused: bool
+    deadline: Time | None
     last_seen: Time | None
     answers: int
-    score: Number | None
+    score: Number | None = Field(default=None, description="left out for an invigilator")
 
 
 class CandidateTable(_Out):
@@ -250,7 +347,7 @@ class ResultRow(_Out):
     rank: int | None
     percentile: Number | None
     submitted_at: Time | None
-    submit_kind: Literal["manual", "auto"] | None
+    submit_kind: Literal["manual", "auto", "invigilator"] | None
 
 
 class Results(_Out):

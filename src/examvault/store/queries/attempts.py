@@ -1,7 +1,11 @@
 """Queries of the `attempts` table, outside the hot path (store/batch_sql.py has that).
 
 Sealing is always one conditional UPDATE (`status = 'in_progress'`), so when several
-processes share a database an attempt is never sealed twice and never skipped.
+processes share a database an attempt is never sealed twice and never skipped. A paused
+attempt (`paused_at` set) has no end: the sweeper's UPDATE leaves it alone. An action
+that moves an end (services/examday.py) locks the row first (`FOR UPDATE` on PostgreSQL,
+the single writer on SQLite) and moves it in its own transaction, so the sweeper's UPDATE
+sees either the old end and status (the action then finds it sealed) or the new end.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.store.queries import insert, is_postgresql
-from examvault.store.tables import attempts, exams
+from examvault.store.tables import attempts, candidates, exams
 
 # An attempt's own columns, the ones a rescore reads.
 RESCORE_COLUMNS = (
@@ -47,6 +51,68 @@ async def of_candidate(conn: AsyncConnection, exam_id: str, candidate_id: str) -
     ).one_or_none()
 
 
+async def of_candidate_locked(conn: AsyncConnection, exam_id: str, candidate_id: str) -> Any | None:
+    """The candidate's attempt row, locked on PostgreSQL until the transaction ends."""
+    query = select(attempts).where(
+        attempts.c.exam_id == exam_id, attempts.c.candidate_id == candidate_id
+    )
+    if is_postgresql(conn):
+        query = query.with_for_update()
+    return (await conn.execute(query)).one_or_none()
+
+
+async def of_candidates_locked(
+    conn: AsyncConnection, exam_id: str, candidate_ids: Sequence[str]
+) -> dict[str, Any]:
+    """These candidates' attempt rows by candidate id, locked in id order on PostgreSQL."""
+    found: dict[str, Any] = {}
+    ids = sorted(candidate_ids)
+    for start in range(0, len(ids), 500):
+        query = select(attempts).where(
+            attempts.c.exam_id == exam_id, attempts.c.candidate_id.in_(ids[start : start + 500])
+        )
+        if is_postgresql(conn):
+            query = query.order_by(attempts.c.id).with_for_update()
+        for row in (await conn.execute(query)).all():
+            found[row.candidate_id] = row
+    return found
+
+
+async def move_deadline(conn: AsyncConnection, attempt_id: str, micros: int) -> None:
+    """Move the attempt's deadline and end by `micros`."""
+    await conn.execute(
+        update(attempts)
+        .where(attempts.c.id == attempt_id)
+        .values(deadline=attempts.c.deadline + micros, end_at=attempts.c.end_at + micros)
+    )
+
+
+async def move_deadlines(conn: AsyncConnection, ids: Sequence[str], micros: int) -> None:
+    """Move these attempts' deadlines and ends by `micros` (a few statements for any
+    number: an action on a whole exam holds the writer for as short a time as it can)."""
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            update(attempts)
+            .where(attempts.c.id.in_(list(ids[start : start + 500])))
+            .values(deadline=attempts.c.deadline + micros, end_at=attempts.c.end_at + micros)
+        )
+
+
+async def change_many(conn: AsyncConnection, ids: Sequence[str], values: dict[str, Any]) -> None:
+    """Set the same values on these attempts."""
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            update(attempts)
+            .where(attempts.c.id.in_(list(ids[start : start + 500])))
+            .values(**values)
+        )
+
+
+async def change(conn: AsyncConnection, attempt_id: str, values: dict[str, Any]) -> None:
+    """Set these columns of one attempt (an action, in its transaction)."""
+    await conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(**values))
+
+
 async def insert_started(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert a new attempt; False when the candidate already has one (another process
     started it a moment ago)."""
@@ -74,7 +140,11 @@ async def any_expired(conn: AsyncConnection, now: int) -> bool:
     found = (
         await conn.execute(
             select(attempts.c.id)
-            .where(attempts.c.status == "in_progress", attempts.c.end_at < now)
+            .where(
+                attempts.c.status == "in_progress",
+                attempts.c.end_at < now,
+                attempts.c.paused_at.is_(None),
+            )
             .limit(1)
         )
     ).first()
@@ -82,10 +152,15 @@ async def any_expired(conn: AsyncConnection, now: int) -> bool:
 
 
 async def seal_expired(conn: AsyncConnection, now: int) -> list[str]:
-    """Seal every attempt past its end, at its end; the ids sealed."""
+    """Seal every attempt past its end, at its end; the ids sealed. A paused attempt has
+    no end and is left alone."""
     result = await conn.execute(
         update(attempts)
-        .where(attempts.c.status == "in_progress", attempts.c.end_at < now)
+        .where(
+            attempts.c.status == "in_progress",
+            attempts.c.end_at < now,
+            attempts.c.paused_at.is_(None),
+        )
         .values(status="submitted", submit_kind="auto", submitted_at=attempts.c.end_at)
         .returning(attempts.c.id)
     )
@@ -93,15 +168,20 @@ async def seal_expired(conn: AsyncConnection, now: int) -> list[str]:
 
 
 async def seal_for_close(conn: AsyncConnection, exam_id: str, now: int) -> list[str]:
-    """Seal every attempt of the exam still in progress: at `now`, or at its end if that
-    came first; the ids sealed."""
+    """Seal every attempt of the exam still in progress or paused: at `now`, or at its
+    end if that came first (a paused attempt has none); the ids sealed."""
     result = await conn.execute(
         update(attempts)
         .where(attempts.c.exam_id == exam_id, attempts.c.status == "in_progress")
         .values(
             status="submitted",
             submit_kind="auto",
-            submitted_at=case((attempts.c.end_at < now, attempts.c.end_at), else_=now),
+            submitted_at=case(
+                (attempts.c.paused_at.is_not(None), now),
+                (attempts.c.end_at < now, attempts.c.end_at),
+                else_=now,
+            ),
+            paused_at=None,
         )
         .returning(attempts.c.id)
     )
@@ -204,3 +284,25 @@ async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
     """Rows of b_id, totals, key_version."""
     if rows:
         await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)
+
+
+async def live(conn: AsyncConnection, attempt_id: str) -> Any | None:
+    """What the candidate's page polls: the attempt's state and its candidate's room."""
+    return (
+        await conn.execute(
+            select(
+                attempts.c.exam_id,
+                attempts.c.candidate_id,
+                attempts.c.status,
+                attempts.c.deadline,
+                attempts.c.paused_at,
+                candidates.c.room,
+            )
+            .outerjoin(
+                candidates,
+                (candidates.c.exam_id == attempts.c.exam_id)
+                & (candidates.c.id == attempts.c.candidate_id),
+            )
+            .where(attempts.c.id == attempt_id)
+        )
+    ).one_or_none()

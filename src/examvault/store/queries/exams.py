@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.clock import MICROS
 from examvault.store.queries import is_postgresql
-from examvault.store.tables import exams
+from examvault.store.tables import attempts, exams
 
 
 class Header(NamedTuple):
@@ -100,7 +100,13 @@ async def listing(conn: AsyncConnection) -> Sequence[Any]:
 
 
 async def due_to_close(conn: AsyncConnection, now: int) -> list[str]:
-    """Exams still open whose closes_at + grace has passed."""
+    """Exams still open whose closes_at + grace has passed and that have no attempt
+    still in progress or paused (one given extra time keeps its exam open)."""
+    busy = (
+        select(attempts.c.id)
+        .where(attempts.c.exam_id == exams.c.id, attempts.c.status == "in_progress")
+        .exists()
+    )
     return list(
         (
             await conn.execute(
@@ -108,6 +114,7 @@ async def due_to_close(conn: AsyncConnection, now: int) -> list[str]:
                     exams.c.closed_at.is_(None),
                     exams.c.closes_at.is_not(None),
                     exams.c.closes_at + exams.c.grace_seconds * MICROS < now,
+                    ~busy,
                 )
             )
         ).scalars()

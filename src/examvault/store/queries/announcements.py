@@ -1,0 +1,43 @@
+"""Queries of the `announcements` table: what the invigilators told the rooms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault.store.queries import insert
+from examvault.store.tables import announcements
+
+
+async def add(
+    conn: AsyncConnection, exam_id: str, room: str | None, text: str, at: int, actor: str
+) -> int:
+    """Append an announcement; its id."""
+    result = await conn.execute(
+        insert(conn, announcements)
+        .values(exam_id=exam_id, room=room, text=text, at=at, actor=actor)
+        .returning(announcements.c.id)
+    )
+    new_id: int = result.scalar_one()
+    return new_id
+
+
+async def of_exam(
+    conn: AsyncConnection,
+    exam_id: str,
+    *,
+    rooms: Sequence[str] | None = None,
+    with_whole_exam: bool = True,
+) -> Sequence[Any]:
+    """The exam's announcements, oldest first: all of them, or those of these rooms (and
+    those for the whole exam, unless told not to)."""
+    query = select(announcements).where(announcements.c.exam_id == exam_id)
+    if rooms is not None:
+        room_in = announcements.c.room.in_(list(rooms))
+        query = query.where(
+            or_(room_in, announcements.c.room.is_(None)) if with_whole_exam else room_in
+        )
+    return (await conn.execute(query.order_by(announcements.c.id))).all()
