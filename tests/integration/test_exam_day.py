@@ -406,3 +406,20 @@ async def test_an_action_on_everyone_reaches_more_candidates_than_one_statement_
     r = await act(server, action="pause", reason="power cut", room="R0")
     assert [row["candidate_id"] for row in r.json()["applied"]] == ["P0000", "P0501"]
     assert len(r.json()["skipped"]) == 365  # not started
+
+
+async def test_the_view_a_start_returns_is_the_view_a_read_returns(server: Server) -> None:
+    """A new attempt's first view is built from its own write (no read after it, for the
+    start storm): it must be the very view a GET returns, room announcements and extra
+    time included."""
+    await server.create_exam(small_exam())
+    t = await register(server, "mock-1", {"id": "A1", "room": "R1", "extra_seconds": 600})
+    for body in ({"text": "Hello all"}, {"text": "R1 only", "room": "R1"},
+                 {"text": "not for A1", "room": "R2"}):  # fmt: skip
+        assert (await server.admin("POST", "/exams/mock-1/announcements", json=body)).is_success
+    started = await server.as_(t["A1"], "POST", "/exams/mock-1/attempts")
+    assert started.status_code == 201
+    read = await server.as_(t["A1"], "GET", f"/attempts/{started.json()['attempt_id']}")
+    assert read.status_code == 200
+    assert started.json() == read.json()  # the manual clock has not moved in between
+    assert [a["text"] for a in started.json()["announcements"]] == ["Hello all", "R1 only"]

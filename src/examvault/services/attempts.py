@@ -42,9 +42,30 @@ class AttemptMeta:
     exam_version: int
 
 
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A new attempt as its start wrote it: everything its first view shows, so that the
+    view needs no read (at the start of an exam every student starts in the same second)."""
+
+    id: str
+    exam_id: str
+    candidate_id: str
+    status: str
+    started_at: int
+    deadline: int
+    last_seq: int = 0
+    paused_at: None = None
+    submitted_at: None = None
+    submit_kind: None = None
+
+
 @dataclass(eq=False)
 class Start:
-    """Create the candidate's attempt, or find the one that exists (resume)."""
+    """Create the candidate's attempt, or find the one that exists (resume).
+
+    A new attempt (201) comes back with its first view's parts (`fresh`): the row as
+    written, its exam and the announcements it must show, read in this transaction.
+    """
 
     catalog: Catalog
     candidate: Candidate
@@ -52,6 +73,7 @@ class Start:
     # Every refusal (no exam, closed, not open) comes before the one write, so the batch
     # needs no savepoint to undo it (services/writes.py).
     refuses_before_writing = True
+    fresh: tuple[Started, Exam, list[dict[str, Any]]] | None = None
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, AttemptMeta]:
         existing = await _attempt_of(conn, self.candidate)
@@ -101,6 +123,13 @@ class Start:
             assert existing is not None
             return 200, existing
         log.info("attempt started", extra={"attempt_id": attempt_id, "exam_id": exam.id})
+        room = None if person is None else person.room
+        notes = await announcements.of_exam(conn, exam.id, rooms=[] if room is None else [room])
+        self.fresh = (
+            Started(attempt_id, exam.id, self.candidate.id, "in_progress", now, deadline),
+            exam,
+            _announced(notes),
+        )
         return 201, AttemptMeta(attempt_id, exam.id, self.candidate.id, exam.version)
 
 
@@ -118,6 +147,11 @@ async def _notes(conn: AsyncConnection, candidate: Candidate) -> list[dict[str, 
     rows = await announcements.of_exam(
         conn, candidate.exam_id, rooms=[] if room is None else [room]
     )
+    return _announced(rows)
+
+
+def _announced(rows: Any) -> list[dict[str, Any]]:
+    """Announcement rows as an attempt view shows them."""
     return [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
 
 
@@ -207,9 +241,15 @@ class Attempts:
     async def start(self, candidate: Candidate, exam_id: str) -> tuple[int, dict[str, Any]]:
         if exam_id != candidate.exam_id:
             raise errors.NotFound(f"no exam {exam_id!r} for this candidate")
-        status, meta = await self.writes.run(Start(self.catalog, candidate, self.clock.now()))
-        self._remember(meta)  # the view that follows needs no read to find it
-        return status, await self.view(candidate, meta.id)
+        start = Start(self.catalog, candidate, self.clock.now())
+        status, meta = await self.writes.run(start)
+        self._remember(meta)  # a later view needs no read to find it
+        if start.fresh is None:  # resumed: the attempt as it stands now
+            return status, await self.view(candidate, meta.id)
+        row, exam, notes = start.fresh
+        view = views.attempt_view(exam, row, (), self.clock.now(), self.fragments)
+        view["announcements"] = notes
+        return status, view
 
     async def view(self, candidate: Candidate, attempt_id: str) -> dict[str, Any]:
         """The attempt view; an attempt past its end is sealed first (it was touched)."""
