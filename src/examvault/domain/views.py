@@ -163,6 +163,11 @@ def attempt_view(
     }
 
 
+def announcements(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Announcement rows as a candidate's view and `live` show them."""
+    return [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
+
+
 def is_paused(row: Any) -> bool:
     """Whether an attempt row is paused (an attempt sealed while paused is not)."""
     return row.status == "in_progress" and row.paused_at is not None

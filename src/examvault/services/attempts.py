@@ -123,12 +123,11 @@ class Start:
             assert existing is not None
             return 200, existing
         log.info("attempt started", extra={"attempt_id": attempt_id, "exam_id": exam.id})
-        room = None if person is None else person.room
-        notes = await announcements.of_exam(conn, exam.id, rooms=[] if room is None else [room])
+        notes = await announcements.for_room(conn, exam.id, None if person is None else person.room)
         self.fresh = (
             Started(attempt_id, exam.id, self.candidate.id, "in_progress", now, deadline),
             exam,
-            _announced(notes),
+            views.announcements(notes),
         )
         return 201, AttemptMeta(attempt_id, exam.id, self.candidate.id, exam.version)
 
@@ -143,16 +142,10 @@ async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMet
 async def _notes(conn: AsyncConnection, candidate: Candidate) -> list[dict[str, Any]]:
     """The announcements for the whole exam and for the candidate's room, oldest first."""
     person = await candidates.one(conn, candidate.exam_id, candidate.id)
-    room = None if person is None else person.room
-    rows = await announcements.of_exam(
-        conn, candidate.exam_id, rooms=[] if room is None else [room]
+    rows = await announcements.for_room(
+        conn, candidate.exam_id, None if person is None else person.room
     )
-    return _announced(rows)
-
-
-def _announced(rows: Any) -> list[dict[str, Any]]:
-    """Announcement rows as an attempt view shows them."""
-    return [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
+    return views.announcements(rows)
 
 
 @dataclass(eq=False)

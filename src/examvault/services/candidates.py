@@ -1,17 +1,9 @@
-"""Candidates: registration, and finding who a token belongs to.
-
-A token is shown once, at registration; only its SHA-256 is stored. Tokens carry 192
-random bits, so a plain hash is enough (no salt or slow hash: nothing to brute-force),
-and looking a token up by its hash compares no secret byte by byte. The lookup is
-cached per process: a registration never changes once made.
-"""
+"""Candidates: registration, their room and accommodation, and finding who a token
+belongs to (tokens are made and looked up as services/tokens.py says)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -23,22 +15,13 @@ from examvault.clock import MICROS, Clock
 from examvault.domain import deadlines
 from examvault.domain.exams import IDENT_PATTERN
 from examvault.services import audit
+from examvault.services.tokens import TokenCache, hash_token, new_token
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
 from examvault.store.queries import attempts, candidates, exams
 
 _IDENT = re.compile(IDENT_PATTERN)
 MAX_PER_REQUEST = 10_000
-
-
-def hash_token(token: str) -> str:
-    """The stored form of a token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    """A fresh candidate token: 192 random bits, URL-safe."""
-    return secrets.token_urlsafe(24)
 
 
 class Person(NamedTuple):
@@ -67,23 +50,16 @@ class Directory:
         self._store = store
         self._writes = writes
         self._clock = clock
-        self._cache: OrderedDict[str, Candidate] = OrderedDict()
-        self._limit = limit
+        self._tokens = TokenCache(self._load, limit)
 
     async def find(self, token: str) -> Candidate | None:
-        digest = hash_token(token)
-        found = self._cache.get(digest)
-        if found is not None:
-            return found
+        """Who holds this candidate token, or None."""
+        return await self._tokens.find(token)
+
+    async def _load(self, digest: str) -> Candidate | None:
         async with self._store.read() as conn:
             row = await candidates.by_token_hash(conn, digest)
-        if row is None:
-            return None
-        found = Candidate(exam_id=row.exam_id, id=row.id, name=row.name)
-        self._cache[digest] = found
-        if len(self._cache) > self._limit:
-            self._cache.popitem(last=False)
-        return found
+        return None if row is None else Candidate(exam_id=row.exam_id, id=row.id, name=row.name)
 
     async def register(
         self, exam_id: str, people: Sequence[tuple[str, str] | Person], actor: str

@@ -408,8 +408,7 @@ class ExamDay:
         cached = self._notes.get((exam_id, room))
         if cached is not None and now - cached[0] < LIVE_CACHE_MICROS:
             return cached[1]
-        rows = await announcements.of_exam(conn, exam_id, rooms=[] if room is None else [room])
-        notes = [{"id": r.id, "text": r.text, "at": format_time(r.at)} for r in rows]
+        notes = views.announcements(await announcements.for_room(conn, exam_id, room))
         if len(self._notes) > 10_000:
             self._notes.clear()
         self._notes[(exam_id, room)] = (now, notes)

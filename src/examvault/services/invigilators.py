@@ -1,14 +1,13 @@
 """Invigilators: registration, and finding who an invigilator token belongs to.
 
-Tokens are made and stored like candidates' (services/candidates.py): shown once, kept as
-their SHA-256, and the lookup is cached per process (a registration never changes).
+Tokens are made, stored and looked up like candidates' (services/tokens.py): shown once,
+kept as their SHA-256, the lookup cached per process.
 An invigilator acts for one exam, on its rooms (`rooms = None`: every room).
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from examvault.clock import Clock
 from examvault.domain import deadlines
 from examvault.domain.exams import IDENT_PATTERN
 from examvault.services import audit
-from examvault.services.candidates import hash_token, new_token
+from examvault.services.tokens import TokenCache, hash_token, new_token
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
 from examvault.store.queries import exams, invigilators
@@ -63,24 +62,19 @@ class Invigilators:
         self._store = store
         self._writes = writes
         self._clock = clock
-        self._cache: OrderedDict[str, Staff] = OrderedDict()
-        self._limit = limit
+        self._tokens = TokenCache(self._load, limit)
 
     async def find(self, token: str) -> Staff | None:
-        digest = hash_token(token)
-        found = self._cache.get(digest)
-        if found is not None:
-            return found
+        """Who holds this invigilator token, or None."""
+        return await self._tokens.find(token)
+
+    async def _load(self, digest: str) -> Staff | None:
         async with self._store.read() as conn:
             row = await invigilators.by_token_hash(conn, digest)
         if row is None:
             return None
         rooms = None if row.rooms is None else tuple(orjson.loads(row.rooms))
-        found = Staff(f"invigilator:{row.id}", row.exam_id, rooms)
-        self._cache[digest] = found
-        if len(self._cache) > self._limit:
-            self._cache.popitem(last=False)
-        return found
+        return Staff(f"invigilator:{row.id}", row.exam_id, rooms)
 
     async def register(self, exam_id: str, body: Any, actor: str) -> list[dict[str, str]]:
         """Register invigilators, all or none; their tokens, shown only now."""

@@ -41,3 +41,9 @@ async def of_exam(
             or_(room_in, announcements.c.room.is_(None)) if with_whole_exam else room_in
         )
     return (await conn.execute(query.order_by(announcements.c.id))).all()
+
+
+async def for_room(conn: AsyncConnection, exam_id: str, room: str | None) -> Sequence[Any]:
+    """What a candidate of this room (or of none) is told: the whole exam's announcements
+    and the room's, oldest first."""
+    return await of_exam(conn, exam_id, rooms=[] if room is None else [room])
