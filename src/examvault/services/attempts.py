@@ -8,7 +8,6 @@ touched: token, then body, then the attempt, then its state (in the transaction)
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
-from examvault.clock import MICROS, Clock, format_time
+from examvault.clock import Clock, format_time
 from examvault.domain import deadlines, views
 from examvault.domain.answers import parse_items
 from examvault.domain.exams import Exam
@@ -25,118 +24,12 @@ from examvault.metrics import Metrics
 from examvault.services.candidates import Candidate
 from examvault.services.catalog import Catalog
 from examvault.services.journal import AttemptOp
+from examvault.services.starts import AttemptMeta, StartOp
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
 from examvault.store.queries import announcements, answers, attempts, candidates, exams
 
 log = logging.getLogger("examvault.attempts")
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptMeta:
-    """What never changes about an attempt once it exists."""
-
-    id: str
-    exam_id: str
-    candidate_id: str
-    exam_version: int
-
-
-@dataclass(frozen=True, slots=True)
-class Started:
-    """A new attempt as its start wrote it: everything its first view shows, so that the
-    view needs no read (at the start of an exam every student starts in the same second)."""
-
-    id: str
-    exam_id: str
-    candidate_id: str
-    status: str
-    started_at: int
-    deadline: int
-    last_seq: int = 0
-    paused_at: None = None
-    submitted_at: None = None
-    submit_kind: None = None
-
-
-@dataclass(eq=False)
-class Start:
-    """Create the candidate's attempt, or find the one that exists (resume).
-
-    A new attempt (201) comes back with its first view's parts (`fresh`): the row as
-    written, its exam and the announcements it must show, read in this transaction.
-    """
-
-    catalog: Catalog
-    candidate: Candidate
-    received_at: int
-    # Every refusal (no exam, closed, not open) comes before the one write, so the batch
-    # needs no savepoint to undo it (services/writes.py).
-    refuses_before_writing = True
-    fresh: tuple[Started, Exam, list[dict[str, Any]]] | None = None
-
-    async def apply(self, conn: AsyncConnection) -> tuple[int, AttemptMeta]:
-        existing = await _attempt_of(conn, self.candidate)
-        if existing is not None:
-            return 200, existing
-        row = await exams.header(conn, self.candidate.exam_id)
-        if row is None:
-            raise errors.NotFound("no such exam")
-        exam = await self.catalog.get(conn, self.candidate.exam_id, row.version, row.key_version)
-        now = self.received_at
-        closes_end = (
-            None if exam.closes_at is None else exam.closes_at + exam.grace_seconds * MICROS
-        )
-        if row.closed_at is not None or (closes_end is not None and now > closes_end):
-            raise errors.ExamClosed("the exam is closed")
-        if exam.opens_at is not None and now < exam.opens_at:
-            raise errors.NotOpen(f"the exam opens at {format_time(exam.opens_at)}")
-        person = await candidates.one(conn, self.candidate.exam_id, self.candidate.id)
-        deadline = deadlines.deadline(
-            now,
-            exam.duration_seconds,
-            exam.closes_at,
-            0 if person is None else person.extra_seconds,
-            0 if person is None else person.extended_seconds,
-        )
-        attempt_id = secrets.token_urlsafe(16)
-        inserted = await attempts.insert_started(
-            conn,
-            {
-                "id": attempt_id,
-                "exam_id": exam.id,
-                "candidate_id": self.candidate.id,
-                "exam_version": exam.version,
-                "status": "in_progress",
-                "started_at": now,
-                "deadline": deadline,
-                "end_at": deadlines.end(deadline, exam.grace_seconds),
-                "last_seq": 0,
-                "answered": 0,
-                "totals": self.catalog.empty_totals(exam),
-                "key_version": exam.key_version,
-                "last_seen_at": now,
-            },
-        )
-        if not inserted:  # another process started it a moment ago
-            existing = await _attempt_of(conn, self.candidate)
-            assert existing is not None
-            return 200, existing
-        log.info("attempt started", extra={"attempt_id": attempt_id, "exam_id": exam.id})
-        notes = await announcements.for_room(conn, exam.id, None if person is None else person.room)
-        self.fresh = (
-            Started(attempt_id, exam.id, self.candidate.id, "in_progress", now, deadline),
-            exam,
-            views.announcements(notes),
-        )
-        return 201, AttemptMeta(attempt_id, exam.id, self.candidate.id, exam.version)
-
-
-async def _attempt_of(conn: AsyncConnection, candidate: Candidate) -> AttemptMeta | None:
-    row = await attempts.of_candidate(conn, candidate.exam_id, candidate.id)
-    if row is None:
-        return None
-    return AttemptMeta(row.id, candidate.exam_id, candidate.id, row.exam_version)
 
 
 async def _notes(conn: AsyncConnection, candidate: Candidate) -> list[dict[str, Any]]:
@@ -234,8 +127,8 @@ class Attempts:
     async def start(self, candidate: Candidate, exam_id: str) -> tuple[int, dict[str, Any]]:
         if exam_id != candidate.exam_id:
             raise errors.NotFound(f"no exam {exam_id!r} for this candidate")
-        start = Start(self.catalog, candidate, self.clock.now())
-        status, meta = await self.writes.run(start)
+        start = StartOp(self.catalog, candidate.exam_id, candidate.id, self.clock.now())
+        status, meta = await self.writes.begin_attempt(start)
         self._remember(meta)  # a later view needs no read to find it
         if start.fresh is None:  # resumed: the attempt as it stands now
             return status, await self.view(candidate, meta.id)

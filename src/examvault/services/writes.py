@@ -1,10 +1,11 @@
 """The write path: every write of a request joins the next shared transaction.
 
-Two kinds of work share the group-commit writer (store/writer.py): attempt operations
+Three kinds of work share the group-commit writer (store/writer.py): attempt operations
 (save, submit, touch), applied together by the journal with a fixed number of
-statements, and every other write (`Applies`: an exam, a registration, a close, a key
-change, a job's claim), each in a SAVEPOINT of the same transaction so that its refusal
-undoes what it wrote and only that. The COMMIT answers them all at once.
+statements; starts, applied together by services/starts.py; and every other write
+(`Applies`: an exam, a registration, a close, a key change, a job's claim), each in a
+SAVEPOINT of the same transaction so that its refusal undoes what it wrote and only that.
+The COMMIT answers them all at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.errors import ExamvaultError
 from examvault.metrics import Metrics
+from examvault.services import starts
 from examvault.services.journal import AttemptOp, Journal
+from examvault.services.starts import StartOp
 from examvault.settings import Settings
 from examvault.store.engine import Store
 from examvault.store.writer import Op, Writer
@@ -73,6 +76,10 @@ class Writes:
         """Run one write in the next shared transaction; return once it is committed."""
         return await self.writer.run(Call(work))
 
+    async def begin_attempt(self, op: StartOp) -> Any:
+        """Start (or resume) an attempt in the next shared transaction."""
+        return await self.writer.run(op)
+
     async def attempt(self, op: AttemptOp) -> Any:
         """Run a save, submit or touch in the next shared transaction."""
         op.metrics = self.metrics
@@ -90,6 +97,9 @@ class Writes:
                             op.result = await op.apply(conn)
                 except ExamvaultError as error:
                     op.error = error
+        start_ops = [op for op in ops if isinstance(op, StartOp)]
+        if start_ops:
+            await starts.apply(conn, start_ops)
         if attempt_ops:
             await self.journal.apply(conn, attempt_ops)
 

@@ -113,15 +113,33 @@ async def change(conn: AsyncConnection, attempt_id: str, values: dict[str, Any])
     await conn.execute(update(attempts).where(attempts.c.id == attempt_id).values(**values))
 
 
-async def insert_started(conn: AsyncConnection, values: dict[str, Any]) -> bool:
-    """Insert a new attempt; False when the candidate already has one (another process
-    started it a moment ago)."""
-    inserted = await conn.execute(
+async def insert_started(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Insert new attempts in one statement; the candidate ids whose attempt was inserted
+    (a candidate missing from it already had one: another process started it a moment
+    ago)."""
+    if not rows:
+        return []
+    statement = (
         insert(conn, attempts)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=[attempts.c.exam_id, attempts.c.candidate_id])
+        .returning(attempts.c.candidate_id)
     )
-    return bool(inserted.rowcount)
+    return list((await conn.execute(statement, list(rows))).scalars())
+
+
+async def of_candidates(
+    conn: AsyncConnection, exam_id: str, candidate_ids: Sequence[str]
+) -> dict[str, Any]:
+    """(id, exam_version) of these candidates' attempts, by candidate id."""
+    found: dict[str, Any] = {}
+    for start in range(0, len(candidate_ids), 500):
+        query = select(attempts.c.candidate_id, attempts.c.id, attempts.c.exam_version).where(
+            attempts.c.exam_id == exam_id,
+            attempts.c.candidate_id.in_(candidate_ids[start : start + 500]),
+        )
+        for row in (await conn.execute(query)).all():
+            found[row.candidate_id] = row
+    return found
 
 
 async def with_exam(conn: AsyncConnection, attempt_id: str) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from examvault.store.queries import is_postgresql
 from examvault.store.tables import attempts, candidates
 
 _CHUNK = 500  # ids per IN list: well under every driver's parameter limit
@@ -48,6 +49,23 @@ async def one(conn: AsyncConnection, exam_id: str, candidate_id: str) -> Any | N
             )
         )
     ).one_or_none()
+
+
+async def many(conn: AsyncConnection, exam_id: str, candidate_ids: Sequence[str]) -> dict[str, Any]:
+    """These candidates' rows, by id. On PostgreSQL they are share-locked until commit,
+    so that an exam-day action changing them (an extension for someone not yet started)
+    either commits first and is read here, or waits and then finds the attempt."""
+    found: dict[str, Any] = {}
+    ids = sorted(candidate_ids)
+    for start in range(0, len(ids), 500):
+        query = select(candidates).where(
+            candidates.c.exam_id == exam_id, candidates.c.id.in_(ids[start : start + 500])
+        )
+        if is_postgresql(conn):
+            query = query.order_by(candidates.c.id).with_for_update(read=True)
+        for row in (await conn.execute(query)).all():
+            found[row.id] = row
+    return found
 
 
 async def change(
