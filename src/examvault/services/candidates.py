@@ -50,7 +50,9 @@ class Directory:
         self._store = store
         self._writes = writes
         self._clock = clock
-        self._tokens = TokenCache(self._load, limit)
+        self._tokens = TokenCache(
+            self._load, limit, group_of=lambda c: c.exam_id, load_group=self._load_exam
+        )
 
     async def find(self, token: str) -> Candidate | None:
         """Who holds this candidate token, or None."""
@@ -60,6 +62,12 @@ class Directory:
         async with self._store.read() as conn:
             row = await candidates.by_token_hash(conn, digest)
         return None if row is None else Candidate(exam_id=row.exam_id, id=row.id, name=row.name)
+
+    async def _load_exam(self, one: Candidate) -> list[tuple[str, Candidate]]:
+        """Every token of `one`'s exam: its candidates start in the same second."""
+        async with self._store.read() as conn:
+            rows = await candidates.tokens_of_exam(conn, one.exam_id)
+        return [(r.token_hash, Candidate(exam_id=one.exam_id, id=r.id, name=r.name)) for r in rows]
 
     async def register(
         self, exam_id: str, people: Sequence[tuple[str, str] | Person], actor: str

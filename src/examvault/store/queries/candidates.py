@@ -25,6 +25,14 @@ async def by_token_hash(conn: AsyncConnection, digest: str) -> Any | None:
     ).one_or_none()
 
 
+async def tokens_of_exam(conn: AsyncConnection, exam_id: str) -> Sequence[Any]:
+    """(token_hash, id, name) of every candidate of the exam."""
+    query = select(candidates.c.token_hash, candidates.c.id, candidates.c.name).where(
+        candidates.c.exam_id == exam_id
+    )
+    return (await conn.execute(query)).all()
+
+
 async def taken(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -> list[str]:
     """Which of these ids are already registered on the exam."""
     found: list[str] = []
