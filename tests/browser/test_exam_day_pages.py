@@ -194,3 +194,91 @@ def test_a_reopened_attempt_shows_the_exam_again(page: Page, make_exam) -> None:
     page.get_by_role("radio", name="newton", exact=True).check()
     expect(save_state(page)).to_have_text("Saved")
     wait_until(lambda: exam.stored()["answers"].get("p1", {}).get("response") == "B")
+
+
+def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam) -> None:
+    exam = make_exam(candidates=3)
+    (first_id, first), (second_id, second), (third_id, _) = exam.candidates
+    with admin_client(exam.server) as admin:
+        for candidate_id, room in [(first_id, "R1"), (second_id, "R1"), (third_id, "R2")]:
+            admin.patch(
+                f"/exams/{exam.id}/candidates/{candidate_id}", json={"room": room}
+            ).raise_for_status()
+    token = invigilator(exam, ["R1", "R2"])
+    with exam.candidate(first) as client:
+        client.post(f"/exams/{exam.id}/attempts").raise_for_status()
+    with exam.candidate(second) as client:
+        attempt = client.post(f"/exams/{exam.id}/attempts").raise_for_status().json()
+        client.post(f"/attempts/{attempt['attempt_id']}/submit", json={}).raise_for_status()
+
+    page.goto(f"{exam.server.url}/admin")
+    tab_to(page, page.get_by_role("textbox", name="Token"))
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    # An invigilator's token opens its one exam: no exam list, scores, close or CSV.
+    expect(page.get_by_role("heading", name=exam.title)).to_be_visible()
+    table = page.get_by_role("table")
+    for header in ["Candidate", "Status", "Last seen", "Answers", "Room", "Extra time", "Deadline"]:
+        expect(table.get_by_role("columnheader", name=header)).to_be_visible()
+    expect(table.get_by_role("columnheader", name="Score")).to_have_count(0)
+    expect(page.get_by_role("button", name="Close exam")).to_have_count(0)
+    expect(page.get_by_role("link", name="Download CSV")).to_have_count(0)
+    expect(table.get_by_role("row", name=re.compile(third_id))).to_be_visible()
+
+    room = page.get_by_role("combobox", name="Room")
+    tab_to(page, room)
+    page.keyboard.press("ArrowDown")
+    expect(room).to_have_value("R1")
+    expect(table.get_by_role("row", name=re.compile(third_id))).to_have_count(0)
+    expect(table.get_by_role("row", name=re.compile(first_id))).to_contain_text("In progress")
+    expect(table.get_by_role("row", name=re.compile(second_id))).to_contain_text("Submitted")
+
+    for candidate_id in [first_id, second_id]:
+        tab_to(page, page.get_by_role("checkbox", name=candidate_id))
+        page.keyboard.press("Space")
+        expect(page.get_by_role("checkbox", name=candidate_id)).to_be_checked()
+
+    # Escape cancels, and the focus goes back to the button; nothing is done.
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    tab_to(page, pause)
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"2 selected candidates: {first_id}, {second_id}")
+    expect(dialog.get_by_role("textbox", name="Reason")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(pause).to_be_focused()
+
+    extend = page.get_by_role("button", name="Extend", exact=True)
+    tab_to(page, extend)
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text("Extend time")
+    minutes = dialog.get_by_role("spinbutton", name="Minutes")
+    expect(minutes).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("10")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("textbox", name="Reason")).to_be_focused()
+    page.keyboard.type("fire alarm in R1")
+    tab_to(page, dialog.get_by_role("button", name="Confirm"))
+    page.keyboard.press("Enter")
+
+    expect(dialog).to_be_hidden()
+    expect(extend).to_be_focused()
+    applied = page.get_by_role("list", name="Applied")
+    skipped = page.get_by_role("list", name="Skipped")
+    expect(applied).to_contain_text(first_id)
+    expect(applied).not_to_contain_text(second_id)
+    expect(skipped).to_contain_text(f"{second_id}: already submitted")
+    expect(table.get_by_role("row", name=re.compile(first_id))).to_contain_text(
+        "10 minutes extended"
+    )
+    shot(page, "invigilator-page")
+    with admin_client(exam.server) as admin:
+        rows = admin.get(f"/exams/{exam.id}/candidates").raise_for_status().json()["candidates"]
+    by_id = {row["candidate_id"]: row for row in rows}
+    assert by_id[first_id]["extended_seconds"] == 600
+    assert by_id[first_id]["status"] == "in_progress"  # the cancelled pause did nothing
+    assert by_id[second_id]["extended_seconds"] == 0
