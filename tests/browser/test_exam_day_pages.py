@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from .conftest import ADMIN_TOKEN, Exam, admin_client, is_focused, shot, tab_to, wait_until
 
@@ -38,7 +39,7 @@ def signed_in(page: Page, exam: Exam, token: str | None = None) -> None:
     expect(page.get_by_role("heading", name="Question 1")).to_be_visible()
 
 
-def save_state(page: Page) -> Any:
+def save_state(page: Page) -> Locator:
     """The save state: the status region that is neither Notices nor Announcements."""
     return page.locator("#save-state")
 
@@ -74,7 +75,7 @@ def seconds(timer_text: str) -> int:
 
 
 def test_a_pause_hides_the_questions_and_an_answer_sent_meanwhile_counts(
-    page: Page, context: BrowserContext, make_exam
+    page: Page, context: BrowserContext, make_exam: Callable[..., Exam]
 ) -> None:
     exam = make_exam()
     candidate_id = exam.candidates[0][0]
@@ -104,6 +105,10 @@ def test_a_pause_hides_the_questions_and_an_answer_sent_meanwhile_counts(
     expect(paused).to_contain_text(frozen)
     shot(page, "exam-day-paused")
     assert exam.stored()["status"] == "paused"
+    # A reload while paused opens on the pause, from the attempt view itself.
+    page.reload()
+    expect(paused).to_be_visible()
+    expect(page.get_by_role("heading", name="Question 1")).to_be_hidden()
 
     act(exam, action="resume", reason="all clear", candidates=[candidate_id])
     expect(paused).to_be_hidden()
@@ -118,7 +123,9 @@ def test_a_pause_hides_the_questions_and_an_answer_sent_meanwhile_counts(
     expect(page.get_by_text("Score: 4 / 24")).to_be_visible()
 
 
-def test_an_extension_moves_the_countdown_with_a_notice(page: Page, make_exam) -> None:
+def test_an_extension_moves_the_countdown_with_a_notice(
+    page: Page, make_exam: Callable[..., Exam]
+) -> None:
     exam = make_exam(duration_seconds=3600)
     fast_poll(page)
     signed_in(page, exam)
@@ -134,8 +141,19 @@ def test_an_extension_moves_the_countdown_with_a_notice(page: Page, make_exam) -
     assert 4100 < seconds(timer.text_content() or "") <= 4200
     shot(page, "exam-day-extended")
 
+    # A smaller accommodation shortens the time: the notice says so.
+    candidate_id = exam.candidates[0][0]
+    with admin_client(exam.server) as admin:
+        path = f"/exams/{exam.id}/candidates/{candidate_id}"
+        admin.patch(path, json={"extra_seconds": 1800}).raise_for_status()
+        expect(notices).to_have_text("Your time was extended by 30 minutes.")
+        expect(timer).to_have_text(re.compile(r"^1:39:\d\d$"))
+        admin.patch(path, json={"extra_seconds": 300}).raise_for_status()
+    expect(notices).to_have_text("Your time was shortened by 25 minutes.")
+    expect(timer).to_have_text(re.compile(r"^1:14:\d\d$"))
 
-def test_announcements_appear_newest_last(page: Page, make_exam) -> None:
+
+def test_announcements_appear_newest_last(page: Page, make_exam: Callable[..., Exam]) -> None:
     exam = make_exam()
     with admin_client(exam.server) as admin:
         admin.post(
@@ -148,17 +166,21 @@ def test_announcements_appear_newest_last(page: Page, make_exam) -> None:
 
     with admin_client(exam.server) as admin:
         admin.post(
+            f"/exams/{exam.id}/announcements", json={"text": "Room R9 only.", "room": "R9"}
+        ).raise_for_status()
+        admin.post(
             f"/exams/{exam.id}/announcements", json={"text": "Calculators may now be used."}
         ).raise_for_status()
     items = region.get_by_role("listitem")
     expect(items).to_have_count(2)
     expect(items.nth(0)).to_contain_text("Read every question twice.")
     expect(items.nth(1)).to_contain_text("Calculators may now be used.")
+    expect(region).not_to_contain_text("Room R9 only.")  # another room's, older than the last
     shot(page, "exam-day-announcements")
 
 
 def test_an_invigilator_submit_shows_submitted_within_ten_seconds(
-    page: Page, make_exam
+    page: Page, make_exam: Callable[..., Exam]
 ) -> None:
     """At the page's real poll interval (5–9 s): the spec's bound of 10 s."""
     exam = make_exam()
@@ -177,7 +199,9 @@ def test_an_invigilator_submit_shows_submitted_within_ten_seconds(
     expect(page.get_by_text("Score: 4 / 24")).to_be_visible()
 
 
-def test_a_reopened_attempt_shows_the_exam_again(page: Page, make_exam) -> None:
+def test_a_reopened_attempt_shows_the_exam_again(
+    page: Page, make_exam: Callable[..., Exam]
+) -> None:
     exam = make_exam()
     candidate_id = exam.candidates[0][0]
     fast_poll(page)
@@ -196,7 +220,7 @@ def test_a_reopened_attempt_shows_the_exam_again(page: Page, make_exam) -> None:
     wait_until(lambda: exam.stored()["answers"].get("p1", {}).get("response") == "B")
 
 
-def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam) -> None:
+def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam: Callable[..., Exam]) -> None:
     exam = make_exam(candidates=3)
     (first_id, first), (second_id, second), (third_id, _) = exam.candidates
     with admin_client(exam.server) as admin:
@@ -225,10 +249,10 @@ def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam) -> None:
     expect(page.get_by_role("link", name="Download CSV")).to_have_count(0)
     expect(table.get_by_role("row", name=re.compile(third_id))).to_be_visible()
 
-    room = page.get_by_role("combobox", name="Room")
-    tab_to(page, room)
+    room_filter = page.get_by_role("combobox", name="Room")
+    tab_to(page, room_filter)
     page.keyboard.press("ArrowDown")
-    expect(room).to_have_value("R1")
+    expect(room_filter).to_have_value("R1")
     expect(table.get_by_role("row", name=re.compile(third_id))).to_have_count(0)
     expect(table.get_by_role("row", name=re.compile(first_id))).to_contain_text("In progress")
     expect(table.get_by_role("row", name=re.compile(second_id))).to_contain_text("Submitted")

@@ -154,6 +154,10 @@ async function showExam(examId) {
   $("exam-name").textContent = exam ? exam.title : examId;
   document.title = `${exam ? exam.title : examId} · examvault`;
   setClosed(!!exam?.closed);
+  if (!staff?.rooms) knownRooms.clear();
+  $("room").replaceChildren(new Option("All rooms", ""));
+  for (const room of [...knownRooms].sort()) $("room").append(new Option(room, room));
+  $("outcome").hidden = true;
   $("candidate-rows").replaceChildren();
   $("chart-svg").replaceChildren();
   $("chart-caption").textContent = "No submitted attempts yet.";
