@@ -190,11 +190,11 @@ def test_an_invigilator_submit_shows_submitted_within_ten_seconds(
     page.get_by_role("radio", name="newton", exact=True).check()
     expect(save_state(page)).to_have_text("Saved")
 
-    started = time.monotonic()
     done = act(exam, token, action="submit", reason="left the room", candidates=[candidate_id])
+    sealed = time.monotonic()  # the action is committed: the 10 s start now
     assert done["applied"][0]["submit_kind"] == "invigilator"
     expect(page.get_by_role("heading", name="Submitted")).to_be_visible(timeout=10_000)
-    assert time.monotonic() - started <= 10.5
+    assert time.monotonic() - sealed <= 10.0
     expect(page.get_by_text("An invigilator submitted your answers.")).to_be_visible()
     expect(page.get_by_text("Score: 4 / 24")).to_be_visible()
 

@@ -75,6 +75,7 @@ async function whoAmI(errorElement) {
   $("back-row").hidden = invigilator;
   $("admin-actions").hidden = invigilator;
   $("distribution").hidden = invigilator;
+  $("exam-state").hidden = invigilator; // whether the exam is closed is the admin's to know
   $("score-head").hidden = invigilator;
   knownRooms.clear();
   for (const room of staff.rooms || []) knownRooms.add(room);
