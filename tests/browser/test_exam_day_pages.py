@@ -235,6 +235,8 @@ def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam: Callable[.
         attempt = client.post(f"/exams/{exam.id}/attempts").raise_for_status().json()
         client.post(f"/attempts/{attempt['attempt_id']}/submit", json={}).raise_for_status()
 
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{exam.server.url}/admin")
     tab_to(page, page.get_by_role("textbox", name="Token"))
     page.keyboard.type(token)
@@ -300,9 +302,31 @@ def test_the_invigilator_page_by_keyboard_only(page: Page, make_exam: Callable[.
         "10 minutes extended"
     )
     shot(page, "invigilator-page")
+
+    # Announce: to the room chosen above unless changed, the text in the "Reason" field.
+    announce = page.get_by_role("button", name="Announce", exact=True)
+    tab_to(page, announce)
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("combobox", name="Announce to room")).to_be_focused()
+    expect(dialog.get_by_role("combobox", name="Announce to room")).to_have_value("R1")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("textbox", name="Reason")).to_be_focused()
+    page.keyboard.type("Ten more minutes for room R1.")
+    tab_to(page, dialog.get_by_role("button", name="Confirm"))
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(announce).to_be_focused()
+    expect(page.get_by_role("list", name="Applied")).to_contain_text("Ten more minutes")
+    # The page never asked for what an invigilator may not see.
+    assert not [url for url in requested if "/results" in url or "/key" in url], requested
     with admin_client(exam.server) as admin:
         rows = admin.get(f"/exams/{exam.id}/candidates").raise_for_status().json()["candidates"]
     by_id = {row["candidate_id"]: row for row in rows}
     assert by_id[first_id]["extended_seconds"] == 600
     assert by_id[first_id]["status"] == "in_progress"  # the cancelled pause did nothing
     assert by_id[second_id]["extended_seconds"] == 0
+    with admin_client(exam.server) as admin:
+        notes = admin.get(f"/exams/{exam.id}/announcements").raise_for_status().json()
+    assert [(n["text"], n["room"]) for n in notes["announcements"]] == [
+        ("Ten more minutes for room R1.", "R1")
+    ]
