@@ -17,7 +17,7 @@ def test_admin_sees_a_submission_within_seconds(page: Page, make_exam) -> None:
     (first_id, first), (second_id, second), (third_id, _) = exam.candidates
 
     page.goto(f"{exam.server.url}/admin")
-    page.get_by_role("textbox", name="Admin token").fill(ADMIN_TOKEN)
+    page.get_by_role("textbox", name="Token").fill(ADMIN_TOKEN)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name=exam.title).click()
     expect(page.get_by_role("heading", name=exam.title)).to_be_visible()

@@ -218,6 +218,21 @@ async def test_invigilator_tokens_reach_their_exam_and_rooms_only(server: Server
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "candidates", 1]
 
 
+async def test_staff_me_tells_a_page_which_exam_and_rooms_a_token_reaches(
+    server: Server,
+) -> None:
+    t = await setup_rooms(server)
+    r = await server.as_(t["I1"], "GET", "/staff/me")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"role": "invigilator", "id": "I1", "exam_id": "mock-1", "rooms": ["R1"]}
+    r = await server.as_(t["I2"], "GET", "/staff/me")
+    assert r.json() == {"role": "invigilator", "id": "I2", "exam_id": "mock-1", "rooms": None}
+    r = await server.admin("GET", "/staff/me")
+    assert r.json() == {"role": "admin", "id": None, "exam_id": None, "rooms": None}
+    assert (await server.as_(t["A1"], "GET", "/staff/me")).status_code == 403
+    assert (await server.as_("nobody", "GET", "/staff/me")).status_code == 401
+
+
 async def test_action_bodies_are_checked(server: Server) -> None:
     await setup_rooms(server)
     for body, loc in [

@@ -42,6 +42,17 @@ class Staff:
     def is_admin(self) -> bool:
         return self.exam_id is None
 
+    def describe(self) -> dict[str, Any]:
+        """`GET /staff/me`: the role, the invigilator's id, its exam and rooms (null: all)."""
+        if self.is_admin:
+            return {"role": "admin", "id": None, "exam_id": None, "rooms": None}
+        return {
+            "role": "invigilator",
+            "id": self.actor.removeprefix("invigilator:"),
+            "exam_id": self.exam_id,
+            "rooms": None if self.rooms is None else list(self.rooms),
+        }
+
     def check_exam(self, exam_id: str) -> None:
         """403 unless this staff member may act on the exam."""
         if self.exam_id is not None and self.exam_id != exam_id:

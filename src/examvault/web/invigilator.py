@@ -21,6 +21,7 @@ from examvault.web.schemas import (
     Announcements,
     InvigilatorRegistration,
     InvigilatorsRegistered,
+    StaffMe,
     request_body,
     responses,
 )
@@ -84,3 +85,10 @@ async def announcements(request: Request, exam_id: str, staff: StaffMember) -> A
     """The announcements (an invigilator's: of its rooms), oldest first."""
     notes = await server_of(request).examday.announcements(exam_id, staff)
     return JSON({"announcements": notes})
+
+
+@router.get("/staff/me", response_model=None, responses=responses({200: StaffMe}))
+async def staff_me(staff: StaffMember) -> Any:
+    """Who a staff token belongs to, so the invigilator's page can open the one exam (and
+    the rooms) an invigilator token reaches without a route that lists every exam."""
+    return JSON(staff.describe())

@@ -142,6 +142,13 @@ class Live(_Out):
     announcements: list[Note]
 
 
+class StaffMe(_Out):
+    role: Literal["admin", "invigilator"]
+    id: str | None
+    exam_id: str | None
+    rooms: list[str] | None
+
+
 class Announcement(_Out):
     id: int
     text: str

@@ -1,8 +1,21 @@
 // The attempt on screen: questions, palette, changes into the outbox, the sender, the
-// countdown and the submit. exam.js (the page shell) opens it with an attempt view.
+// countdown, the submit, and the exam day's poll (live.js: pause, moved time,
+// announcements, a submit or a reopen made by an invigilator). exam.js (the page shell)
+// opens it with an attempt view.
 
+import { NetworkError } from "./api.js";
 import { Countdown } from "./countdown.js";
+import {
+  changeNotice,
+  clearNotice,
+  reopenNotice,
+  setPaused,
+  showAnnouncements,
+  showNotice,
+  timeChange,
+} from "./examday.js";
 import { formatMark, hasResponse } from "./format.js";
+import { LivePoller } from "./live.js";
 import { openOutbox } from "./outbox.js";
 import { buildPalette, buildTabs, paintQuestion, questionState, selectTab } from "./palette.js";
 import { NUMERIC, TYPE_TEXT, renderQuestion } from "./question.js";
@@ -37,7 +50,11 @@ const exam = {
   sender: null,
   writes: Promise.resolve(),
   submitting: null,
+  done: false, // the "Submitted" screen is up
   saveState: SAVED,
+  poller: null,
+  known: null, // the server's last word on the clock: {status, paused, deadline, remaining_seconds, server_time}
+  reopening: false,
 };
 
 const countdown = new Countdown({
@@ -45,7 +62,7 @@ const countdown = new Countdown({
   display: $("timer"),
   box: $("timer-box"),
   announcer: $("time-warning"),
-  onZero: () => submitAttempt(),
+  onZero: () => timeUp(),
 });
 
 function key(name) {
@@ -57,10 +74,20 @@ export async function openExam(view, { api, clock, show }) {
   Object.assign(page, { api, clock, show });
   exam.view = view;
   exam.attemptId = view.attempt_id;
+  exam.submitting = null;
+  exam.done = false;
   exam.outbox = await openOutbox(view.attempt_id);
   // After a reload, seqs continue above both what this device and the server have seen.
   await exam.outbox.raiseSeq(view.last_seq || 0);
-  if (view.status !== "in_progress") return submitAttempt();
+  // The poll runs on the "Submitted" screen too: a reopened attempt comes back.
+  if (!exam.poller || exam.poller.attemptId !== view.attempt_id) {
+    exam.poller?.stop();
+    exam.poller = new LivePoller({ api: page.api, attemptId: view.attempt_id, onLive });
+  }
+  exam.poller.start();
+  exam.known = observation(view);
+  showAnnouncements(view.announcements);
+  if (view.status === "submitted") return submitAttempt();
 
   exam.questions = [];
   exam.sections = [];
@@ -99,6 +126,11 @@ export async function openExam(view, { api, clock, show }) {
     }
   }
 
+  // A reopened attempt comes back to a page whose controls the submit disabled.
+  for (const control of document.querySelectorAll("#question-panel button, #question-panel input")) {
+    control.disabled = false;
+  }
+  $("submitting").textContent = "";
   buildTabs($("section-tabs"), exam.sections, openSection);
   buildPalette($("palette-groups"), exam.sections, (number) => goTo(number - 1, { focus: true }));
   session.set("ev.screen", "exam");
@@ -119,7 +151,76 @@ export async function openExam(view, { api, clock, show }) {
   });
   exam.sender.kick();
   session.set("ev.clock", page.clock); // an offline reload keeps the server's time
-  countdown.start(Date.parse(view.deadline));
+  countdown.start(exam.known);
+  setPaused(exam.known.paused, exam.known.remaining_seconds, { onResume });
+}
+
+/** The clock fields of an attempt view or a `live` body. */
+function observation(data) {
+  let remaining = data.remaining_seconds;
+  if (typeof remaining !== "number") {
+    // A view cached by an older page: its deadline and its server time say the same.
+    remaining = Math.max(0, (Date.parse(data.deadline) - Date.parse(data.server_time)) / 1000);
+  }
+  return {
+    status: data.status,
+    paused: !!data.paused,
+    deadline: data.deadline,
+    remaining_seconds: remaining,
+    server_time: data.server_time,
+  };
+}
+
+// ---------------------------------------------------------------- the exam day
+
+/** One answer of the live poll: what changed since the server's last word. */
+function onLive(live) {
+  showAnnouncements(live.announcements);
+  if (exam.submitting) {
+    if (exam.done && live.status !== "submitted") reopen();
+    return;
+  }
+  if (live.status === "submitted") {
+    // A close, an invigilator's submit or an auto submit made elsewhere: the receipt.
+    return submitAttempt();
+  }
+  const before = exam.known;
+  const now = observation(live);
+  exam.known = now;
+  const notice = before ? changeNotice(timeChange(before, now)) : null;
+  if (notice) showNotice(notice);
+  else if (before?.paused && !now.paused) showNotice("The exam has resumed.");
+  countdown.follow(now);
+  setPaused(now.paused, now.remaining_seconds, { onResume });
+}
+
+function onResume() {
+  $("question-heading").focus();
+}
+
+/** At zero: ask the server first, since a pause or an extension may not be seen yet. */
+async function timeUp() {
+  const live = await exam.poller?.pollNow();
+  if (exam.submitting) return;
+  if (live && live.status !== "submitted" && (live.paused || live.remaining_seconds > 0)) return;
+  submitAttempt();
+}
+
+/** The attempt was reopened after the "Submitted" screen: fetch it and show the exam. */
+async function reopen() {
+  if (exam.reopening) return;
+  exam.reopening = true;
+  try {
+    const result = await page.api.call("GET", `/attempts/${encodeURIComponent(exam.attemptId)}`);
+    if (result.status !== 200 || !result.data || result.data.status === "submitted") return;
+    session.set("ev.view", result.data);
+    await openExam(result.data, page);
+    showNotice(reopenNotice(exam.known.remaining_seconds));
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error;
+  } finally {
+    exam.reopening = false;
+  }
 }
 
 function setSaveState(state) {
@@ -302,6 +403,7 @@ function submitAttempt() {
 }
 
 async function submitNow() {
+  setPaused(false, 0);
   flushNumeric();
   commitTime();
   exam.sender?.stop();
@@ -324,6 +426,8 @@ async function submitNow() {
   session.set("ev.screen", "submitted");
   const titles = new Map((exam.view?.sections || []).map((section) => [section.id, section.title]));
   renderReceipt(data, exam.attemptId, titles);
+  clearNotice();
   page.show("submitted");
+  exam.done = true;
   await fillStoredCount(page.api, exam.attemptId);
 }

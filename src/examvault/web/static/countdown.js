@@ -1,5 +1,6 @@
 // The countdown: H:MM:SS to the attempt's deadline on the server's clock, a spoken
-// warning at 5 minutes and at 1 minute, and a call when it reaches zero.
+// warning at 5 minutes and at 1 minute, and a call when it reaches zero. While the exam
+// is paused it stands still at the server's frozen time left.
 
 import { hms } from "./format.js";
 
@@ -23,15 +24,34 @@ export class Countdown {
     this.warned = Infinity;
     this.interval = null;
     this.fired = false;
+    this.frozenMs = null;
   }
 
-  start(deadline) {
-    this.deadline = deadline;
+  /**
+   * Follow the server's word (the attempt view or `live`): `remaining_seconds` at its
+   * `server_time`, frozen while paused. A time left that grew again (an extension, a
+   * reopen) re-arms the warnings and the call at zero.
+   */
+  follow({ remaining_seconds: remaining, server_time: serverTime, paused }) {
+    const remainingMs = remaining * 1000;
+    this.frozenMs = paused ? remainingMs : null;
+    this.deadline = Date.parse(serverTime) + remainingMs;
+    if (remainingMs > 0) this.fired = false;
+    if (remaining > this.warned) {
+      this.warned = Infinity;
+      delete this.box.dataset.warning;
+    }
+    if (this.interval === null) this.interval = setInterval(() => this.tick(), 250);
+    this.tick();
+  }
+
+  /** Start afresh from an observation (see `follow`). */
+  start(observation) {
     this.warned = Infinity;
     this.fired = false;
     this.stop();
-    this.tick();
-    this.interval = setInterval(() => this.tick(), 250);
+    delete this.box.dataset.warning;
+    this.follow(observation);
   }
 
   stop() {
@@ -40,6 +60,11 @@ export class Countdown {
   }
 
   tick() {
+    if (this.frozenMs !== null) {
+      const frozen = hms(this.frozenMs);
+      if (this.display.textContent !== frozen) this.display.textContent = frozen;
+      return;
+    }
     if (!Number.isFinite(this.deadline)) return;
     const remaining = this.deadline - this.clock.now();
     const text = hms(remaining);

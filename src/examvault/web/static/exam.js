@@ -71,7 +71,7 @@ async function signIn(token) {
 function afterSignIn({ offline }) {
   const attempt = me.attempt;
   const wasInExam = ["exam", "submitted"].includes(session.get("ev.screen"));
-  if ((attempt && (attempt.status !== "in_progress" || wasInExam)) || (offline && wasInExam)) {
+  if ((attempt && (attempt.status === "submitted" || wasInExam)) || (offline && wasInExam)) {
     return enterAttempt();
   }
   return showInstructions();

@@ -58,10 +58,11 @@ export async function submitWithRetry({ api, outbox, attemptId, onWait }) {
 
 /** Fill the "Submitted" screen: the result when released, and always the receipt. */
 export function renderReceipt(data, attemptId, sectionTitles) {
-  const note =
-    data.submit_kind === "auto"
-      ? "The time ended and the server submitted your answers."
-      : "Your answers have been submitted.";
+  const notes = {
+    auto: "The time ended and the server submitted your answers.",
+    invigilator: "An invigilator submitted your answers.",
+  };
+  const note = notes[data.submit_kind] ?? "Your answers have been submitted.";
   const late = data.late?.length
     ? ` ${data.late.length} change(s) reached the server after the deadline and do not count.`
     : "";

@@ -19,6 +19,8 @@ const PAGE = [
   "/static/palette.js",
   "/static/question.js",
   "/static/submit.js",
+  "/static/live.js",
+  "/static/examday.js",
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 
