@@ -138,10 +138,10 @@ UNSUPPORTED = [
     ("short", "line 7", "short-answer"),
     ("matching", "line 9", "matching"),
     ("description", "line 15", "description"),
-    ("partial numeric", "line 17", "50% credit"),
-    ("unequal shares", "line 22", "unequal credit (70%, 30%)"),
-    ("partial single", "line 28", "partial credit (50%)"),
-    ("mixed penalties", "line 34", "different penalties"),
+    ("partial_numeric", "line 17", "50% credit"),
+    ("unequal_shares", "line 22", "unequal credit (70%, 30%)"),
+    ("partial_single", "line 28", "partial credit (50%)"),
+    ("mixed_penalties", "line 34", "different penalties"),
     ("cloze", "line 36", "cloze"),
 ]
 

@@ -4,7 +4,9 @@ Reading follows Moodle's ``qformat_gift``: questions are separated by blank line
 starting with ``//`` are comments, ``::name::`` names a question, the answer block is the
 first ``{…}``, ``\\~ \\= \\# \\{ \\} \\: \\\\`` escape special characters and ``\\n`` is a
 line break, ``[html]``/``[moodle]``/``[plain]``/``[markdown]`` set the text format, and
-``$CATEGORY: path`` starts a section. A blank inside a sentence
+``$CATEGORY: path`` starts a section. A link or a picture in any text (``<a href>``,
+``<img>``, Markdown's ``[text](url)`` and ``![alt](src)``) is refused: GIFT holds no
+files, and examvault's texts hold no links. A blank inside a sentence
 (``Grant is {~buried =entombed} in…``) is kept as ``_____`` in the text.
 
 What maps: multiple choice (``{=right ~wrong}``, with ``~%50%`` / ``~%-25%`` weights; one
@@ -51,7 +53,7 @@ from ._marks import (
     recover,
     resolve_marking,
 )
-from ._text import html_to_text, normalize
+from ._text import html_to_text, normalize, refuse_links
 
 _ESCAPED = {
     ":": "\ue000",
@@ -86,7 +88,11 @@ def _with_format(text: str, default: str = "moodle") -> tuple[str, str]:
     if match and match.group(1) in _FORMATS:
         fmt, text = match.group(1), text[match.end() :]
     raw = _restore(text).strip()
-    return (html_to_text(raw) if fmt == "html" else normalize(raw)), fmt
+    if fmt == "html":
+        return html_to_text(raw), fmt
+    if fmt != "plain":  # Moodle's own format and Markdown let links and HTML through
+        refuse_links(raw)
+    return normalize(raw), fmt
 
 
 def _weight(text: str) -> Fraction:
@@ -256,7 +262,6 @@ def read(data: bytes) -> Draft:
     except UnicodeDecodeError as exc:
         raise Malformed("file", f"not UTF-8 text (byte {exc.start})") from None
     sections = Sections()
-    problems: list[Problem] = []
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     number = 0
     for line, lines in _blocks(text):
@@ -271,15 +276,15 @@ def read(data: bytes) -> Draft:
             if not body:
                 continue
         number += 1
-        label = _restore(body[2:].split("::")[0]).strip() if body.startswith("::") else ""
-        label = label or f"question {number}"
+        raw = _restore(body[2:].split("::")[0]).strip() if body.startswith("::") else ""
+        label = raw or f"question {number}"
         try:
             sections.add(key, title, _question(body), name=name)
         except Unsupported as exc:
-            problems.append(Problem(label, f"line {line}", exc.reason))
+            sections.refuse(Problem(label, f"line {line}", exc.reason, name=raw))
         except Malformed as exc:
             raise Malformed(f"line {line}", exc.problem.msg, item=label) from None
-    return Draft(sections.freeze(), tuple(problems))
+    return sections.draft()
 
 
 def _escape(text: str) -> str:

@@ -24,8 +24,12 @@ calculated, description and random questions, numerical questions with alternati
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 from . import _moodle
@@ -41,9 +45,10 @@ from ._draft import (
     letters,
 )
 from ._marks import marking_object, number_out, parse_decimal, recover
-from ._text import html_to_text, normalize
+from ._text import Content, Medium, html_content, medium, plain, refuse_links
 from ._xml import local, parse_xml
 
+_PLUGINFILE = "@@PLUGINFILE@@"
 _UNSUPPORTED = {
     "essay": "an essay has no answer that can be marked",
     "shortanswer": "a short-answer question (typed text) cannot be marked here",
@@ -69,11 +74,88 @@ def _child_text(element: Element | None, name: str = "text") -> str:
     return "" if child is None or child.text is None else child.text
 
 
-def _rich(element: Element | None) -> str:
-    """Plain text of a ``<questiontext>`` or ``<answer>``, by its ``format`` attribute."""
+def _files(element: Element) -> dict[str, bytes]:
+    """The ``<file>`` elements (base64) attached to a text, by their path and name."""
+    files: dict[str, bytes] = {}
+    for item in element.findall("file"):
+        name = (item.get("path") or "/").rstrip("/") + "/" + (item.get("name") or "")
+        try:
+            files[name.lstrip("/")] = base64.b64decode(item.text or "", validate=False)
+        except (binascii.Error, ValueError):
+            raise Malformed("file", f"the attached file {name!r} is not base64") from None
+    return files
+
+
+def _resolver(element: Element) -> Callable[[str], Medium]:
+    files = _files(element)
+
+    def resolve(src: str) -> Medium:
+        if not src.startswith(_PLUGINFILE):
+            raise Unsupported(f"shows a picture ({src}) that is not in the file")
+        name = unquote(src[len(_PLUGINFILE) :].split("?")[0]).lstrip("/")
+        if name not in files:
+            raise Unsupported(f"shows a picture ({name}) whose <file> is not in the file")
+        return medium(name, files[name])
+
+    return resolve
+
+
+def _content(element: Element | None) -> Content:
+    """A ``<questiontext>`` or ``<answer>`` by its ``format``: whole, or Unsupported naming why.
+
+    ``html`` (the default) is read as HTML; pictures are the ``<file>`` elements its
+    ``@@PLUGINFILE@@/NAME`` sources name. ``moodle_auto_format`` and ``markdown`` are text
+    that may still link or show media, which is refused; ``plain_text`` is text.
+    """
     text = _child_text(element)
     fmt = "html" if element is None else element.get("format", "html")
-    return html_to_text(text) if fmt == "html" else normalize(text)
+    if fmt == "html":
+        content = html_content(text, _resolver(element) if element is not None else _no_file)
+    else:
+        if fmt != "plain_text":
+            refuse_links(text)
+        content = plain(text)
+    if _PLUGINFILE in content.text:
+        raise Unsupported("refers to a file attached in Moodle outside a picture")
+    return content
+
+
+def _no_file(src: str) -> Medium:
+    raise Unsupported(f"shows a picture ({src}) that is not in the file")
+
+
+def _rich(element: Element | None) -> str:
+    """The text of a ``<questiontext>`` or ``<answer>`` as the question holds it."""
+    value = _content(element).value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
+
+
+def _question_text(question: Element) -> str:
+    """The question's text, with Moodle 1.9's ``<image>``/``<image_base64>`` picture."""
+    content = _content(question.find("questiontext"))
+    image = _child_text(question, "image").strip()
+    encoded = _child_text(question, "image_base64").strip()
+    if image or encoded:
+        name = image or "image"
+        if not encoded:
+            raise Unsupported(
+                f"shows a picture ({name}) that is not in the file (no <image_base64>)"
+            )
+        try:
+            data = base64.b64decode(encoded)
+        except (binascii.Error, ValueError):
+            raise Malformed("image_base64", f"the picture {name!r} is not base64") from None
+        picture = medium(name, data)
+        content = Content(
+            content.text,
+            content.markup + f'<p><img src="media:{picture.name}" alt="{picture.name}"></p>',
+            (*content.media, picture),
+            (*content.needs, f"a picture ({name})"),
+        )
+    value = content.value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
 
 
 def _flag(question: Element, name: str, default: bool) -> bool:
@@ -180,7 +262,7 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         raise Unsupported(f"the question type {kind!r} cannot be mapped")
     idnumber = _child_text(question, "idnumber").strip()
     source = idnumber if fit_id(idnumber) else _child_text(question.find("name")).strip()
-    text = _rich(question.find("questiontext"))
+    text = _question_text(question)
     return DraftQuestion(
         source, draft.type, text, draft.options, draft.answer, draft.marking
     ), shuffle
@@ -192,7 +274,6 @@ def read(data: bytes) -> Draft:
     if local(root.tag) != "quiz":
         raise Malformed("quiz", f"the root element is <{local(root.tag)}>, not <quiz>")
     sections = Sections()
-    problems: list[Problem] = []
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     shuffles: list[bool] = []
     position = 0
@@ -205,11 +286,13 @@ def read(data: bytes) -> Draft:
         if kind == "category":
             key, name, title = _moodle.category_section(_child_text(element.find("category")))
             continue
-        label = _child_text(element.find("name")).strip() or f"question {position}"
+        raw = _child_text(element.find("name")).strip()
+        label = raw or f"question {position}"
+        idnumber = _child_text(element, "idnumber").strip()
         try:
             question, shuffle = _question(element, kind)
         except Unsupported as exc:
-            problems.append(Problem(label, path, exc.reason))
+            sections.refuse(Problem(label, path, exc.reason, idnumber if fit_id(idnumber) else raw))
             continue
         except Malformed as exc:
             raise Malformed(path, exc.problem.msg, item=label) from None
@@ -217,4 +300,4 @@ def read(data: bytes) -> Draft:
         if shuffle is not None:
             shuffles.append(shuffle)
     fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
-    return Draft(sections.freeze(), tuple(problems), None, fields)
+    return sections.draft(None, fields)

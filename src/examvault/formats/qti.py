@@ -43,7 +43,7 @@ from examvault.domain.marking import parse_mark
 from . import _qti_marks, _qti_rp
 from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported
 from ._marks import mark_out
-from ._text import TextBuilder, refuse_media
+from ._text import Medium, Resolver, TextBuilder, medium, refuse_element
 from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
 
 _SKIPPED_IN_TEXT = frozenset(
@@ -88,19 +88,44 @@ def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> Non
                 builder.end("div")
         elif child.tag in _TEMPLATED:
             raise Unsupported("shows template variables (a templated item)")
-        elif child.tag == "object" or child.tag == "math":
-            refuse_media(child.tag)
+        elif child.tag == "object":
+            kind = child.get("type", "")
+            if not kind.startswith("image/"):
+                refuse_element("object")
+            alt = " ".join("".join(child.itertext()).split()) or child.get("label")
+            builder.picture(child.get("data", ""), alt)
         elif child.tag not in _SKIPPED_IN_TEXT:
-            builder.start(child.tag)
+            builder.start(child.tag, dict(child.attrib))
             _walk(child, builder, interaction)
             builder.end(child.tag)
         builder.data(child.tail or "")
 
 
-def _flow_text(el: Element, interaction: Element | None = None) -> str:
-    builder = TextBuilder()
+def _flow_text(el: Element, resolve: Resolver, interaction: Element | None = None) -> str:
+    builder = TextBuilder(resolve)
     _walk(el, builder, interaction)
-    return builder.text()
+    value = builder.content().value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
+
+
+def package_resolver(members: dict[str, bytes], path: str) -> Resolver:
+    """Pictures of an item: files of its package, by a path relative to the item's file."""
+
+    def resolve(src: str) -> Medium:
+        try:
+            href = resolve_href(path, src)
+        except Malformed:
+            raise Unsupported(f"shows a picture ({src}) that is not in the package") from None
+        if href not in members:
+            raise Unsupported(f"shows a picture ({src}) that is not in the package")
+        return medium(href, members[href])
+
+    return resolve
+
+
+def _no_package(src: str) -> Medium:
+    raise Unsupported(f"shows a picture ({src}); upload the whole package (zip) that holds it")
 
 
 def _default_value(declaration: Element) -> str | None:
@@ -150,7 +175,9 @@ def _declaration(item: Element, response: str) -> _qti_rp.Declaration:
     )
 
 
-def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bool | None]:
+def read_item(
+    item: Element, name: str | None = None, resolve: Resolver = _no_package
+) -> tuple[DraftQuestion, bool | None]:
     """One assessment item as a question, and whether it asks to shuffle its options."""
     if item.tag != "assessmentItem":
         raise Malformed("item", f"<{item.tag}> is not an assessment item")
@@ -175,7 +202,7 @@ def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bo
         raise Unsupported(f"<{kind}> cannot be mapped")
     decl = _declaration(item, interaction.get("responseIdentifier", ""))
     scorer = _qti_rp.Scorer(item.find("responseProcessing"), decl)
-    text = _flow_text(body, interaction)
+    text = _flow_text(body, resolve, interaction)
     if kind == "textEntryInteraction":
         if decl.base_type not in ("float", "integer") or decl.cardinality != "single":
             raise Unsupported("a text entry of text (short answer) cannot be marked here")
@@ -188,7 +215,7 @@ def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bo
     choices = interaction.findall("simpleChoice")
     if not choices:
         raise Unsupported("the choice interaction has no choices")
-    options = tuple((c.get("identifier", ""), _flow_text(c)) for c in choices)
+    options = tuple((c.get("identifier", ""), _flow_text(c, resolve)) for c in choices)
     single = interaction.get("maxChoices", "1") == "1"
     if not single and decl.cardinality == "single":
         raise Unsupported("maxChoices allows several choices but the response holds one")
@@ -211,40 +238,58 @@ def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
     )
 
 
+_ROUTING = ("preCondition", "branchRule")
+
+
+def _routing(el: Element) -> str | None:
+    """The routing rules an item reference or container holds, as a reason to refuse it."""
+    rules = [tag for tag in _ROUTING if el.find(tag) is not None]
+    if not rules:
+        return None
+    return f"has {' and '.join(f'<{r}>' for r in rules)} (routing examvault does not do)"
+
+
 class _TestReader:
     """Walks an assessment test, reading each referenced item from the package."""
 
     def __init__(self, members: dict[str, bytes], path: str, test: Element) -> None:
         self.members, self.path, self.test = members, path, test
         self.sections = Sections()
-        self.problems: list[Problem] = []
+        self.notes: list[str] = []
         self.option_shuffles: list[bool] = []
         self.question_shuffles: list[bool] = []
         self.weights_used = {
             e.get("weightIdentifier") for e in test.iter() if e.get("weightIdentifier")
         }
 
-    def _rule_problem(self, el: Element, what: str) -> None:
-        self.problems.append(Problem(el.get("identifier", "?"), self.path, what))
+    def visit(self, container: Element, routed: str | None = None) -> None:
+        """Read the sections and item references under a test part or section.
 
-    def visit(self, container: Element) -> None:
-        """Read the sections and item references under a test part or section."""
-        if container.find("preCondition") is not None or container.find("branchRule") is not None:
-            self._rule_problem(container, "has preconditions or branch rules (adaptive routing)")
+        Routing on a container (``preCondition``, ``branchRule``) refuses every item under
+        it: importing them without it would change which candidates see what.
+        """
+        if (rules := _routing(container)) is not None:
+            routed = f"is in {container.get('identifier', '?')}, which {rules}"
         for child in container:
             if child.tag == "assessmentSection":
                 if (selection := child.find("selection")) is not None:
                     count = selection.get("select", "?")
-                    self._rule_problem(child, f"selects {count} of its items at random")
+                    self.sections.refuse(
+                        Problem(
+                            child.get("identifier", "?"),
+                            self.path,
+                            f"selects {count} of its items at random",
+                        )
+                    )
                 ordering = child.find("ordering")
                 self.question_shuffles.append(
                     ordering is not None and ordering.get("shuffle") == "true"
                 )
-                self.visit(child)
+                self.visit(child, routed)
             elif child.tag == "assessmentItemRef":
-                self._item(container, child)
+                self._item(container, child, routed)
 
-    def _item(self, section: Element, ref: Element) -> None:
+    def _item(self, section: Element, ref: Element, routed: str | None) -> None:
         href = resolve_href(self.path, ref.get("href", ""))
         name = ref.get("identifier") or href
         if href not in self.members:
@@ -253,13 +298,24 @@ class _TestReader:
             )
         item = qti_names(parse_xml(self.members[href], href))
         try:
-            question, shuffle = read_item(item, ref.get("identifier"))
+            if (reason := _routing(ref) or routed) is not None:
+                raise Unsupported(reason)
+            question, shuffle = read_item(
+                item, ref.get("identifier"), package_resolver(self.members, href)
+            )
         except Unsupported as exc:
-            self.problems.append(Problem(name, href, exc.reason))
+            raw = ref.get("identifier") or item.get("identifier") or ""
+            self.sections.refuse(Problem(name, href, exc.reason, raw))
             return
         for weight in ref.findall("weight"):
+            value = weight.get("value", "1")
             if weight.get("identifier") in self.weights_used:
-                question = _scaled(question, _qti_rp.number(weight.get("value", "1"), mark=True))
+                question = _scaled(question, _qti_rp.number(value, mark=True))
+            else:
+                self.notes.append(
+                    f"the weight {weight.get('identifier')!r} ({value}) on item {name!r} "
+                    "is not used by the test's outcome processing: the item keeps its own marks"
+                )
         if shuffle is not None:
             self.option_shuffles.append(shuffle)
         sid = section.get("identifier", "") if section.tag == "assessmentSection" else ""
@@ -284,28 +340,24 @@ class _TestReader:
             seconds = _qti_rp.number(max_time)
             if seconds > 0:
                 fields["duration_seconds"] = math.ceil(seconds)
-        return Draft(
-            self.sections.freeze(), tuple(self.problems), self.test.get("identifier"), fields
-        )
+        return self.sections.draft(self.test.get("identifier"), fields, self.notes)
 
 
 def _loose_items(members: dict[str, bytes], hrefs: list[str]) -> Draft:
     sections = Sections()
-    problems: list[Problem] = []
     shuffles: list[bool] = []
     for href in hrefs:
         item = qti_names(parse_xml(members[href], href))
         name = item.get("identifier") or href
         try:
-            question, shuffle = read_item(item)
+            question, shuffle = read_item(item, None, package_resolver(members, href))
         except Unsupported as exc:
-            problems.append(Problem(name, href, exc.reason))
+            sections.refuse(Problem(name, href, exc.reason, item.get("identifier") or ""))
             continue
         if shuffle is not None:
             shuffles.append(shuffle)
         sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
-    fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
-    return Draft(sections.freeze(), tuple(problems), None, fields)
+    return sections.draft(None, {"shuffle": {"options": bool(shuffles) and all(shuffles)}})
 
 
 def _package(data: bytes) -> Draft:
@@ -347,13 +399,14 @@ def read(data: bytes, filename: str) -> Draft:
     if root.tag != "assessmentItem":
         raise Malformed(filename, f"<{root.tag}> is neither a QTI item nor a package")
     name = root.get("identifier") or filename
+    sections = Sections()
     try:
         question, shuffle = read_item(root)
     except Unsupported as exc:
-        return Draft((), (Problem(name, filename, exc.reason),))
-    sections = Sections()
+        sections.refuse(Problem(name, filename, exc.reason, root.get("identifier") or ""))
+        return sections.draft()
     sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
     fields: dict[str, Any] = {"shuffle": {"options": bool(shuffle)}}
     if title := root.get("title", "").strip():
         fields["title"] = title
-    return Draft(sections.freeze(), (), None, fields)
+    return sections.draft(None, fields)
