@@ -178,7 +178,21 @@ def _refuse(loc: list[Any], msg: str) -> ImportRefused:
     return ImportRefused([{"loc": loc, "msg": msg}])
 
 
+def _without_comments(text: str) -> str:
+    """The text with XML comments cut out, in one pass (an unclosed one ends the text)."""
+    kept, at = [], 0
+    while (start := text.find("<!--", at)) >= 0:
+        kept.append(text[at:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            return "".join(kept)
+        at = end + 3
+    kept.append(text[at:])
+    return "".join(kept)
+
+
 def _xml_root(text: str) -> str | None:
+    text = _without_comments(text)  # a comment may mention tags
     for match in re.finditer(r"<([?!]?)([A-Za-z_][\w.:-]*)", text):
         if not match.group(1):
             return match.group(2).rsplit(":", 1)[-1]

@@ -303,7 +303,7 @@ def html_to_text(html: str, resolve: Resolver = no_files) -> str:
 # autolink <https://…>, or an HTML link or media tag (Moodle and Markdown let HTML through).
 _TEXT_LINK = re.compile(
     r"!?\[[^\]\n]*\]\([^)\n]*\)|<(?:https?|ftp|mailto):[^>\s]*>"
-    r"|<\s*(?:a\s[^>]*href|img|audio|video|object|embed|iframe|source)\b",
+    r"|<\s*(?:a\s[^>]*href|img|audio|video|object|embed|iframe|source)\b[^>]*>?",
     re.IGNORECASE,
 )
 

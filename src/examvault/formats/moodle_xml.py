@@ -151,7 +151,7 @@ def _question_text(question: Element) -> str:
             content.text,
             content.markup + f'<p><img src="media:{picture.name}" alt="{picture.name}"></p>',
             (*content.media, picture),
-            (*content.needs, f"a picture ({name})"),
+            (*content.needs, f"a picture ({picture.name})"),
         )
     value = content.value()
     assert isinstance(value, str)  # rich values only once RICH_TEXT is on

@@ -1,0 +1,284 @@
+"""Imports never lose anything silently (docs/formats.md, "Nothing is dropped silently").
+
+Each fixture here is our own file holding a construct that imports once dropped without a
+word: a Moodle 1.9 picture, a GIFT [html] audio link, QTI routing on item references,
+ruby annotations, Common Cartridge's upper-case template names and processing that sets
+SCORE0. Each now imports whole or is refused, naming the item by the id the exam would
+give it and what could not be carried; ``skip_unsupported`` leaves such items out and
+lists them, never imports one with a part missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examvault.formats import ImportRefused, import_exam, preview_import
+from examvault.formats._draft import Unsupported
+from examvault.formats._text import html_content, medium
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def _package(directory: str) -> bytes:
+    root = FIXTURES / "qti" / directory
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
+
+
+def _errors(data: bytes, filename: str) -> dict[str, tuple[str, str]]:
+    """Refusals by the id the exam would give the item: (where, reason)."""
+    with pytest.raises(ImportRefused) as refused:
+        import_exam(data, filename=filename)
+    return {e["loc"][0]: (e["loc"][1], e["msg"]) for e in refused.value.errors}
+
+
+def _questions(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {q["id"]: q for s in definition["sections"] for q in s["questions"]}
+
+
+# --- Moodle XML pictures -------------------------------------------------------------------
+
+
+def test_moodle_pictures_refuse_their_questions_by_id_naming_the_picture() -> None:
+    errors = _errors((FIXTURES / "moodle_xml" / "pictures.xml").read_bytes(), "pictures.xml")
+    assert set(errors) == {"Old_incline", "Old_lens_no_data", "circuit-1", "Option_picture",
+                           "Missing_file", "Styled_link"}  # fmt: skip
+    assert errors["Old_incline"] == (
+        "quiz/question[2]",
+        "contains a picture (incline.png), which examvault cannot carry until questions "
+        "hold formatted text and pictures",
+    )
+    assert "a picture (course/files/lens.png)" in errors["Old_lens_no_data"][1]
+    assert "no <image_base64>" in errors["Old_lens_no_data"][1]
+    assert "a picture (circuit_a.png)" in errors["circuit-1"][1]  # @@PLUGINFILE@@, %20
+    assert "a picture (parabola.png)" in errors["Option_picture"][1]  # in an answer
+    assert "(heart.png) whose <file> is not in the file" in errors["Missing_file"][1]
+    assert "a link (https://example.org/notes)" in errors["Styled_link"][1]
+
+
+def test_moodle_pictures_skipped_are_listed_and_the_rest_imports_whole() -> None:
+    data = (FIXTURES / "moodle_xml" / "pictures.xml").read_bytes()
+    imported = import_exam(data, filename="pictures.xml", skip_unsupported=True)
+    assert list(_questions(imported.definition)) == ["Plain"]
+    assert _questions(imported.definition)["Plain"]["text"] == "H_2O is water?"
+    assert [s.id for s in imported.skipped] == [
+        "Old_incline", "Old_lens_no_data", "circuit-1", "Option_picture", "Missing_file",
+        "Styled_link",
+    ]  # fmt: skip
+    assert imported.skipped[0].item == "Old_incline (quiz/question[2])"
+
+
+# --- GIFT links and media -----------------------------------------------------------------
+
+
+def test_gift_links_and_media_are_refused_never_flattened() -> None:
+    errors = _errors((FIXTURES / "gift" / "links_and_media.gift").read_bytes(), "l.gift")
+    assert set(errors) == {"listen", "player", "diagram", "notes", "moodle_link"}
+    assert errors["listen"] == (
+        "line 4",
+        "contains a link (https://example.org/clip.mp3), which cannot be carried",
+    )
+    assert "contains audio" in errors["player"][1]
+    assert "![incline](incline.png)" in errors["diagram"][1]
+    assert "[the notes](https://example.org/notes)" in errors["notes"][1]
+    assert '<a href="notes.html"' in errors["moodle_link"][1]
+
+
+def test_gift_skip_keeps_only_whole_questions() -> None:
+    data = (FIXTURES / "gift" / "links_and_media.gift").read_bytes()
+    imported = import_exam(data, filename="l.gift", skip_unsupported=True)
+    assert _questions(imported.definition) == {
+        "ok": {
+            "id": "ok",
+            "type": "single",
+            "text": "H_2O is water.",
+            "options": [{"id": "T", "text": "True"}, {"id": "F", "text": "False"}],
+            "answer": "T",
+            "marking": {"correct": 1, "wrong": 0},
+        }
+    }
+    assert len(imported.skipped) == 5
+
+
+# --- QTI routing, ruby, templates, SCORE0, weights ------------------------------------------
+
+
+def test_qti_routing_on_item_references_is_refused_not_ignored() -> None:
+    errors = _errors(_package("routing_package"), "tao.zip")
+    assert errors == {
+        "item-2": ("items/gate.xml", "has <branchRule> (routing examvault does not do)"),
+        "item-3": ("items/hard.xml", "has <preCondition> (routing examvault does not do)"),
+    }
+
+
+def test_qti_routing_skipped_lists_the_items_and_reports_an_unused_weight() -> None:
+    imported = import_exam(_package("routing_package"), filename="tao.zip", skip_unsupported=True)
+    assert list(_questions(imported.definition)) == ["item-1", "item-4"]
+    assert [s.id for s in imported.skipped] == ["item-2", "item-3"]
+    # W is not used by the test's outcome processing: item-1 keeps its own mark, and says so.
+    assert _questions(imported.definition)["item-1"]["marking"]["correct"] == 1
+    assert imported.notes == (
+        "the weight 'W' (2) on item 'item-1' is not used by the test's outcome processing: "
+        "the item keeps its own marks",
+    )
+
+
+def test_qti_routing_on_a_section_refuses_each_item_under_it() -> None:
+    data = _package("routing_package")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    files["test.xml"] = files["test.xml"].replace(
+        b'visible="true">',
+        b'visible="true"><preCondition><baseValue baseType="boolean">true</baseValue>'
+        b"</preCondition>",
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    errors = _errors(buffer.getvalue(), "tao.zip")
+    assert set(errors) == {"item-1", "item-2", "item-3", "item-4"}
+    assert errors["item-4"][1] == (
+        "is in section-1, which has <preCondition> (routing examvault does not do)"
+    )
+
+
+def test_ruby_is_refused_by_name_never_run_into_the_text() -> None:
+    data = (FIXTURES / "qti" / "ruby_item.xml").read_bytes()
+    errors = _errors(data, "ruby_item.xml")
+    assert errors == {
+        "hokkaido": (
+            "ruby_item.xml",
+            "contains ruby annotations (<ruby>/<rt>), which cannot be carried",
+        )
+    }
+
+
+def test_common_cartridge_template_names_match_whatever_their_case() -> None:
+    imported = import_exam(_package("cc_package"), filename="cc.zip", skip_unsupported=True)
+    questions = _questions(imported.definition)
+    assert list(questions) == ["cc-capital", "cc-basic"]
+    assert questions["cc-capital"]["answer"] == "A"
+    assert questions["cc-basic"]["answer"] == "B"
+    assert questions["cc-capital"]["marking"] == {"correct": 1, "wrong": 0}
+
+
+def test_processing_that_sets_no_score_is_refused_saying_so() -> None:
+    errors = _errors(_package("cc_package"), "cc.zip")
+    assert errors == {
+        "cc-score0": (
+            "score0.xml",
+            "its response processing sets no SCORE (it sets SCORE0), so its marks are unknown",
+        )
+    }
+
+
+# --- the dry run ----------------------------------------------------------------------------
+
+
+def test_a_dry_run_lists_what_each_item_becomes_and_what_is_refused() -> None:
+    data = _package("routing_package")
+    preview = preview_import(data, filename="tao.zip").as_json()
+    assert preview["importable"] is False  # an import without skip would be refused
+    assert preview["id"] == "routing-test" and preview["questions"] == 2
+    assert preview["items"] == [
+        {"id": "item-1", "source": "item-1", "section": "section-1", "type": "single",
+         "marking": {"correct": 1, "wrong": 0}, "media": []},
+        {"id": "item-2", "source": "items/gate.xml",
+         "refused": "has <branchRule> (routing examvault does not do)"},
+        {"id": "item-3", "source": "items/hard.xml",
+         "refused": "has <preCondition> (routing examvault does not do)"},
+        {"id": "item-4", "source": "item-4", "section": "section-1", "type": "single",
+         "marking": {"correct": 1, "wrong": 0}, "media": []},
+    ]  # fmt: skip
+    assert [e["loc"] for e in preview["errors"]] == [
+        ["item-2", "items/gate.xml"],
+        ["item-3", "items/hard.xml"],
+    ]
+    assert len(preview["notes"]) == 1
+    skipping = preview_import(data, filename="tao.zip", skip_unsupported=True).as_json()
+    assert skipping["importable"] is True and skipping["errors"] == []
+
+
+def test_dry_run_ids_are_the_ids_the_exam_will_have() -> None:
+    gift = b"::Capital of France?::Capital?{=Paris ~Rome}\n\n::Capital of France?::{}\n\n{}\n"
+    preview = preview_import(gift, filename="q.gift", skip_unsupported=True)
+    assert [(i.id, i.refused is None) for i in preview.items] == [
+        ("Capital_of_France", True),
+        ("Capital_of_France-2", False),
+        ("q3", False),
+    ]
+    stored = import_exam(gift, filename="q.gift", skip_unsupported=True).definition
+    assert list(_questions(stored)) == ["Capital_of_France"]
+
+
+# --- the seam for rich text -----------------------------------------------------------------
+
+
+def test_content_carries_markup_and_media_for_when_rich_text_lands() -> None:
+    def resolve(src: str) -> Any:
+        if src != "incline.png":
+            raise Unsupported(f"shows a picture ({src}) that is not in the file")
+        return medium("incline.png", PNG)
+
+    content = html_content(
+        '<p>A block on <b>a rough incline</b>:</p><img src="incline.png" alt="Block">'
+        "<table><tr><td colspan='2' style='x'>1</td></tr></table>"
+        "<math><mi>m</mi></math>",
+        resolve,
+    )
+    assert content.markup == (
+        '<p>A block on <b>a rough incline</b>:</p><img src="media:incline.png" alt="Block">'
+        '<table><tr><td colspan="2">1</td></tr></table><math><mi>m</mi></math>'
+    )
+    assert [(m.name, m.content_type, m.data) for m in content.media] == [
+        ("incline.png", "image/png", PNG)
+    ]
+    assert content.needs == ("a picture (incline.png)", "a table", "a MathML formula")
+    with pytest.raises(Unsupported, match=re.escape("a picture (incline.png), a table, a MathML")):
+        content.value()
+
+
+@pytest.mark.parametrize(
+    ("html", "words"),
+    [
+        ('<img src="incline.png">', "no alt text"),
+        ('<img src="other.png" alt="x">', "(other.png) that is not in the file"),
+        ("<video src='v.mp4'></video>", "a video"),
+        ("<object data='x.swf'></object>", "an embedded object"),
+        ("<iframe src='x'></iframe>", "a frame"),
+        ("<math><mi href='https://x'>m</mi></math>", "a link (https://x)"),
+        ("<ruby>漢<rt>かん</rt></ruby>", "ruby annotations"),
+    ],
+)
+def test_what_no_text_can_hold_is_refused_by_name(html: str, words: str) -> None:
+    def resolve(src: str) -> Any:
+        if src != "incline.png":
+            raise Unsupported(f"shows a picture ({src}) that is not in the file")
+        return medium(src, PNG)
+
+    with pytest.raises(Unsupported, match=re.escape(words)):
+        html_content(html, resolve)
+
+
+def test_a_picture_must_be_an_image_the_exam_can_serve() -> None:
+    with pytest.raises(Unsupported, match="not PNG, JPEG, GIF or WebP"):
+        medium("x.svg", b"<svg/>")
+    with pytest.raises(Unsupported, match="larger than 2 MiB"):
+        medium("big.png", PNG + b"\0" * (2 * 1024 * 1024))
+    assert medium("a/b c.gif", b"GIF89a...").name == "b_c.gif"
+    assert medium("x.webp", b"RIFF\0\0\0\0WEBPVP8 ").content_type == "image/webp"
