@@ -282,3 +282,25 @@ def test_a_picture_must_be_an_image_the_exam_can_serve() -> None:
         medium("big.png", PNG + b"\0" * (2 * 1024 * 1024))
     assert medium("a/b c.gif", b"GIF89a...").name == "b_c.gif"
     assert medium("x.webp", b"RIFF\0\0\0\0WEBPVP8 ").content_type == "image/webp"
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "total"),
+    [
+        (
+            (FIXTURES / "gift" / "links_and_media.gift").read_bytes(),
+            "l.gift",
+            7,
+        ),  # the comment is a block too
+        ((FIXTURES / "moodle_xml" / "pictures.xml").read_bytes(), "p.xml", 8),
+        (_package("routing_package"), "tao.zip", 4),
+        (_package("cc_package"), "cc.zip", 3),
+    ],
+    ids=["gift", "moodle_xml", "qti_test", "qti_items"],
+)
+def test_a_long_import_reports_its_progress_item_by_item(
+    data: bytes, filename: str, total: int
+) -> None:
+    calls: list[tuple[int, int]] = []
+    preview_import(data, filename=filename, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(done, total) for done in range(1, total + 1)]

@@ -34,11 +34,13 @@ from ._draft import (
     DraftQuestion,
     Malformed,
     Problem,
+    Progress,
     Unsupported,
     build_sections,
     exam_document,
     fit_id,
     fitted_id,
+    no_progress,
     unique,
 )
 
@@ -72,9 +74,9 @@ def _looks_like_gift(head: str) -> bool:
     return False
 
 
-_READERS: dict[str, Callable[[bytes, str], Draft]] = {
-    "gift": lambda data, _name: gift.read(data),
-    "moodle_xml": lambda data, _name: moodle_xml.read(data),
+_READERS: dict[str, Callable[[bytes, str, Progress], Draft]] = {
+    "gift": lambda data, _name, progress: gift.read(data, progress),
+    "moodle_xml": lambda data, _name, progress: moodle_xml.read(data, progress),
     "qti": qti.read,
 }
 
@@ -352,6 +354,7 @@ def _read(
     exam_id: str | None,
     settings: Mapping[str, Any] | None,
     skip_unsupported: bool,
+    progress: Progress,
 ) -> tuple[Imported, list[dict[str, Any]]]:
     """The import and the errors that would refuse it; ImportRefused for a broken file."""
     if fmt != "auto" and fmt not in FORMATS:
@@ -368,7 +371,7 @@ def _read(
             imported, errors = Imported(definition, (), _native_items(definition)), []
         else:
             imported, errors = _converted(
-                _READERS[chosen](data, filename), stem, exam_id, given, skip_unsupported
+                _READERS[chosen](data, filename, progress), stem, exam_id, given, skip_unsupported
             )
     except Malformed as exc:
         raise _refuse(exc.problem.loc, exc.problem.msg) from None
@@ -392,14 +395,16 @@ def import_exam(
     exam_id: str | None = None,
     settings: Mapping[str, Any] | None = None,
     skip_unsupported: bool = False,
+    progress: Progress = no_progress,
 ) -> Imported:
     """Read an exam from an uploaded file; ImportRefused names every problem, imports nothing.
 
     ``settings`` are exam fields the format may not carry (title, duration_seconds,
     grace_seconds, show_result, opens_at, closes_at, shuffle); a value given here
     overrides the file. ``exam_id`` overrides the id the file or its name suggests.
+    ``progress(done, total)`` is called as items are read (a long import's progress bar).
     """
-    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported)
+    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported, progress)
     if errors:
         raise ImportRefused(errors)
     return imported
@@ -413,13 +418,14 @@ def preview_import(
     exam_id: str | None = None,
     settings: Mapping[str, Any] | None = None,
     skip_unsupported: bool = False,
+    progress: Progress = no_progress,
 ) -> Preview:
     """A dry run of :func:`import_exam` with the same arguments: every item, nothing stored.
 
     A broken file is refused (ImportRefused) as by the import; anything else is listed —
     each item as the question it would become, or why it cannot be carried.
     """
-    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported)
+    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported, progress)
     definition = imported.definition
     return Preview(
         str(definition.get("id")),

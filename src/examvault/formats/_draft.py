@@ -20,7 +20,7 @@ no shuffling). The result is always a complete definition.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,14 @@ SETTINGS = (
     "show_result",
     "shuffle",
 )
+# progress(done, total): items read so far, out of how many; for a long import's progress bar.
+Progress = Callable[[int, int], None]
+
+
+def no_progress(done: int, total: int) -> None:
+    """The progress callback of an import nobody watches."""
+
+
 DEFAULTS: dict[str, Any] = {
     "duration_seconds": 3600,
     "opens_at": None,

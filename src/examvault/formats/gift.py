@@ -41,9 +41,11 @@ from ._draft import (
     DraftQuestion,
     Malformed,
     Problem,
+    Progress,
     Sections,
     Unsupported,
     letters,
+    no_progress,
 )
 from ._marks import (
     decimal_text,
@@ -255,7 +257,7 @@ def _question(body: str) -> DraftQuestion:
     raise Unsupported("a short-answer question (typed text) cannot be marked here")
 
 
-def read(data: bytes) -> Draft:
+def read(data: bytes, progress: Progress = no_progress) -> Draft:
     """The questions and categories of a GIFT file."""
     try:
         text = data.decode("utf-8-sig")
@@ -264,7 +266,9 @@ def read(data: bytes) -> Draft:
     sections = Sections()
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     number = 0
-    for line, lines in _blocks(text):
+    blocks = _blocks(text)
+    for done, (line, lines) in enumerate(blocks, start=1):
+        progress(done, len(blocks))
         body = _protect("\n".join(lines).strip())
         if not body:
             continue

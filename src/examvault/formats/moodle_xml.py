@@ -39,10 +39,12 @@ from ._draft import (
     DraftQuestion,
     Malformed,
     Problem,
+    Progress,
     Sections,
     Unsupported,
     fit_id,
     letters,
+    no_progress,
 )
 from ._marks import marking_object, number_out, parse_decimal, recover
 from ._text import Content, Medium, html_content, medium, plain, refuse_links
@@ -268,7 +270,7 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
     ), shuffle
 
 
-def read(data: bytes) -> Draft:
+def read(data: bytes, progress: Progress = no_progress) -> Draft:
     """The questions and categories of a Moodle XML quiz file."""
     root = parse_xml(data, "quiz")
     if local(root.tag) != "quiz":
@@ -277,10 +279,10 @@ def read(data: bytes) -> Draft:
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     shuffles: list[bool] = []
     position = 0
-    for element in root:
-        if local(element.tag) != "question":
-            continue
+    questions = [element for element in root if local(element.tag) == "question"]
+    for element in questions:
         position += 1
+        progress(position, len(questions))
         path = f"quiz/question[{position}]"
         kind = element.get("type", "")
         if kind == "category":

@@ -41,7 +41,17 @@ from xml.etree.ElementTree import Element
 from examvault.domain.marking import parse_mark
 
 from . import _qti_marks, _qti_rp
-from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported
+from ._draft import (
+    DEFAULT_SECTION,
+    Draft,
+    DraftQuestion,
+    Malformed,
+    Problem,
+    Progress,
+    Sections,
+    Unsupported,
+    no_progress,
+)
 from ._marks import mark_out
 from ._text import Medium, Resolver, TextBuilder, medium, refuse_element
 from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
@@ -252,8 +262,12 @@ def _routing(el: Element) -> str | None:
 class _TestReader:
     """Walks an assessment test, reading each referenced item from the package."""
 
-    def __init__(self, members: dict[str, bytes], path: str, test: Element) -> None:
+    def __init__(
+        self, members: dict[str, bytes], path: str, test: Element, progress: Progress
+    ) -> None:
         self.members, self.path, self.test = members, path, test
+        self.progress, self.done = progress, 0
+        self.total = sum(1 for _ in test.iter("assessmentItemRef"))
         self.sections = Sections()
         self.notes: list[str] = []
         self.option_shuffles: list[bool] = []
@@ -290,6 +304,8 @@ class _TestReader:
                 self._item(container, child, routed)
 
     def _item(self, section: Element, ref: Element, routed: str | None) -> None:
+        self.done += 1
+        self.progress(self.done, self.total)
         href = resolve_href(self.path, ref.get("href", ""))
         name = ref.get("identifier") or href
         if href not in self.members:
@@ -343,10 +359,11 @@ class _TestReader:
         return self.sections.draft(self.test.get("identifier"), fields, self.notes)
 
 
-def _loose_items(members: dict[str, bytes], hrefs: list[str]) -> Draft:
+def _loose_items(members: dict[str, bytes], hrefs: list[str], progress: Progress) -> Draft:
     sections = Sections()
     shuffles: list[bool] = []
-    for href in hrefs:
+    for done, href in enumerate(hrefs, start=1):
+        progress(done, len(hrefs))
         item = qti_names(parse_xml(members[href], href))
         name = item.get("identifier") or href
         try:
@@ -360,7 +377,7 @@ def _loose_items(members: dict[str, bytes], hrefs: list[str]) -> Draft:
     return sections.draft(None, {"shuffle": {"options": bool(shuffles) and all(shuffles)}})
 
 
-def _package(data: bytes) -> Draft:
+def _package(data: bytes, progress: Progress) -> Draft:
     members = read_zip(data)
     if "imsmanifest.xml" not in members:
         raise Malformed("package", "has no imsmanifest.xml at its top level")
@@ -383,16 +400,16 @@ def _package(data: bytes) -> Draft:
         test = qti_names(parse_xml(members[tests[0]], tests[0]))
         if test.tag != "assessmentTest":
             raise Malformed(tests[0], f"<{test.tag}> is not an assessment test")
-        return _TestReader(members, tests[0], test).draft()
+        return _TestReader(members, tests[0], test, progress).draft()
     if not items:
         raise Malformed("imsmanifest.xml", "lists no QTI test or item")
-    return _loose_items(members, items)
+    return _loose_items(members, items, progress)
 
 
-def read(data: bytes, filename: str) -> Draft:
+def read(data: bytes, filename: str, progress: Progress = no_progress) -> Draft:
     """A QTI package (zip) or a single item file."""
     if data[:4] == b"PK\x03\x04":
-        return _package(data)
+        return _package(data, progress)
     root = qti_names(parse_xml(data, filename))
     if root.tag == "assessmentTest":
         raise Malformed(filename, "a test names its items by file: upload the whole package (zip)")
