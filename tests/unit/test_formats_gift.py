@@ -134,8 +134,8 @@ def test_settings_and_id_given_by_the_caller_win() -> None:
 
 
 UNSUPPORTED = [
-    ("essay", "line 5", "essay"),
-    ("short", "line 7", "short-answer"),
+    ("essay", "line 5", "50% credit"),
+    ("short", "line 7", "wildcard"),
     ("matching", "line 9", "matching"),
     ("description", "line 15", "description"),
     ("partial_numeric", "line 17", "50% credit"),

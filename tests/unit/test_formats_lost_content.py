@@ -215,7 +215,10 @@ def test_a_dry_run_lists_what_each_item_becomes_and_what_is_refused() -> None:
 
 
 def test_dry_run_ids_are_the_ids_the_exam_will_have() -> None:
-    gift = b"::Capital of France?::Capital?{=Paris ~Rome}\n\n::Capital of France?::{}\n\n{}\n"
+    gift = (
+        b"::Capital of France?::Capital?{=Paris ~Rome}\n\n"
+        b"::Capital of France?::Match{=a -> b =c -> d}\n\nMatch{=a -> b =c -> d}\n"
+    )
     preview = preview_import(gift, filename="q.gift", skip_unsupported=True)
     assert [(i.id, i.refused is None) for i in preview.items] == [
         ("Capital_of_France", True),

@@ -162,8 +162,8 @@ def test_marks_are_written_as_int_decimal_or_fraction(value: Fraction, written: 
 
 
 UNSUPPORTED = [
-    ("Essay_one", 2, "essay"),
-    ("Short_one", 3, "short-answer"),
+    ("Essay_upload", 2, "attached files"),
+    ("Short_case", 3, "case-sensitive"),
     ("Match_one", 4, "matching"),
     ("Cloze_one", 5, "cloze"),
     ("Drag_one", 6, "drag and drop"),
@@ -193,7 +193,7 @@ def test_skip_unsupported_imports_the_rest() -> None:
     )
     assert list(_questions(imported.definition)) == ["ok"]
     assert len(imported.skipped) == len(UNSUPPORTED)
-    assert imported.skipped[0].item == "Essay_one (quiz/question[2])"
+    assert imported.skipped[0].item == "Essay_upload (quiz/question[2])"
 
 
 def test_an_image_in_the_text_is_refused() -> None:

@@ -164,10 +164,10 @@ def test_a_package_without_a_test_lists_its_items() -> None:
 
 UNSUPPORTED = [
     (["S1", "test.xml"], "selects 3 of its items at random"),
-    (["essay", "items/essay.xml"], "essay"),
+    (["essay", "items/essay.xml"], "pattern mask"),
     (["match", "items/match.xml"], "matching"),
     (["order", "items/order.xml"], "ordering"),
-    (["short", "items/short_text.xml"], "short answer"),
+    (["short", "items/short_text.xml"], "several strings"),
     (["picture", "items/picture.xml"], "a picture (cat.png)"),
     (["formula", "items/mathml.xml"], "MathML"),
     (["info", "items/info.xml"], "no interaction"),

@@ -108,6 +108,7 @@ class DraftQuestion:
     answer: Any
     marking: dict[str, Any]
     media: tuple[str, ...] = ()
+    max_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,12 @@ def letters(index: int) -> str:
 def _question(draft: DraftQuestion, number: int, used: set[str]) -> dict[str, Any]:
     qid = unique(fit_id(draft.name) or f"q{number}", used)
     result: dict[str, Any] = {"id": qid, "type": draft.type, "text": draft.text}
-    if draft.type == "numeric":
+    if draft.type == "text":  # a written answer: matched (answer list) or manual (none)
+        if draft.max_chars is not None:
+            result["max_chars"] = draft.max_chars
+        if draft.answer is not None:
+            result["answer"] = list(draft.answer)
+    elif draft.type == "numeric":
         result["answer"] = draft.answer
     else:
         option_ids: dict[str, str] = {}

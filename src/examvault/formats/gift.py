@@ -49,6 +49,7 @@ from ._draft import (
 )
 from ._marks import (
     decimal_text,
+    manual_marking,
     marking_object,
     number_out,
     parse_decimal,
@@ -227,8 +228,8 @@ def _question(body: str) -> DraftQuestion:
     question_text, fmt = _with_format(text[:start] + blank + after)
     if (feedback := answer.rfind("####")) >= 0:
         answer = answer[:feedback].strip()
-    if not answer:
-        raise Unsupported("an essay has no answer that can be marked")
+    if not answer:  # an essay: a written answer a person marks
+        return DraftQuestion(name, "text", question_text, (), None, manual_marking(Fraction(1)))
     if answer.startswith("#"):
         return DraftQuestion(
             name,
@@ -254,7 +255,40 @@ def _question(body: str) -> DraftQuestion:
             _TRUE_FALSE[head],
             marking_object(Fraction(1), Fraction(0)),
         )
-    raise Unsupported("a short-answer question (typed text) cannot be marked here")
+    return DraftQuestion(
+        name,
+        "text",
+        question_text,
+        (),
+        _short_answers(answer),
+        marking_object(Fraction(1), Fraction(0)),
+    )
+
+
+def _short_answers(answer: str) -> tuple[str, ...]:
+    """The accepted strings of a short answer ``{=four =4}``; each must be worth 100%."""
+    parts = [part.strip() for part in answer.split("=")]
+    if parts[0]:
+        raise Malformed("answers", "a short answer lists its answers as =answer")
+    accepted: list[str] = []
+    for part in parts[1:]:
+        if match := _WEIGHT.match(part):
+            weight = _weight(match.group(1))
+            part = part[match.end() :]
+            if weight != 1:
+                raise Unsupported(
+                    f"a short answer gives {_moodle.percent(weight)} credit; a matched "
+                    "answer here is right or wrong"
+                )
+        value = " ".join(_restore(part.split("#")[0]).split())
+        if not value:
+            raise Malformed("answers", "a short answer is empty")
+        if "*" in value:
+            raise Unsupported(
+                f"the answer {value!r} uses Moodle's * wildcard, which is not matched"
+            )
+        accepted.append(value)
+    return tuple(dict.fromkeys(accepted))
 
 
 def read(data: bytes, progress: Progress = no_progress) -> Draft:

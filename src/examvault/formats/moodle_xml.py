@@ -46,14 +46,12 @@ from ._draft import (
     letters,
     no_progress,
 )
-from ._marks import marking_object, number_out, parse_decimal, recover
-from ._text import Content, Medium, html_content, medium, plain, refuse_links
+from ._marks import manual_marking, marking_object, number_out, parse_decimal, recover
+from ._text import Content, Medium, html_content, medium, normalize, plain, refuse_links
 from ._xml import local, parse_xml
 
 _PLUGINFILE = "@@PLUGINFILE@@"
 _UNSUPPORTED = {
-    "essay": "an essay has no answer that can be marked",
-    "shortanswer": "a short-answer question (typed text) cannot be marked here",
     "match": "a matching question cannot be mapped",
     "matching": "a matching question cannot be mapped",
     "randomsamatch": "random short-answer matching cannot be mapped",
@@ -249,6 +247,49 @@ def _numerical(question: Element, grade: Fraction) -> DraftQuestion:
     return DraftQuestion("", "numeric", "", (), correct[0], marking_object(grade, grade * wrong))
 
 
+def _essay(question: Element, grade: Fraction) -> DraftQuestion:
+    """An essay: a written answer a person marks, out of ``defaultgrade``.
+
+    What an essay asks beyond text is refused rather than dropped: attachments, a
+    response that is not typed, a word limit, and information for graders.
+    """
+    if (parse_decimal(_child_text(question, "attachments") or "0") or 0) != 0:
+        raise Unsupported("an essay that takes attached files cannot be mapped")
+    if _child_text(question, "responseformat").strip() == "noinline":
+        raise Unsupported("an essay answered only by attached files cannot be mapped")
+    for limit in ("minwordlimit", "maxwordlimit"):
+        if (parse_decimal(_child_text(question, limit) or "0") or 0) > 0:
+            raise Unsupported(f"an essay with a word limit (<{limit}>) cannot be mapped")
+    if normalize(_child_text(question.find("graderinfo"))):
+        raise Unsupported("information for graders (<graderinfo>) cannot be carried")
+    return DraftQuestion("", "text", "", (), None, manual_marking(grade))
+
+
+def _short_answer(question: Element, grade: Fraction) -> DraftQuestion:
+    """A short answer: the answers at 100% are matched, case-insensitively; others score 0."""
+    if _flag(question, "usecase", False):
+        raise Unsupported("a case-sensitive short answer cannot be mapped (matching ignores case)")
+    accepted: list[str] = []
+    for answer in question.findall("answer"):
+        weight = _percent(answer.get("fraction"))
+        text = " ".join(normalize(_child_text(answer)).split())
+        if weight == 0:
+            continue  # worth nothing: scores like any wrong answer
+        if weight != 1:
+            raise Unsupported(
+                f"an answer gives {_moodle.percent(weight)}; a matched answer here is "
+                "right or wrong"
+            )
+        if "*" in text:
+            raise Unsupported(f"the answer {text!r} uses Moodle's * wildcard, which is not matched")
+        if text:
+            accepted.append(text)
+    if not accepted:
+        raise Unsupported("no answer is fully correct (100%)")
+    answers = tuple(dict.fromkeys(accepted))
+    return DraftQuestion("", "text", "", (), answers, marking_object(grade, Fraction(0)))
+
+
 def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]:
     if kind in _UNSUPPORTED:
         raise Unsupported(_UNSUPPORTED[kind])
@@ -260,6 +301,10 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         draft = _true_false(question, grade)
     elif kind == "numerical":
         draft = _numerical(question, grade)
+    elif kind == "essay":
+        draft = _essay(question, grade)
+    elif kind == "shortanswer":
+        draft = _short_answer(question, grade)
     else:
         raise Unsupported(f"the question type {kind!r} cannot be mapped")
     idnumber = _child_text(question, "idnumber").strip()

@@ -52,7 +52,7 @@ from ._draft import (
     Unsupported,
     no_progress,
 )
-from ._marks import mark_out
+from ._marks import manual_marking, mark_out
 from ._text import Medium, Resolver, TextBuilder, medium, refuse_element
 from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
 
@@ -61,7 +61,6 @@ _SKIPPED_IN_TEXT = frozenset(
 )
 _TEMPLATED = frozenset(("printedVariable", "templateInline", "templateBlock", "include"))
 _INTERACTIONS = {
-    "extendedTextInteraction": "an essay (extended text)",
     "matchInteraction": "a matching question",
     "associateInteraction": "an association (matching) question",
     "gapMatchInteraction": "a drag-and-drop gap match",
@@ -208,14 +207,21 @@ def read_item(
     kind = interaction.tag
     if kind in _INTERACTIONS:
         raise Unsupported(f"{_INTERACTIONS[kind]} cannot be mapped")
-    if kind not in ("choiceInteraction", "textEntryInteraction"):
+    if kind not in ("choiceInteraction", "textEntryInteraction", "extendedTextInteraction"):
         raise Unsupported(f"<{kind}> cannot be mapped")
+    if kind == "extendedTextInteraction":
+        return _essay(item, body, qid, interaction, resolve), None
     decl = _declaration(item, interaction.get("responseIdentifier", ""))
     scorer = _qti_rp.Scorer(item.find("responseProcessing"), decl)
     text = _flow_text(body, resolve, interaction)
+    if kind == "textEntryInteraction" and decl.base_type == "string":
+        if decl.cardinality != "single":
+            raise Unsupported("a text entry holding several strings cannot be mapped")
+        answers, marking = _qti_marks.text_marks(scorer, item.find("responseDeclaration/mapping"))
+        return DraftQuestion(qid, "text", text, (), answers, marking), None
     if kind == "textEntryInteraction":
         if decl.base_type not in ("float", "integer") or decl.cardinality != "single":
-            raise Unsupported("a text entry of text (short answer) cannot be marked here")
+            raise Unsupported(f"a text entry of base type {decl.base_type!r} cannot be mapped")
         low, high, value = _qti_marks.accepted_range(item.find("responseProcessing"), scorer)
         marking = _qti_marks.numeric_marks(scorer, low, high)
         answer = _qti_marks.numeric_answer(low, high, value)
@@ -238,9 +244,40 @@ def read_item(
     ), shuffle
 
 
+def _essay(
+    item: Element, body: Element, qid: str, interaction: Element, resolve: Resolver
+) -> DraftQuestion:
+    """An extended text: a written answer a person marks.
+
+    The maximum is the ``SCORE`` outcome's ``normalMaximum``, else a ``MAXSCORE`` default,
+    else 1. A pattern the answer must match or several answer boxes are refused, not
+    dropped; ``expectedLength`` is a hint for the box's size, not a limit, so it is not one.
+    """
+    if interaction.get("patternMask"):
+        raise Unsupported("an extended text with a pattern mask cannot be mapped")
+    if (
+        interaction.get("maxStrings") not in (None, "1")
+        or interaction.get("minStrings", "0") != "0"
+    ):
+        raise Unsupported("an extended text asking for several strings cannot be mapped")
+    maximum = Fraction(1)
+    for outcome in item.findall("outcomeDeclaration"):
+        ident = outcome.get("identifier")
+        if ident == "SCORE" and outcome.get("normalMaximum"):
+            maximum = _qti_rp.number(outcome.get("normalMaximum", ""), mark=True)
+            break
+        default = outcome.find("defaultValue/value")
+        if ident == "MAXSCORE" and default is not None and default.text:
+            maximum = _qti_rp.number(default.text, mark=True)
+    if maximum <= 0:
+        raise Unsupported("the essay's maximum mark is not positive")
+    text = _flow_text(body, resolve, interaction)
+    return DraftQuestion(qid, "text", text, (), None, manual_marking(maximum))
+
+
 def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
     marking = {
-        k: mark_out(parse_mark(v) * factor) if k != "partial" else v
+        k: mark_out(parse_mark(v) * factor) if k not in ("partial", "manual", "step") else v
         for k, v in question.marking.items()
     }
     return DraftQuestion(
