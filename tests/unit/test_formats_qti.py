@@ -174,7 +174,7 @@ UNSUPPORTED = [
     (["two", "items/two_interactions.xml"], "several interactions"),
     (["adaptive", "items/adaptive.xml"], "adaptive"),
     (["unequal", "items/unequal_map.xml"], "partial credit"),
-    (["operator", "items/unknown_operator.xml"], "<stringMatch>"),
+    (["operator", "items/unknown_operator.xml"], "<patternMatch>"),
 ]
 
 

@@ -193,6 +193,8 @@ class Scorer:
             return self._match(args[0], args[1])
         if tag == "equal":
             return _equal(el, args[0], args[1])
+        if tag == "stringMatch":
+            return _string_match(el, args[0], args[1])
         if tag in COMPARE:
             a, b = args
             if not isinstance(a, Fraction) or not isinstance(b, Fraction):
@@ -219,7 +221,18 @@ class Scorer:
 
 
 _ARITY = {"isNull": 1, "not": 1, "containerSize": 1, "match": 2, "equal": 2, "member": 2}
-_ARITY.update({"contains": 2, "lt": 2, "lte": 2, "gt": 2, "gte": 2})
+_ARITY.update({"contains": 2, "lt": 2, "lte": 2, "gt": 2, "gte": 2, "stringMatch": 2})
+
+
+def _string_match(el: Element, a: Value, b: Value) -> Value:
+    """``stringMatch``: equal strings, ignoring case when ``caseSensitive`` is false."""
+    if el.get("substring") == "true":
+        raise Unsupported("<stringMatch substring> (a part of the answer) cannot be mapped")
+    if not isinstance(a, str) or not isinstance(b, str):
+        return None
+    if el.get("caseSensitive", "true") != "true":
+        return a.casefold() == b.casefold()
+    return a == b
 
 
 def _at_least(el: Element, count: int) -> list[Element]:

@@ -350,7 +350,11 @@ def _weighted(weight: Fraction | None, text: str) -> str:
 def _answers(question: Mapping[str, Any]) -> list[str]:
     marking = resolve_marking(question["marking"])
     correct, wrong = marking.correct, marking.wrong
-    kind, answer = question["type"], question["answer"]
+    kind = question["type"]
+    if kind == "text":  # an essay {} (manual) or a short answer {=a =b} (matched)
+        accepted = question.get("answer") or []
+        return ["{" + " ".join(f"={_escape(text)}" for text in accepted) + "}"]
+    answer = question["answer"]
     if kind == "numeric":
         if "min" in answer:
             return [
