@@ -14,10 +14,12 @@ or more ``=`` answers make it single-answer, none make it multiple-answer), true
 (``{T}``, ``{TRUE}``, ``{F}``, ``{FALSE}`` → options ``T`` "True" and ``F`` "False"), and
 numerical answers (``{#3.14}``, ``{#3.14:0.01}`` value and tolerance, ``{#1..5}`` range).
 Weights map as ``_moodle`` explains, with a mark of 1 (GIFT states no marks). Options get
-ids ``A``, ``B``… by position; a question's ``::name::`` gives its id. Feedback
-(``#…``, ``####…``) is not carried. Refused as unsupported: essays (``{}``), short answer
-(``{=text}``), matching (``{=a -> b}``), descriptions (text with no answer block), several
-blanks in one question, and numerical questions with partial-credit answers.
+ids ``A``, ``B``… by position; a question's ``::name::`` gives its id. Feedback (``#…``,
+``####…``) is not carried. Essays (``{}``) become manual ``text`` questions and short
+answers (``{=a =b}``) matched ones. Refused as unsupported: short answers with partial
+credit or ``*`` wildcards, matching (``{=a -> b}``), descriptions (text with no answer
+block), several blanks in one question, and numerical questions with partial-credit
+answers.
 
 Writing produces one ``$CATEGORY`` per section (its title), ``::id::`` names, options in
 order, and weights only where they restate the marks as Moodle would read them; GIFT holds

@@ -10,17 +10,21 @@ negative fraction is the wrong mark. ``<penalty>`` (for repeated tries) is ignor
 exam question is answered once. ``<question type="category">`` starts a section.
 
 A question's id comes from its ``<idnumber>`` when that fits our id pattern, else from its
-``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is flattened to
-plain text (``_text``); text that shows an image or refers to an attached file
-(``@@PLUGINFILE@@``) is refused. Options are shuffled only when every choice question
-asks for it (``<shuffleanswers>``): shuffling a question whose author fixed the order
-("All of the above" last) would do more harm than leaving one unshuffled.
+``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is read by
+``_text``: pictures are the ``<file>`` elements (base64) that ``@@PLUGINFILE@@/NAME``
+names, and Moodle 1.9's ``<image>``/``<image_base64>`` is the question's picture; until
+questions hold pictures such an item is refused naming the picture, never flattened
+without it. ``essay`` → a manual ``text`` question out of ``<defaultgrade>``,
+``shortanswer`` → a matched one (its answers at 100%). Options are shuffled only when
+every choice question asks for it (``<shuffleanswers>``): shuffling a question whose
+author fixed the order ("All of the above" last) would do more harm than leaving one
+unshuffled.
 
-Refused as unsupported, with the question's name and XML path: essay, short answer,
-matching, cloze (``multianswer``), drag-and-drop, select missing words, ordering,
-calculated, description and random questions, numerical questions with alternative units
-(a unit multiplier other than 1) or partial-credit answers.
-"""
+Refused as unsupported, with the question's name and XML path: essays with attachments,
+word limits or grader information, case-sensitive or wildcard short answers, matching,
+cloze (``multianswer``), drag-and-drop, select missing words, ordering, calculated,
+description and random questions, numerical questions with alternative units (a unit
+multiplier other than 1) or partial-credit answers."""
 
 from __future__ import annotations
 

@@ -16,19 +16,25 @@ What maps:
 - ``textEntryInteraction`` whose response has base type ``float`` or ``integer`` →
   ``numeric``: the accepted value or range and the marks come from the response
   processing (``_qti_rp``), e.g. ``equal`` with ``toleranceMode="absolute"``;
+- ``textEntryInteraction`` of a ``string`` → a matched ``text`` question (the correct
+  response and mapped strings scoring as much), ``extendedTextInteraction`` → a manual
+  one out of ``SCORE``'s ``normalMaximum`` (else ``MAXSCORE``, else 1);
 - marks as ``_qti_rp`` explains; a test ``weight`` used by the test's outcome processing
   multiplies the item's marks;
 - ``shuffle="true"`` on every choice interaction (with no ``fixed`` choice) → shuffled
   options, ``ordering shuffle="true"`` on every section → shuffled questions.
 
-Text is flattened to plain text (``_text``); prompts and body text are kept, and a text
-entry inside a sentence leaves a ``_____`` blank there (one alone in its block does not);
-feedback and rubric blocks are dropped. Refused as
-unsupported, naming the item and its file: other interactions (essay, matching, ordering,
-drag-and-drop, hotspot…), text entry of text, several interactions in one item, items
-with no interaction, adaptive or templated items, shared stimuli, media and MathML; and,
-at test level, ``selection`` (random subsets) and ``preCondition``/``branchRule``, which
-``skip_unsupported`` ignores (all items imported, in order) and reports as skipped.
+Text is read by ``_text`` (carried whole or refused by name: pictures of the package and
+MathML until rich text lands, links, audio, video, ruby); prompts and body text are kept,
+and a text entry inside a sentence leaves a ``_____`` blank there (one alone in its block
+does not); feedback and rubric blocks are not carried. Refused as unsupported, naming the
+item and its file: other interactions (matching, ordering, drag-and-drop, hotspot…),
+several interactions in one item, items with no interaction, adaptive or templated items,
+shared stimuli; routing (``preCondition``/``branchRule``) on an item reference refuses
+that item, on a section or test part every item under it — never ignored. At test level
+``selection`` (random subsets) is refused, and ``skip_unsupported`` ignores it (all items
+imported, in order) and reports it as skipped. An item ``weight`` the test's outcome
+processing does not use is reported in the draft's notes.
 """
 
 from __future__ import annotations
