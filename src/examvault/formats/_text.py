@@ -301,15 +301,32 @@ def html_to_text(html: str, resolve: Resolver = no_files) -> str:
 
 # A link or picture in text that is not HTML: Markdown's [text](url) and ![alt](src), an
 # autolink <https://…>, or an HTML link or media tag (Moodle and Markdown let HTML through).
-_TEXT_LINK = re.compile(
-    r"!?\[[^\]\n]*\]\([^)\n]*\)|<(?:https?|ftp|mailto):[^>\s]*>"
-    r"|<\s*(?:a\s[^>]*href|img|audio|video|object|embed|iframe|source)\b[^>]*>?",
-    re.IGNORECASE,
-)
+# Found in time linear in the text (an upload may hold a 10 MiB line of "[" or "<a "): the
+# patterns have no unbounded repetition, and a Markdown link is found by its "](".
+_TEXT_TAG = re.compile(r"<\s?(?:a|img|audio|video|object|embed|iframe|source)\b", re.IGNORECASE)
+_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):", re.IGNORECASE)
+_LOOKBACK = 200
+
+
+def _markdown_link(text: str) -> int | None:
+    at = text.find("](")
+    while at >= 0:
+        start = text.rfind("[", max(0, at - _LOOKBACK), at)
+        if start >= 0:
+            return start - 1 if start and text[start - 1] == "!" else start
+        at = text.find("](", at + 2)
+    return None
 
 
 def refuse_links(text: str) -> None:
     """Refuse a Markdown/Moodle-format text that links to or shows something it cannot hold."""
-    if match := _TEXT_LINK.search(text):
-        shown = match.group(0) if len(match.group(0)) <= 80 else match.group(0)[:77] + "..."
-        raise Unsupported(f"contains a link or media reference ({shown}), which cannot be carried")
+    found = [m.start() for m in (_TEXT_TAG.search(text), _AUTOLINK.search(text)) if m]
+    if (markdown := _markdown_link(text)) is not None:
+        found.append(markdown)
+    if not found:
+        return
+    at = min(found)
+    window = text[at : at + 100]
+    end = min((i for i in (window.find(")"), window.find(">")) if i >= 0), default=-1)
+    shown = window[: end + 1] if end >= 0 else window[:77] + "..."
+    raise Unsupported(f"contains a link or media reference ({shown}), which cannot be carried")
