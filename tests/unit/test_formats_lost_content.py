@@ -307,3 +307,99 @@ def test_a_long_import_reports_its_progress_item_by_item(
     calls: list[tuple[int, int]] = []
     preview_import(data, filename=filename, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(done, total) for done in range(1, total + 1)]
+
+
+def _qti_picture_package(body: str, files: dict[str, bytes]) -> bytes:
+    item = f"""<?xml version="1.0"?>
+<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="pic" title="pic"
+  adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="R" cardinality="single" baseType="identifier">
+    <correctResponse><value>A</value></correctResponse></responseDeclaration>
+  <itemBody><p>Look: {body}</p><choiceInteraction responseIdentifier="R" maxChoices="1">
+    <simpleChoice identifier="A">a</simpleChoice><simpleChoice identifier="B">b</simpleChoice>
+  </choiceInteraction></itemBody>
+</assessmentItem>"""
+    manifest = (
+        '<manifest><resources><resource identifier="r" type="imsqti_item_xmlv2p1" '
+        'href="items/pic.xml"/></resources></manifest>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("imsmanifest.xml", manifest)
+        archive.writestr("items/pic.xml", item)
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "files", "words"),
+    [
+        ('<object type="image/png" data="d.png">A diagram</object>', {"items/d.png": PNG},
+         "contains a picture (d.png)"),
+        ('<object type="image/png" data="d.png"/>', {"items/d.png": PNG}, "no alt text"),
+        ('<object type="application/x-shockwave-flash" data="d.swf">x</object>', {},
+         "an embedded object"),
+        ('<img src="https://example.org/d.png" alt="d"/>', {}, "not in the package"),
+        ('<img src="../d.png" alt="d"/>', {"d.png": PNG}, "contains a picture (d.png)"),
+        ('<img src="gone.png" alt="d"/>', {}, "(gone.png) that is not in the package"),
+        ('<img src="d.png" alt="d"/>', {"items/d.png": b"<svg/>"}, "not PNG, JPEG, GIF"),
+    ],
+    ids=["object", "object-no-alt", "flash", "remote", "parent-dir", "missing", "svg"],
+)  # fmt: skip
+def test_qti_pictures_are_found_in_the_package_or_refused_by_name(
+    body: str, files: dict[str, bytes], words: str
+) -> None:
+    errors = _errors(_qti_picture_package(body, files), "p.zip")
+    assert list(errors) == ["pic"] and words in errors["pic"][1]
+
+
+def test_a_picture_in_a_single_qti_item_asks_for_the_package() -> None:
+    data = _qti_picture_package('<img src="d.png" alt="d"/>', {})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        item = archive.read("items/pic.xml")
+    assert "upload the whole package" in _errors(item, "pic.xml")["pic"][1]
+
+
+@pytest.mark.parametrize(
+    ("questiontext", "words"),
+    [
+        ('<questiontext format="markdown"><text>See ![a](b.png)</text></questiontext>',
+         "![a](b.png)"),
+        ('<questiontext format="moodle_auto_format"><text>See &lt;https://x.org&gt;</text>'
+         "</questiontext>", "<https://x.org>"),
+        ('<questiontext format="plain_text"><text>See @@PLUGINFILE@@/x.pdf</text></questiontext>',
+         "attached in Moodle"),
+        ('<questiontext format="html"><text>&lt;img src="@@PLUGINFILE@@/x.png" alt="x"&gt;</text>'
+         '<file name="x.png" encoding="base64">!!!</file></questiontext>', "not base64"),
+    ],
+    ids=["markdown", "autolink", "pluginfile-text", "bad-base64"],
+)  # fmt: skip
+def test_moodle_texts_of_every_format_are_carried_whole_or_refused(
+    questiontext: str, words: str
+) -> None:
+    quiz = (
+        f'<quiz><question type="truefalse"><name><text>t</text></name>{questiontext}'
+        '<answer fraction="100"><text>true</text></answer>'
+        '<answer fraction="0"><text>false</text></answer></question></quiz>'
+    ).encode()
+    with pytest.raises(ImportRefused) as refused:
+        import_exam(quiz, filename="t.xml")
+    assert words in refused.value.errors[0]["msg"]
+
+
+def test_a_dry_run_of_our_own_json_lists_its_questions() -> None:
+    exam = (
+        b'{"id": "x", "title": "X", "duration_seconds": 60, "sections": [{"id": "s", '
+        b'"title": "S", "questions": [{"id": "q", "type": "single", "text": "?", "options": '
+        b'[{"id": "A", "text": "a"}, {"id": "B", "text": "b"}], "answer": "A", '
+        b'"marking": {"correct": 1}}]}]}'
+    )
+    preview = preview_import(exam, filename="x.json").as_json()
+    assert preview["importable"] is True
+    assert preview["items"] == [
+        {"id": "q", "source": "q", "section": "s", "type": "single",
+         "marking": {"correct": 1}, "media": []}
+    ]  # fmt: skip
+    broken = preview_import(exam.replace(b'"answer": "A"', b'"answer": "Z"'), filename="x.json")
+    assert broken.importable is False and broken.errors

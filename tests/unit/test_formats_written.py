@@ -139,3 +139,97 @@ def test_written_answers_import_end_to_end() -> None:
     imported = import_exam((FIXTURES / "gift" / "written.gift").read_bytes(), filename="w.gift")
     questions = [q for s in imported.definition["sections"] for q in s["questions"]]
     assert questions == GIFT_WRITTEN
+
+
+def _moodle_question(kind: str, inner: str) -> bytes:
+    return (
+        f'<quiz><question type="{kind}"><name><text>w</text></name>'
+        f'<questiontext format="html"><text>Write.</text></questiontext>{inner}</question></quiz>'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "inner", "words"),
+    [
+        ("essay", "<attachments>2</attachments>", "attached files"),
+        ("essay", "<responseformat>noinline</responseformat>", "only by attached files"),
+        ("essay", "<maxwordlimit>300</maxwordlimit>", "word limit (<maxwordlimit>)"),
+        ("essay", "<graderinfo><text>Give 2 marks for…</text></graderinfo>", "<graderinfo>"),
+        (
+            "shortanswer",
+            "<usecase>1</usecase><answer fraction='100'><text>a</text></answer>",
+            "case-sensitive",
+        ),
+        ("shortanswer", "<answer fraction='50'><text>a</text></answer>", "50%"),
+        ("shortanswer", "<answer fraction='100'><text>a*b</text></answer>", "wildcard"),
+        ("shortanswer", "<answer fraction='0'><text>a</text></answer>", "no answer is fully"),
+    ],
+)
+def test_what_moodle_written_answers_ask_beyond_text_is_refused(
+    kind: str, inner: str, words: str
+) -> None:
+    draft = moodle_xml.read(_moodle_question(kind, inner))
+    assert [p.item for p in draft.problems] == ["w"] and words in draft.problems[0].msg
+
+
+def _qti_item(declaration: str, body: str, processing: str = "", outcomes: str = "") -> bytes:
+    return f"""<?xml version="1.0"?>
+<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="w" title="w"
+  adaptive="false" timeDependent="false">
+  {declaration}{outcomes}
+  <itemBody><p>Write.</p>{body}</itemBody>{processing}
+</assessmentItem>""".encode()
+
+
+STRING = '<responseDeclaration identifier="R" cardinality="single" baseType="string">'
+MAP_RESPONSE = (
+    '<responseProcessing template="http://www.imsglobal.org/question/qti_v2p1/rptemplates/'
+    'map_response"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        (_qti_item(STRING + "</responseDeclaration>",
+                   '<extendedTextInteraction responseIdentifier="R" maxStrings="3"/>'),
+         "several strings"),
+        (_qti_item(STRING + "</responseDeclaration>",
+                   '<extendedTextInteraction responseIdentifier="R"/>',
+                   outcomes='<outcomeDeclaration identifier="SCORE" cardinality="single" '
+                            'baseType="float" normalMaximum="0"/>'),
+         "not positive"),
+        (_qti_item(STRING + '<mapping caseSensitive="true"><mapEntry mapKey="a" mappedValue="1"/>'
+                   "</mapping></responseDeclaration>",
+                   '<textEntryInteraction responseIdentifier="R"/>', MAP_RESPONSE),
+         "case-sensitive mapping"),
+        (_qti_item(STRING + '<mapping><mapEntry mapKey="a" mappedValue="2"/>'
+                   '<mapEntry mapKey="b" mappedValue="1"/></mapping></responseDeclaration>',
+                   '<textEntryInteraction responseIdentifier="R"/>', MAP_RESPONSE),
+         "'b' gets partial credit"),
+        (_qti_item(STRING + "</responseDeclaration>",
+                   '<textEntryInteraction responseIdentifier="R"/>', MAP_RESPONSE),
+         "no correct response or mapping"),
+        (_qti_item(STRING + '<mapping defaultValue="1"><mapEntry mapKey="a" mappedValue="1"/>'
+                   "</mapping></responseDeclaration>",
+                   '<textEntryInteraction responseIdentifier="R"/>', MAP_RESPONSE),
+         "no answer scores more"),
+        (_qti_item(STRING.replace("string", "boolean") + "</responseDeclaration>",
+                   '<textEntryInteraction responseIdentifier="R"/>'),
+         "base type 'boolean'"),
+    ],
+    ids=["strings", "maximum", "case", "partial", "no-key", "no-better", "boolean"],
+)  # fmt: skip
+def test_what_qti_written_answers_ask_beyond_text_is_refused(item: bytes, words: str) -> None:
+    draft = qti.read(item, "w.xml")
+    assert [p.item for p in draft.problems] == ["w"] and words in draft.problems[0].msg
+
+
+def test_a_qti_essay_is_out_of_maxscore_without_a_normal_maximum() -> None:
+    item = _qti_item(
+        STRING + "</responseDeclaration>",
+        '<extendedTextInteraction responseIdentifier="R"/>',
+        outcomes='<outcomeDeclaration identifier="MAXSCORE" cardinality="single" '
+        'baseType="float"><defaultValue><value>4</value></defaultValue></outcomeDeclaration>',
+    )
+    assert _questions(qti.read(item, "w.xml"))[0]["marking"] == {"correct": 4, "manual": True}

@@ -84,7 +84,8 @@ def _files(element: Element) -> dict[str, bytes]:
     for item in element.findall("file"):
         name = (item.get("path") or "/").rstrip("/") + "/" + (item.get("name") or "")
         try:
-            files[name.lstrip("/")] = base64.b64decode(item.text or "", validate=False)
+            encoded = "".join((item.text or "").split())
+            files[name.lstrip("/")] = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise Malformed("file", f"the attached file {name!r} is not base64") from None
     return files
@@ -147,7 +148,7 @@ def _question_text(question: Element) -> str:
                 f"shows a picture ({name}) that is not in the file (no <image_base64>)"
             )
         try:
-            data = base64.b64decode(encoded)
+            data = base64.b64decode("".join(encoded.split()), validate=True)
         except (binascii.Error, ValueError):
             raise Malformed("image_base64", f"the picture {name!r} is not base64") from None
         picture = medium(name, data)
