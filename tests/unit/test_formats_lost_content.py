@@ -252,6 +252,7 @@ def test_content_carries_markup_and_media_for_when_rich_text_lands() -> None:
         ("incline.png", "image/png", PNG)
     ]
     assert content.needs == ("a picture (incline.png)", "a table", "a MathML formula")
+    assert content.strays == ("a style attribute on <td>",)  # refused once rich text lands
     with pytest.raises(Unsupported, match=re.escape("a picture (incline.png), a table, a MathML")):
         content.value()
 

@@ -127,19 +127,25 @@ class Content:
     """One text as read: plain text, the same as allowed markup, its pictures, and its needs.
 
     ``needs`` names what plain text cannot carry ("a picture (incline.png)", "a MathML
-    formula", "a table"); empty when the plain text is the whole content.
+    formula", "a table"); empty when the plain text is the whole content. ``strays`` names
+    what the allowed markup cannot hold (a ``style`` attribute, a ``<h2>``): plain text
+    reads through them, but rich text refuses them rather than strip them silently.
     """
 
     text: str
     markup: str
     media: tuple[Medium, ...] = ()
     needs: tuple[str, ...] = ()
+    strays: tuple[str, ...] = ()
 
     def value(self) -> str | dict[str, str]:
         """The definition's field: plain text, ``{"html": …}`` (rich text), or a refusal."""
         if not self.needs:
             return self.text
         if RICH_TEXT:  # pragma: no cover - lands with rich text in the domain
+            if self.strays:
+                shown = ", ".join(dict.fromkeys(self.strays))
+                raise Unsupported(f"contains {shown}, which the allowed markup does not hold")
             return {"html": self.markup}
         shown = ", ".join(dict.fromkeys(self.needs))
         raise Unsupported(
@@ -176,6 +182,7 @@ class TextBuilder:
         self._math = 0
         self.media: list[Medium] = []
         self.needs: list[str] = []
+        self.strays: list[str] = []
 
     def start(self, tag: str, attrs: Mapping[str, str | None] | None = None) -> None:
         """An element opens."""
@@ -204,6 +211,12 @@ class TextBuilder:
                 self._marks.append((tag, len(self._chunks)))
             if tag in ALLOWED:
                 self._markup.append(f"<{tag}{_attributes(attrs)}>")
+                kept = ("colspan", "rowspan") if tag in ("td", "th") else ()
+                self.strays += [
+                    f"a {name} attribute on <{tag}>" for name in attrs if name not in kept
+                ]
+            elif tag != "a":  # an anchor without href is only its text
+                self.strays.append(f"<{tag}>")
 
     def end(self, tag: str) -> None:
         """An element closes."""
@@ -246,7 +259,11 @@ class TextBuilder:
         """What was gathered, as :class:`Content`."""
         markup = "".join(self._markup).strip()
         return Content(
-            normalize("".join(self._chunks)), markup, tuple(self.media), tuple(self.needs)
+            normalize("".join(self._chunks)),
+            markup,
+            tuple(self.media),
+            tuple(self.needs),
+            tuple(self.strays),
         )
 
 
