@@ -164,29 +164,47 @@ def import_exam(
     exam_id: Annotated[str | None, typer.Option("--id", help="The exam id to use")] = None,
     duration: Annotated[int | None, typer.Option("--duration", help="duration_seconds")] = None,
     skip_unsupported: Annotated[bool, typer.Option("--skip-unsupported")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List what each item would become; store nothing"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: the report as JSON")] = (
+        False
+    ),
     database: DatabaseOpt = None,
 ) -> None:
-    """Create or replace an exam from a file: our YAML/JSON, QTI, GIFT or Moodle XML."""
+    """Create or replace an exam from a file: our YAML/JSON, QTI, GIFT or Moodle XML.
+
+    --dry-run exits 0 when the import would store the exam, 1 when it would be refused;
+    a file that cannot be read at all exits 2, as the import does.
+    """
     from examvault.domain.exams import parse_definition
     from examvault.errors import ExamvaultError
-    from examvault.formats import ImportRefused
+    from examvault.formats import ImportRefused, preview_import
     from examvault.formats import import_exam as read_exam
 
-    settings = _settings(database)
+    arguments: dict[str, Any] = {
+        "filename": exam_file.name,
+        "fmt": format,
+        "exam_id": exam_id,
+        "settings": {"duration_seconds": duration} if duration else None,
+        "skip_unsupported": skip_unsupported,
+    }
     try:
-        imported = read_exam(
-            exam_file.read_bytes(),
-            filename=exam_file.name,
-            fmt=format,
-            exam_id=exam_id,
-            settings={"duration_seconds": duration} if duration else None,
-            skip_unsupported=skip_unsupported,
-        )
-        definition = parse_definition(imported.definition)
-        status, body = _with_core(
-            settings,
-            lambda core: core.exams.put(definition, "cli", "exam_imported"),
-        )
+        with _progress() as report:
+            reading = _throttled(lambda done, total: report("reading items", done, total))
+            data = exam_file.read_bytes()
+            if dry_run:
+                preview = preview_import(data, progress=reading, **arguments)
+            else:
+                imported = read_exam(data, progress=reading, **arguments)
+                report("checking the exam", 0, 0)
+                definition = parse_definition(imported.definition)
+                report("storing the exam", 0, 0)
+                status, body = _with_core(
+                    _settings(database),
+                    lambda core: core.exams.put(definition, "cli", "exam_imported"),
+                )
     except ImportRefused as exc:
         for e in exc.errors:
             typer.echo(f"{' / '.join(map(str, e['loc']))}: {e['msg']}", err=True)
@@ -195,11 +213,57 @@ def import_exam(
     except ExamvaultError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
+    if dry_run:
+        _show_preview(preview.as_json(), as_json)
+        raise typer.Exit(0 if preview.importable else 1)
     for skipped in imported.skipped:
         typer.echo(f"skipped {skipped.item}: {skipped.reason}", err=True)
+    for note in imported.notes:
+        typer.echo(f"note: {note}", err=True)
     verb = "unchanged" if status == 200 else "stored"
     questions = sum(len(s["questions"]) for s in imported.definition["sections"])
     typer.echo(f"exam {body['id']!r} {verb}, version {body['version']}, {questions} questions")
+
+
+def _throttled(report: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """``report`` called about 200 times over a run, not once per item of a huge file."""
+    last = [-1]
+
+    def tick(done: int, total: int) -> None:
+        if done == total or done - last[0] >= max(1, total // 200):
+            last[0] = done
+            report(done, total)
+
+    return tick
+
+
+def _show_preview(preview: dict[str, Any], as_json: bool) -> None:
+    """A dry run's report: one line per item, then what the import would do."""
+    import json
+
+    if as_json:
+        typer.echo(json.dumps(preview, indent=2, default=str))
+        return
+    typer.echo(f"exam {preview['id']!r}: {preview['title']}")
+    for item in preview["items"]:
+        if "refused" in item:
+            typer.echo(f"  {item['id']}  REFUSED ({item['source']}): {item['refused']}")
+            continue
+        marks = ", ".join(f"{k} {v}" for k, v in item["marking"].items())
+        media = f"  media: {', '.join(item['media'])}" if item["media"] else ""
+        typer.echo(f"  {item['id']}  {item['type']}  [{marks}]  section {item['section']}{media}")
+    for note in preview["notes"]:
+        typer.echo(f"note: {note}")
+    if preview["importable"]:
+        verb = f"would store {preview['questions']} questions in {preview['sections']} sections"
+        left = len(preview["skipped"])
+        typer.echo(f"dry run: {verb}" + (f", leaving out {left} items" if left else ""))
+    else:
+        refused = {item["id"] for item in preview["items"] if "refused" in item}
+        for e in preview["errors"]:  # the items are listed above; the rest is said here
+            if not e["loc"] or e["loc"][0] not in refused:
+                typer.echo(f"{' / '.join(map(str, e['loc']))}: {e['msg']}", err=True)
+        typer.echo("dry run: the import would be refused (nothing is stored either way)")
 
 
 @app.command()

@@ -58,3 +58,23 @@ def test_a_broken_exam_file_is_refused_with_its_faults(tmp_path: Path) -> None:
     r = examvault("import", str(bad), "--database", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
     assert r.returncode == 2
     assert "unknown options: Z" in r.stderr and "nothing was imported" in r.stderr
+
+
+def test_a_dry_run_lists_each_item_and_stores_nothing(tmp_path: Path) -> None:
+    pictures = Path(__file__).parents[1] / "fixtures" / "formats" / "moodle_xml" / "pictures.xml"
+    db = tmp_path / "dry.db"
+    r = examvault("import", "--dry-run", str(pictures), "--database", f"sqlite:///{db}",
+                  cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 1, r.stderr  # the import would be refused
+    lines = r.stdout.splitlines()
+    assert lines[0] == "exam 'pictures': pictures"
+    assert lines[1].startswith("  Old_incline  REFUSED (quiz/question[2]): contains a picture")
+    assert "  Plain  single  [correct 1, wrong 0]  section Pictures" in lines
+    assert lines[-1].startswith("dry run: the import would be refused")
+    r = examvault("import", "--dry-run", "--json", "--skip-unsupported", str(pictures),
+                  "--database", f"sqlite:///{db}", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["importable"] is True and report["questions"] == 1
+    assert len(report["skipped"]) == 6
+    assert not db.exists(), "a dry run opens no database and stores nothing"

@@ -303,3 +303,59 @@ async def test_the_admin_token_is_needed_even_for_a_huge_upload(server: Server) 
         files={"file": ("big.gift", b"x" * (21 * 1024 * 1024))},
     )  # fmt: skip
     assert r.status_code == 401
+
+
+async def preview(server: Server, data: bytes, filename: str, **fields: Any) -> httpx.Response:
+    form = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()}
+    return await server.as_(
+        ADMIN, "POST", "/exams/import?dry_run=true", files={"file": (filename, data)}, data=form
+    )
+
+
+async def test_a_dry_run_lists_each_item_and_stores_nothing(server: Server) -> None:
+    data = (FORMATS / "moodle_xml" / "pictures.xml").read_bytes()
+    r = await preview(server, data, "pictures.xml")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["dry_run"] is True and body["importable"] is False
+    assert [(i["id"], "refused" in i) for i in body["items"]] == [
+        ("Old_incline", True), ("Old_lens_no_data", True), ("circuit-1", True),
+        ("Option_picture", True), ("Missing_file", True), ("Styled_link", True),
+        ("Plain", False),
+    ]  # fmt: skip
+    assert "a picture (incline.png)" in body["items"][0]["refused"]
+    assert body["items"][-1] == {
+        "id": "Plain", "source": "Plain", "section": "Pictures", "type": "single",
+        "marking": {"correct": 1, "wrong": 0}, "media": [],
+    }  # fmt: skip
+    assert [e["loc"][0] for e in body["errors"]] == [i["id"] for i in body["items"][:6]]
+    # With skip_unsupported the import would store the rest: the preview says so, and the
+    # import then stores exactly what the preview listed, under the same ids.
+    r = await preview(server, data, "pictures.xml", skip_unsupported=True)
+    assert r.status_code == 200 and r.json()["importable"] is True
+    assert [s["id"] for s in r.json()["skipped"]] == [i["id"] for i in body["items"][:6]]
+    assert await exams(server) == [], "a dry run stores nothing"
+    assert (await server.admin("GET", "/audit")).json()["entries"] == []
+    r = await upload(server, data, "pictures.xml", skip_unsupported=True)
+    assert r.status_code == 201, r.text
+    assert [s["id"] for s in r.json()["skipped"]] == [i["id"] for i in body["items"][:6]]
+    stored = await definition(server, "pictures")
+    assert [q["id"] for s in stored["sections"] for q in s["questions"]] == ["Plain"]
+
+
+async def test_a_dry_run_of_a_broken_file_is_refused_like_the_import(server: Server) -> None:
+    r = await preview(server, b"<quiz><question", "broken.xml")
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
+    assert "not well-formed XML" in r.json()["errors"][0]["msg"]
+
+
+async def test_an_import_reports_item_weights_the_test_does_not_use(server: Server) -> None:
+    r = await upload(server, package("routing_package"), "tao.zip", skip_unsupported=True)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [s["id"] for s in body["skipped"]] == ["item-2", "item-3"]
+    assert body["notes"] == [
+        "the weight 'W' (2) on item 'item-1' is not used by the test's outcome processing: "
+        "the item keeps its own marks"
+    ]

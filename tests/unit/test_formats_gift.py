@@ -134,14 +134,14 @@ def test_settings_and_id_given_by_the_caller_win() -> None:
 
 
 UNSUPPORTED = [
-    ("essay", "line 5", "essay"),
-    ("short", "line 7", "short-answer"),
+    ("essay", "line 5", "50% credit"),
+    ("short", "line 7", "wildcard"),
     ("matching", "line 9", "matching"),
     ("description", "line 15", "description"),
-    ("partial numeric", "line 17", "50% credit"),
-    ("unequal shares", "line 22", "unequal credit (70%, 30%)"),
-    ("partial single", "line 28", "partial credit (50%)"),
-    ("mixed penalties", "line 34", "different penalties"),
+    ("partial_numeric", "line 17", "50% credit"),
+    ("unequal_shares", "line 22", "unequal credit (70%, 30%)"),
+    ("partial_single", "line 28", "partial credit (50%)"),
+    ("mixed_penalties", "line 34", "different penalties"),
     ("cloze", "line 36", "cloze"),
 ]
 

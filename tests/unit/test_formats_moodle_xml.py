@@ -162,17 +162,17 @@ def test_marks_are_written_as_int_decimal_or_fraction(value: Fraction, written: 
 
 
 UNSUPPORTED = [
-    ("Essay one", 2, "essay"),
-    ("Short one", 3, "short-answer"),
-    ("Match one", 4, "matching"),
-    ("Cloze one", 5, "cloze"),
-    ("Drag one", 6, "drag and drop"),
+    ("Essay_upload", 2, "attached files"),
+    ("Short_case", 3, "case-sensitive"),
+    ("Match_one", 4, "matching"),
+    ("Cloze_one", 5, "cloze"),
+    ("Drag_one", 6, "drag and drop"),
     ("Intro", 7, "description"),
-    ("Units one", 8, "alternative units"),
-    ("Unequal shares", 9, "unequal credit (50%, 30%, 20%)"),
-    ("Mixed penalties", 10, "different penalties (-25%, 0%)"),
-    ("Picture", 11, "attached in Moodle"),
-    ("Calc one", 12, "calculated"),
+    ("Units_one", 8, "alternative units"),
+    ("Unequal_shares", 9, "unequal credit (50%, 30%, 20%)"),
+    ("Mixed_penalties", 10, "different penalties (-25%, 0%)"),
+    ("Picture", 11, "a picture (cat.png)"),
+    ("Calc_one", 12, "calculated"),
 ]
 
 
@@ -193,7 +193,7 @@ def test_skip_unsupported_imports_the_rest() -> None:
     )
     assert list(_questions(imported.definition)) == ["ok"]
     assert len(imported.skipped) == len(UNSUPPORTED)
-    assert imported.skipped[0].item == "Essay one (quiz/question[2])"
+    assert imported.skipped[0].item == "Essay_upload (quiz/question[2])"
 
 
 def test_an_image_in_the_text_is_refused() -> None:
@@ -202,7 +202,7 @@ def test_an_image_in_the_text_is_refused() -> None:
     )
     with pytest.raises(ImportRefused) as refused:
         import_exam(_quiz(picture), filename="pic.xml")
-    assert "<img>" in refused.value.errors[0]["msg"]
+    assert "a picture (a.png)" in refused.value.errors[0]["msg"]
 
 
 @pytest.mark.parametrize(

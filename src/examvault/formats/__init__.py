@@ -29,12 +29,19 @@ from . import _qti_write, gift, moodle_xml, native, qti
 from ._draft import (
     ID_PATTERN,
     SETTINGS,
+    Built,
     Draft,
+    DraftQuestion,
     Malformed,
+    Problem,
+    Progress,
     Unsupported,
     build_sections,
     exam_document,
+    fit_id,
     fitted_id,
+    no_progress,
+    unique,
 )
 
 FORMATS = ("json", "yaml", "qti", "gift", "moodle_xml")
@@ -67,27 +74,97 @@ def _looks_like_gift(head: str) -> bool:
     return False
 
 
-_READERS: dict[str, Callable[[bytes, str], Draft]] = {
-    "gift": lambda data, _name: gift.read(data),
-    "moodle_xml": lambda data, _name: moodle_xml.read(data),
+_READERS: dict[str, Callable[[bytes, str, Progress], Draft]] = {
+    "gift": lambda data, _name, progress: gift.read(data, progress),
+    "moodle_xml": lambda data, _name, progress: moodle_xml.read(data, progress),
     "qti": qti.read,
 }
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """An item left out by ``skip_unsupported``: its identifier, name or line, and why."""
+    """An item left out by ``skip_unsupported``: ``id (where)``, and why.
+
+    ``id`` is the id the exam would give the item (its question id, fitted as every other),
+    or the name of a rule that is not one question (a section's random selection).
+    """
 
     item: str
     reason: str
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    """What one item of the file becomes, or why it cannot be carried (a dry run's line)."""
+
+    id: str
+    source: str
+    section: str | None = None
+    type: str | None = None
+    marking: Mapping[str, Any] | None = None
+    media: tuple[str, ...] = ()
+    refused: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The report line as the route and the CLI give it."""
+        if self.refused is not None:
+            return {"id": self.id, "source": self.source, "refused": self.refused}
+        return {
+            "id": self.id,
+            "source": self.source,
+            "section": self.section,
+            "type": self.type,
+            "marking": dict(self.marking or {}),
+            "media": list(self.media),
+        }
 
 
 @dataclass(frozen=True)
 class Imported:
-    """An imported exam: a complete exam definition document and what was left out."""
+    """An imported exam: a complete exam definition document and what was left out.
+
+    ``items`` lists every item of the file in its order, carried or left out; ``notes``
+    says what was read but changes nothing (a QTI item weight the test does not use).
+    """
 
     definition: dict[str, Any]
     skipped: tuple[Skipped, ...]
+    items: tuple[ItemReport, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A dry run: what an import of the file would store, item by item, storing nothing.
+
+    ``importable`` says whether the import with the same options would store the exam;
+    when it would not, ``errors`` are the errors it would answer (the problem+json list).
+    """
+
+    exam_id: str
+    title: str
+    importable: bool
+    items: tuple[ItemReport, ...]
+    skipped: tuple[Skipped, ...]
+    notes: tuple[str, ...]
+    errors: tuple[dict[str, Any], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The preview as the route and the CLI give it."""
+        carried = [i for i in self.items if i.refused is None]
+        return {
+            "dry_run": True,
+            "id": self.exam_id,
+            "title": self.title,
+            "importable": self.importable,
+            "questions": len(carried),
+            "sections": len(dict.fromkeys(i.section for i in carried)),
+            "items": [i.as_json() for i in self.items],
+            "skipped": [{"item": s.item, "id": s.id, "reason": s.reason} for s in self.skipped],
+            "notes": list(self.notes),
+            "errors": list(self.errors),
+        }
 
 
 class ImportRefused(Exception):
@@ -103,7 +180,21 @@ def _refuse(loc: list[Any], msg: str) -> ImportRefused:
     return ImportRefused([{"loc": loc, "msg": msg}])
 
 
+def _without_comments(text: str) -> str:
+    """The text with XML comments cut out, in one pass (an unclosed one ends the text)."""
+    kept, at = [], 0
+    while (start := text.find("<!--", at)) >= 0:
+        kept.append(text[at:start])
+        end = text.find("-->", start + 4)
+        if end < 0:
+            return "".join(kept)
+        at = end + 3
+    kept.append(text[at:])
+    return "".join(kept)
+
+
 def _xml_root(text: str) -> str | None:
+    text = _without_comments(text)  # a comment may mention tags
     for match in re.finditer(r"<([?!]?)([A-Za-z_][\w.:-]*)", text):
         if not match.group(1):
             return match.group(2).rsplit(":", 1)[-1]
@@ -181,22 +272,119 @@ def _native(
     return definition
 
 
+def _refused_ids(built: Built, order: tuple[DraftQuestion | Problem, ...]) -> dict[int, str]:
+    """The id each refused item would have: fitted like a question's, unique in the exam."""
+    used = set(built.question_ids)
+    ids: dict[int, str] = {}
+    number = 0
+    for entry in order:
+        if isinstance(entry, DraftQuestion):
+            number += 1
+        elif entry.name is not None:
+            number += 1
+            ids[id(entry)] = unique(fit_id(entry.name) or f"q{number}", used)
+        else:
+            ids[id(entry)] = entry.item
+    return ids
+
+
 def _converted(
     draft: Draft, stem: str, exam_id: str | None, settings: Mapping[str, Any], skip: bool
-) -> Imported:
-    if draft.problems and not skip:
-        raise ImportRefused([{"loc": p.loc, "msg": p.msg} for p in draft.problems])
-    skipped = tuple(Skipped(p.label, p.msg) for p in draft.problems)
-    if not any(section.questions for section in draft.sections):
-        raise _refuse([stem], "holds no question that can be imported")
+) -> tuple[Imported, list[dict[str, Any]]]:
+    """The import of a draft and the errors that refuse it (none: it can be stored)."""
+    built = build_sections(draft.sections)
+    ids = _refused_ids(built, draft.order)
+    items: list[ItemReport] = []
+    skipped: list[Skipped] = []
+    errors: list[dict[str, Any]] = []
+    for entry in draft.order:
+        if isinstance(entry, Problem):
+            rid = ids[id(entry)]
+            where = entry.where or entry.item
+            items.append(ItemReport(rid, where, refused=entry.msg))
+            skipped.append(Skipped(f"{rid} ({where})", entry.msg, rid))
+            errors.append({"loc": [rid, where], "msg": entry.msg})
+            continue
+        sid, question = built.placed[id(entry)]
+        items.append(
+            ItemReport(
+                question["id"], _source(entry), sid, question["type"],
+                question["marking"], entry.media,
+            )
+        )  # fmt: skip
     definition = exam_document(
-        build_sections(draft.sections),
+        built.sections,
         exam_id=exam_id or fitted_id([draft.exam_id, stem]),
         file_fields=draft.fields,
         settings=settings,
         fallback_title=stem,
     )
-    return Imported(definition, skipped)
+    if skip:
+        errors = []
+    if not errors and not built.placed:
+        errors = [{"loc": [stem], "msg": "holds no question that can be imported"}]
+    imported = Imported(definition, tuple(skipped), tuple(items), draft.notes)
+    return imported, errors
+
+
+def _source(question: DraftQuestion) -> str:
+    return question.name or ""
+
+
+def _native_items(definition: Mapping[str, Any]) -> tuple[ItemReport, ...]:
+    items = []
+    for section in definition.get("sections") or []:
+        if not isinstance(section, Mapping):
+            continue
+        for question in section.get("questions") or []:
+            if isinstance(question, Mapping):
+                items.append(
+                    ItemReport(
+                        str(question.get("id")), str(question.get("id")), section.get("id"),
+                        question.get("type"), question.get("marking"),
+                    )
+                )  # fmt: skip
+    return tuple(items)
+
+
+def _read(
+    data: bytes,
+    filename: str,
+    fmt: str,
+    exam_id: str | None,
+    settings: Mapping[str, Any] | None,
+    skip_unsupported: bool,
+    progress: Progress,
+) -> tuple[Imported, list[dict[str, Any]]]:
+    """The import and the errors that would refuse it; ImportRefused for a broken file."""
+    if fmt != "auto" and fmt not in FORMATS:
+        raise _refuse(["format"], f"must be auto or one of {', '.join(FORMATS)}")
+    if exam_id is not None and not ID_PATTERN.fullmatch(exam_id):
+        raise _refuse(["id"], "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+    given = _settings(settings)
+    chosen = detect_format(filename, data) if fmt == "auto" else fmt
+    stem = _stem(filename)
+    errors: list[dict[str, Any]]
+    try:
+        if chosen in ("json", "yaml"):
+            definition = _native(data, chosen, stem, exam_id, given)
+            imported, errors = Imported(definition, (), _native_items(definition)), []
+        else:
+            imported, errors = _converted(
+                _READERS[chosen](data, filename, progress), stem, exam_id, given, skip_unsupported
+            )
+    except Malformed as exc:
+        raise _refuse(exc.problem.loc, exc.problem.msg) from None
+    except Unsupported as exc:  # an item-level refusal outside any item (a test's limits)
+        raise _refuse([filename], exc.reason) from None
+    except RecursionError:
+        raise _refuse([filename], "the file is nested too deeply to read") from None
+    if not errors:
+        try:
+            parse_definition(imported.definition)
+        except DefinitionError as exc:
+            errors = list(exc.errors)
+    return imported, errors
 
 
 def import_exam(
@@ -207,38 +395,47 @@ def import_exam(
     exam_id: str | None = None,
     settings: Mapping[str, Any] | None = None,
     skip_unsupported: bool = False,
+    progress: Progress = no_progress,
 ) -> Imported:
     """Read an exam from an uploaded file; ImportRefused names every problem, imports nothing.
 
     ``settings`` are exam fields the format may not carry (title, duration_seconds,
     grace_seconds, show_result, opens_at, closes_at, shuffle); a value given here
     overrides the file. ``exam_id`` overrides the id the file or its name suggests.
+    ``progress(done, total)`` is called as items are read (a long import's progress bar).
     """
-    if fmt != "auto" and fmt not in FORMATS:
-        raise _refuse(["format"], f"must be auto or one of {', '.join(FORMATS)}")
-    if exam_id is not None and not ID_PATTERN.fullmatch(exam_id):
-        raise _refuse(["id"], "must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-    given = _settings(settings)
-    chosen = detect_format(filename, data) if fmt == "auto" else fmt
-    stem = _stem(filename)
-    try:
-        if chosen in ("json", "yaml"):
-            imported = Imported(_native(data, chosen, stem, exam_id, given), ())
-        else:
-            imported = _converted(
-                _READERS[chosen](data, filename), stem, exam_id, given, skip_unsupported
-            )
-    except Malformed as exc:
-        raise _refuse(exc.problem.loc, exc.problem.msg) from None
-    except Unsupported as exc:  # an item-level refusal outside any item (a test's limits)
-        raise _refuse([filename], exc.reason) from None
-    except RecursionError:
-        raise _refuse([filename], "the file is nested too deeply to read") from None
-    try:
-        parse_definition(imported.definition)
-    except DefinitionError as exc:
-        raise ImportRefused(exc.errors) from None
+    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported, progress)
+    if errors:
+        raise ImportRefused(errors)
     return imported
+
+
+def preview_import(
+    data: bytes,
+    *,
+    filename: str,
+    fmt: str = "auto",
+    exam_id: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    skip_unsupported: bool = False,
+    progress: Progress = no_progress,
+) -> Preview:
+    """A dry run of :func:`import_exam` with the same arguments: every item, nothing stored.
+
+    A broken file is refused (ImportRefused) as by the import; anything else is listed —
+    each item as the question it would become, or why it cannot be carried.
+    """
+    imported, errors = _read(data, filename, fmt, exam_id, settings, skip_unsupported, progress)
+    definition = imported.definition
+    return Preview(
+        str(definition.get("id")),
+        str(definition.get("title")),
+        not errors,
+        imported.items,
+        imported.skipped,
+        imported.notes,
+        tuple(errors),
+    )
 
 
 def export_exam(definition: Mapping[str, Any], fmt: str) -> tuple[bytes, str, str]:
@@ -265,8 +462,11 @@ __all__ = [
     "FORMATS",
     "ImportRefused",
     "Imported",
+    "ItemReport",
+    "Preview",
     "Skipped",
     "detect_format",
     "export_exam",
     "import_exam",
+    "preview_import",
 ]

@@ -20,7 +20,7 @@ no shuffling). The result is always a complete definition.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,14 @@ SETTINGS = (
     "show_result",
     "shuffle",
 )
+# progress(done, total): items read so far, out of how many; for a long import's progress bar.
+Progress = Callable[[int, int], None]
+
+
+def no_progress(done: int, total: int) -> None:
+    """The progress callback of an import nobody watches."""
+
+
 DEFAULTS: dict[str, Any] = {
     "duration_seconds": 3600,
     "opens_at": None,
@@ -50,11 +58,17 @@ DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Problem:
-    """Something in the file that stops an import: an item we cannot map, or bad syntax."""
+    """Something in the file that stops an import: an item we cannot map, or bad syntax.
+
+    ``name`` is what the item's id would be made from (as for a question), so that a
+    report names a refused item by the id the exam would give it; None for a problem that
+    is not one question (a section's random selection).
+    """
 
     item: str
     where: str | None
     msg: str
+    name: str | None = None
 
     @property
     def loc(self) -> list[str]:
@@ -93,6 +107,8 @@ class DraftQuestion:
     options: tuple[tuple[str, str], ...]
     answer: Any
     marking: dict[str, Any]
+    media: tuple[str, ...] = ()
+    max_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,16 +128,43 @@ class Draft:
     problems: tuple[Problem, ...] = ()
     exam_id: str | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    order: tuple[DraftQuestion | Problem, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class Sections:
-    """Collects questions into sections in file order, merging repeats of one section."""
+    """Collects questions into sections in file order, merging repeats of one section.
+
+    Refused items are collected here too (:meth:`refuse`), so that a report can list every
+    item of the file in its order, carried or not.
+    """
 
     def __init__(self) -> None:
         self._order: list[str] = []
         self._titles: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._questions: dict[str, list[DraftQuestion]] = {}
+        self._items: list[DraftQuestion | Problem] = []
+
+    def refuse(self, problem: Problem) -> None:
+        """Record an item (or a rule) that cannot be carried, in file order."""
+        self._items.append(problem)
+
+    def draft(
+        self,
+        exam_id: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        notes: Iterable[str] = (),
+    ) -> Draft:
+        """Everything collected, as a :class:`Draft`."""
+        return Draft(
+            self.freeze(),
+            tuple(p for p in self._items if isinstance(p, Problem)),
+            exam_id,
+            dict(fields or {}),
+            tuple(self._items),
+            tuple(notes),
+        )
 
     def add(self, key: str, title: str, question: DraftQuestion, name: str | None = None) -> None:
         """File ``question`` under the section ``key`` (its id is made from ``name`` or ``key``)."""
@@ -131,6 +174,7 @@ class Sections:
             self._names[key] = key if name is None else name
             self._questions[key] = []
         self._questions[key].append(question)
+        self._items.append(question)
 
     def freeze(self) -> tuple[DraftSection, ...]:
         """The sections as value objects, in the order they first appeared."""
@@ -175,7 +219,12 @@ def letters(index: int) -> str:
 def _question(draft: DraftQuestion, number: int, used: set[str]) -> dict[str, Any]:
     qid = unique(fit_id(draft.name) or f"q{number}", used)
     result: dict[str, Any] = {"id": qid, "type": draft.type, "text": draft.text}
-    if draft.type == "numeric":
+    if draft.type == "text":  # a written answer: matched (answer list) or manual (none)
+        if draft.max_chars is not None:
+            result["max_chars"] = draft.max_chars
+        if draft.answer is not None:
+            result["answer"] = list(draft.answer)
+    elif draft.type == "numeric":
         result["answer"] = draft.answer
     else:
         option_ids: dict[str, str] = {}
@@ -200,11 +249,21 @@ def fitted_id(candidates: Iterable[str | None]) -> str:
     return next((fit for raw in candidates if raw and (fit := fit_id(raw))), "exam")
 
 
-def build_sections(sections: Iterable[DraftSection]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Built:
+    """The sections of a definition, and where each draft question went: (section, question)."""
+
+    sections: list[dict[str, Any]]
+    placed: dict[int, tuple[str, dict[str, Any]]]  # id() of a DraftQuestion → its place
+    question_ids: frozenset[str]
+
+
+def build_sections(sections: Iterable[DraftSection]) -> Built:
     """Sections with fitted, unique ids for sections, questions and options."""
     section_ids: set[str] = set()
     question_ids: set[str] = set()
     built: list[dict[str, Any]] = []
+    placed: dict[int, tuple[str, dict[str, Any]]] = {}
     number = 0
     for index, section in enumerate(sections, start=1):
         sid = unique(fit_id(section.name) or f"s{index}", section_ids)
@@ -212,8 +271,9 @@ def build_sections(sections: Iterable[DraftSection]) -> list[dict[str, Any]]:
         for question in section.questions:
             number += 1
             questions.append(_question(question, number, question_ids))
+            placed[id(question)] = (sid, questions[-1])
         built.append({"id": sid, "title": section.title or sid, "questions": questions})
-    return built
+    return Built(built, placed, frozenset(question_ids))
 
 
 def exam_document(

@@ -129,6 +129,11 @@ def marking_object(
     return marking
 
 
+def manual_marking(maximum: Fraction) -> dict[str, Any]:
+    """The marking of a written answer a person marks, out of ``maximum``."""
+    return {"correct": mark_out(maximum), "manual": True}
+
+
 def resolve_marking(value: str | Mapping[str, Any]) -> Marking:
     """A question's marking as exact values, presets expanded (exporters cannot name presets)."""
     if isinstance(value, str):

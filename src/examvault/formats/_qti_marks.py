@@ -188,3 +188,28 @@ def numeric_answer(low: Fraction, high: Fraction, value: Fraction | None) -> dic
             answer["tolerance"] = number_out(high - value)
         return answer
     return {"min": number_out(low), "max": number_out(high)}
+
+
+def text_marks(scorer: Scorer, mapping: Element | None) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The accepted strings and marking of a text entry of text (a matched ``text`` question).
+
+    Accepted: the correct response's values and every mapped string scoring as much; the
+    marks are the scores of the first, of a string no one would write, and of no response.
+    A string scoring between (partial credit) or a case-sensitive mapping is refused:
+    examvault's matched answers are right or wrong and ignore case.
+    """
+    if mapping is not None and mapping.get("caseSensitive") == "true":
+        raise Unsupported("a case-sensitive mapping cannot be mapped (matching ignores case)")
+    candidates = list(scorer.declaration.correct)
+    candidates += [k for k in (scorer.declaration.mapping or {}) if k not in candidates]
+    if not candidates:
+        raise Unsupported("no correct response or mapping says which answers are right")
+    scores = {text: scorer.score(text) for text in candidates}
+    wrong = scorer.score(_PHANTOM)
+    correct = max(scores.values())
+    if correct <= wrong:
+        raise Unsupported("no answer scores more than a wrong one")
+    if between := [t for t, s in scores.items() if wrong < s < correct]:
+        raise Unsupported(f"the answer {between[0]!r} gets partial credit, which cannot be mapped")
+    accepted = tuple(dict.fromkeys(" ".join(t.split()) for t, s in scores.items() if s == correct))
+    return accepted, marking_object(correct, wrong, scorer.score(None))

@@ -45,6 +45,20 @@ class Declaration:
     outcomes: dict[str, Value] = field(default_factory=dict)
 
 
+def _sets_score(processing: Element | None) -> None:
+    """Refuse custom processing that never sets ``SCORE``: its marks would all read as 0."""
+    targets = (
+        []
+        if processing is None
+        else [e.get("identifier", "") for e in processing.iter() if e.tag == "setOutcomeValue"]
+    )
+    if "SCORE" not in targets:
+        others = ", ".join(dict.fromkeys(targets)) or "no outcome at all"
+        raise Unsupported(
+            f"its response processing sets no SCORE (it sets {others}), so its marks are unknown"
+        )
+
+
 class _Exit(Exception):
     """``exitResponse``: stop processing, keep the outcomes set so far."""
 
@@ -63,7 +77,8 @@ def _template_name(processing: Element | None) -> str | None:
     uri = processing.get("template") or processing.get("templateLocation")
     if not uri or len(processing):
         return None
-    name = uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
+    # Template names are matched case-insensitively: Common Cartridge writes CC2_match.
+    name = uri.rstrip("/").rsplit("/", 1)[-1].lower().removesuffix(".xml")
     return {"cc2_match": "match_correct", "cc2_match_basic": "match_correct"}.get(
         name, "map_response" if name == "cc2_map_response" else name
     )
@@ -78,6 +93,8 @@ class Scorer:
         if self.template not in (None, "match_correct", "map_response"):
             raise Unsupported(f"the response processing template {self.template!r} is not read")
         self._rules = [] if processing is None else list(processing)
+        if self.template is None:
+            _sets_score(processing)
         self.scale = Fraction(1)
         maxscore = declaration.outcomes.get("MAXSCORE")
         if self.template == "match_correct" and isinstance(maxscore, Fraction) and maxscore > 0:
@@ -176,6 +193,8 @@ class Scorer:
             return self._match(args[0], args[1])
         if tag == "equal":
             return _equal(el, args[0], args[1])
+        if tag == "stringMatch":
+            return _string_match(el, args[0], args[1])
         if tag in COMPARE:
             a, b = args
             if not isinstance(a, Fraction) or not isinstance(b, Fraction):
@@ -202,7 +221,18 @@ class Scorer:
 
 
 _ARITY = {"isNull": 1, "not": 1, "containerSize": 1, "match": 2, "equal": 2, "member": 2}
-_ARITY.update({"contains": 2, "lt": 2, "lte": 2, "gt": 2, "gte": 2})
+_ARITY.update({"contains": 2, "lt": 2, "lte": 2, "gt": 2, "gte": 2, "stringMatch": 2})
+
+
+def _string_match(el: Element, a: Value, b: Value) -> Value:
+    """``stringMatch``: equal strings, ignoring case when ``caseSensitive`` is false."""
+    if el.get("substring") == "true":
+        raise Unsupported("<stringMatch substring> (a part of the answer) cannot be mapped")
+    if not isinstance(a, str) or not isinstance(b, str):
+        return None
+    if el.get("caseSensitive", "true") != "true":
+        return a.casefold() == b.casefold()
+    return a == b
 
 
 def _at_least(el: Element, count: int) -> list[Element]:

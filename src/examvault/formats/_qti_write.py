@@ -137,8 +137,74 @@ def _processing(item: Element, question: Mapping[str, Any]) -> None:
     _score(_set_score(SubElement(condition, "qti-response-else")), marks.wrong)
 
 
+def _text_item(question: Mapping[str, Any]) -> bytes:
+    """A written answer: an extended text (manual) or a text entry of strings (matched).
+
+    A manual question's maximum is ``SCORE``'s ``normal-maximum`` and it has no response
+    processing (a person marks it). A matched one states its answers as a case-insensitive
+    mapping and in processing as ``qti-string-match case-sensitive="false"``, because
+    examvault's matching ignores case. ``max_chars`` and ``step`` have no QTI field and are
+    not written.
+    """
+    marks = resolve_marking(question["marking"])
+    item = _root("qti-assessment-item", identifier=qti_id(question["id"]), title=question["id"])
+    item.set("adaptive", "false")
+    item.set("time-dependent", "false")
+    answers: list[str] = list(question.get("answer") or [])
+    declaration = SubElement(
+        item,
+        "qti-response-declaration",
+        {"identifier": "RESPONSE", "cardinality": "single", "base-type": "string"},
+    )
+    if answers:
+        SubElement(SubElement(declaration, "qti-correct-response"), "qti-value").text = answers[0]
+        mapping = SubElement(
+            declaration,
+            "qti-mapping",
+            {"default-value": _value_text(marks.wrong), "case-sensitive": "false"},
+        )
+        for text in answers:
+            SubElement(
+                mapping,
+                "qti-map-entry",
+                {"map-key": text, "mapped-value": _value_text(marks.correct)},
+            )
+    for name, default in (("SCORE", "0"), ("MAXSCORE", _value_text(marks.correct))):
+        outcome = SubElement(
+            item,
+            "qti-outcome-declaration",
+            {"identifier": name, "cardinality": "single", "base-type": "float"},
+        )
+        if name == "SCORE" and not answers:
+            outcome.set("normal-maximum", _value_text(marks.correct))
+        SubElement(SubElement(outcome, "qti-default-value"), "qti-value").text = default
+    body = SubElement(item, "qti-item-body")
+    for line in question["text"].split("\n") if question["text"] else []:
+        SubElement(body, "p").text = line
+    tag = "qti-text-entry-interaction" if answers else "qti-extended-text-interaction"
+    SubElement(SubElement(body, "div"), tag, {"response-identifier": "RESPONSE"})
+    if answers:
+        condition = SubElement(
+            SubElement(item, "qti-response-processing"), "qti-response-condition"
+        )
+        branch = SubElement(condition, "qti-response-if")
+        _response(SubElement(branch, "qti-is-null"))
+        _score(_set_score(branch), marks.unanswered)
+        branch = SubElement(condition, "qti-response-else-if")
+        either = SubElement(branch, "qti-or")
+        for text in answers:
+            match = SubElement(either, "qti-string-match", {"case-sensitive": "false"})
+            _response(match)
+            SubElement(match, "qti-base-value", {"base-type": "string"}).text = text
+        _score(_set_score(branch), marks.correct)
+        _score(_set_score(SubElement(condition, "qti-response-else")), marks.wrong)
+    return _document(item)
+
+
 def item_xml(question: Mapping[str, Any], shuffle_options: bool) -> bytes:
     """One question as a QTI 3.0 assessment item."""
+    if question["type"] == "text":
+        return _text_item(question)
     kind, answer = question["type"], question["answer"]
     item = _root("qti-assessment-item", identifier=qti_id(question["id"]), title=question["id"])
     item.set("adaptive", "false")

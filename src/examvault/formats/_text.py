@@ -1,93 +1,162 @@
-"""Question text as plain text: HTML and QTI's XHTML flattened, whitespace normalised.
+"""Question text from HTML, QTI's XHTML and Moodle's formats: carried whole, or refused by name.
 
-An examvault question's ``text`` is shown to candidates as plain text: the candidate page
-labels options with it and must not run markup taken from an imported file. So readers
-flatten markup here, by one set of rules:
+An import never loses content silently (docs/formats.md). Every text a reader meets goes
+through one :class:`TextBuilder`, which produces a :class:`Content`: the plain text that
+examvault's questions hold today, the same content as markup of the allowed list
+(``p br b strong i em u sub sup span div ul ol li table thead tbody tr th td caption pre
+code blockquote img`` and MathML), the pictures that markup names (``media:NAME``), and
+what only that markup can carry (a picture, a formula, a table).
 
-- block elements (``p``, ``div``, ``br``, ``li``, headings, table rows…) end a line;
-- ``<sup>x</sup>`` becomes ``^x`` and ``<sub>x</sub>`` ``_x`` (with parentheses when
-  longer than one character: ``10^(-3)``), so ``x<sup>2</sup>`` does not read as ``x2``;
-- entities are decoded; ``script`` and ``style`` content is dropped;
-- content that plain text cannot carry (images, audio, video, objects, MathML, SVG,
-  form controls, frames) makes the item unsupported rather than silently losing it.
+:meth:`Content.value` is the seam between the two: while questions are plain text
+(``RICH_TEXT`` is False), content that needs markup refuses its item, naming the picture,
+formula or table; once the domain accepts ``{"html": …}`` fields and media, flipping
+``RICH_TEXT`` makes the same readers carry the markup and hand the media on.
 
-:func:`normalize` is then applied to every text a reader produces, from any format: each
-line has its whitespace runs collapsed to one space and is stripped, and empty lines are
-dropped. Round trips through QTI and GIFT compare texts in this form.
+Refused whatever ``RICH_TEXT`` says, because no examvault text can hold them: links
+(``<a href>``), audio, video, objects that are not pictures, frames, forms, SVG, and ruby
+annotations (``<ruby>``/``<rt>``/``<rp>``): ruby is not in the allowed markup, and
+flattening it runs the reading into the text (北海道ほっかいどう), so it is refused rather
+than guessed at.
+
+Plain-text rules (unchanged): block elements end a line; ``<sup>x</sup>`` → ``^x`` and
+``<sub>x</sub>`` → ``_x`` (parenthesised when longer: ``10^(-3)``); entities decoded;
+``script``/``style`` content dropped; then :func:`normalize`: whitespace runs within a
+line collapsed, lines stripped, empty lines dropped.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html import escape
 from html.parser import HTMLParser
 
 from ._draft import Unsupported
 
+# Flipped when the domain accepts {"html": …} text and exam media (docs/formats.md).
+RICH_TEXT = False
+
 BLOCK = frozenset(
     (
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "dt",
-        "dd",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "blockquote",
-        "pre",
-        "hr",
-        "section",
-        "article",
-        "header",
-        "footer",
-        "aside",
-        "nav",
-        "figure",
-        "figcaption",
-        "caption",
+        "p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5",
+        "h6", "tr", "table", "thead", "tbody", "tfoot", "blockquote", "pre", "hr", "section",
+        "article", "header", "footer", "aside", "nav", "figure", "figcaption", "caption",
         "address",
     )
-)
-MEDIA = frozenset(
+)  # fmt: skip
+ALLOWED = frozenset(
     (
-        "img",
-        "image",
-        "object",
-        "embed",
-        "audio",
-        "video",
-        "source",
-        "track",
-        "picture",
-        "canvas",
-        "svg",
-        "math",
-        "iframe",
-        "frame",
-        "frameset",
-        "applet",
-        "map",
-        "area",
-        "input",
-        "select",
-        "textarea",
-        "button",
+        "p", "br", "b", "strong", "i", "em", "u", "sub", "sup", "span", "div", "ul", "ol",
+        "li", "table", "thead", "tbody", "tr", "th", "td", "caption", "pre", "code",
+        "blockquote", "img",
     )
-)
+)  # fmt: skip
+# Elements no examvault text can hold: the item is refused, naming what it holds.
+REFUSED = {
+    "audio": "audio",
+    "video": "a video",
+    "source": "audio or video",
+    "track": "audio or video",
+    "embed": "an embedded object",
+    "object": "an embedded object",
+    "applet": "an applet",
+    "iframe": "a frame",
+    "frame": "a frame",
+    "frameset": "a frame",
+    "canvas": "a canvas",
+    "svg": "an SVG drawing",
+    "picture": "a <picture> element",
+    "map": "an image map",
+    "area": "an image map",
+    "input": "a form control",
+    "select": "a form control",
+    "textarea": "a form control",
+    "button": "a form control",
+    "ruby": "ruby annotations (<ruby>/<rt>)",
+    "rt": "ruby annotations (<ruby>/<rt>)",
+    "rp": "ruby annotations (<ruby>/<rt>)",
+}
 DROPPED = frozenset(("script", "style", "head", "title"))
-_MEDIA_NAMES = {"math": "a MathML formula", "svg": "an SVG drawing"}
+VOID = frozenset(("br", "img", "hr"))
+MEDIA_TYPES = {
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"GIF87a": "image/gif",
+    b"GIF89a": "image/gif",
+}
+MAX_MEDIUM = 2 * 1024 * 1024
+_MEDIA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+@dataclass(frozen=True)
+class Medium:
+    """A picture a text shows: its name in the exam (``media:NAME``), bytes and type."""
+
+    name: str
+    data: bytes = field(repr=False)
+    content_type: str
+
+
+Resolver = Callable[[str], Medium]
+
+
+def no_files(src: str) -> Medium:
+    """The resolver of a format that holds no files (GIFT): every picture is refused."""
+    raise Unsupported(f"shows a picture ({src}) that the file cannot hold")
+
+
+def medium(name: str, data: bytes) -> Medium:
+    """A picture's bytes checked as the media rules ask: PNG, JPEG, GIF or WebP, ≤ 2 MiB."""
+    kind = next((t for magic, t in MEDIA_TYPES.items() if data.startswith(magic)), None)
+    if kind is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        kind = "image/webp"
+    if kind is None:
+        raise Unsupported(f"shows a picture ({name}) that is not PNG, JPEG, GIF or WebP")
+    if len(data) > MAX_MEDIUM:
+        raise Unsupported(f"shows a picture ({name}) larger than 2 MiB")
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    fitted = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).lstrip("_.-")[:128]
+    if not _MEDIA_NAME.fullmatch(fitted):
+        fitted = "picture"
+    return Medium(fitted, data, kind)
+
+
+@dataclass(frozen=True)
+class Content:
+    """One text as read: plain text, the same as allowed markup, its pictures, and its needs.
+
+    ``needs`` names what plain text cannot carry ("a picture (incline.png)", "a MathML
+    formula", "a table"); empty when the plain text is the whole content. ``strays`` names
+    what the allowed markup cannot hold (a ``style`` attribute, a ``<h2>``): plain text
+    reads through them, but rich text refuses them rather than strip them silently.
+    """
+
+    text: str
+    markup: str
+    media: tuple[Medium, ...] = ()
+    needs: tuple[str, ...] = ()
+    strays: tuple[str, ...] = ()
+
+    def value(self) -> str | dict[str, str]:
+        """The definition's field: plain text, ``{"html": …}`` (rich text), or a refusal."""
+        if not self.needs:
+            return self.text
+        if RICH_TEXT:  # pragma: no cover - lands with rich text in the domain
+            if self.strays:
+                shown = ", ".join(dict.fromkeys(self.strays))
+                raise Unsupported(f"contains {shown}, which the allowed markup does not hold")
+            return {"html": self.markup}
+        shown = ", ".join(dict.fromkeys(self.needs))
+        raise Unsupported(
+            f"contains {shown}, which examvault cannot carry until questions hold "
+            "formatted text and pictures"
+        )
+
+
+def plain(text: str) -> Content:
+    """Content of a plain text (no markup in it)."""
+    return Content(normalize(text), escape(text, quote=False))
 
 
 def normalize(text: str) -> str:
@@ -96,82 +165,185 @@ def normalize(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def refuse_media(tag: str) -> None:
-    """Raise :class:`Unsupported` for an element plain text cannot carry."""
-    what = _MEDIA_NAMES.get(tag, f"<{tag}> content")
-    raise Unsupported(f"contains {what}, which a plain-text question cannot show")
+def refuse_element(tag: str) -> None:
+    """Raise :class:`Unsupported` for an element no examvault text can hold."""
+    raise Unsupported(f"contains {REFUSED.get(tag, f'<{tag}> content')}, which cannot be carried")
 
 
 class TextBuilder:
-    """Accumulates flattened text from start/end/data events, shared by HTML and QTI."""
+    """Builds a :class:`Content` from start/end/data events, shared by HTML and QTI."""
 
-    def __init__(self) -> None:
+    def __init__(self, resolve: Resolver = no_files) -> None:
+        self._resolve = resolve
         self._chunks: list[str] = []
+        self._markup: list[str] = []
         self._marks: list[tuple[str, int]] = []
         self._dropping = 0
+        self._math = 0
+        self.media: list[Medium] = []
+        self.needs: list[str] = []
+        self.strays: list[str] = []
 
-    def start(self, tag: str) -> None:
+    def start(self, tag: str, attrs: Mapping[str, str | None] | None = None) -> None:
         """An element opens."""
-        if tag in DROPPED:
+        attrs = attrs or {}
+        if self._math:
+            self._math += 1
+            self._markup.append(f"<{tag}{_attributes(attrs, mathml=True)}>")
+        elif tag in DROPPED:
             self._dropping += 1
-        elif tag in MEDIA:
-            refuse_media(tag)
-        elif tag in BLOCK:
-            self._chunks.append("\n")
-        elif tag in ("sup", "sub"):
-            self._marks.append((tag, len(self._chunks)))
+        elif tag == "math":
+            self._math = 1
+            self.needs.append("a MathML formula")
+            self._markup.append(f"<math{_attributes(attrs, mathml=True)}>")
+        elif tag == "a" and attrs.get("href") is not None:
+            raise Unsupported(f"contains a link ({attrs['href']}), which cannot be carried")
+        elif tag in ("img", "image"):
+            self.picture(attrs.get("src") or "", attrs.get("alt"))
+        elif tag in REFUSED:
+            refuse_element(tag)
+        else:
+            if tag == "table":
+                self.needs.append("a table")
+            if tag in BLOCK:
+                self._chunks.append("\n")
+            if tag in ("sup", "sub"):
+                self._marks.append((tag, len(self._chunks)))
+            if tag in ALLOWED:
+                self._markup.append(f"<{tag}{_attributes(attrs)}>")
+                kept = ("colspan", "rowspan") if tag in ("td", "th") else ()
+                self.strays += [
+                    f"a {name} attribute on <{tag}>" for name in attrs if name not in kept
+                ]
+            elif tag != "a":  # an anchor without href is only its text
+                self.strays.append(f"<{tag}>")
 
     def end(self, tag: str) -> None:
         """An element closes."""
-        if tag in DROPPED:
+        if self._math:
+            self._math -= 1
+            self._markup.append(f"</{tag}>")
+        elif tag in DROPPED:
             self._dropping = max(0, self._dropping - 1)
-        elif tag in BLOCK:
-            self._chunks.append("\n")
-        elif tag in ("sup", "sub") and self._marks and self._marks[-1][0] == tag:
-            _, start = self._marks.pop()
-            inner = re.sub(r"\s+", " ", "".join(self._chunks[start:])).strip()
-            del self._chunks[start:]
-            if inner:
-                sign = "^" if tag == "sup" else "_"
-                self._chunks.append(sign + (inner if len(inner) == 1 else f"({inner})"))
+        elif tag in ("img", "image"):
+            pass
+        else:
+            if tag in BLOCK:
+                self._chunks.append("\n")
+            elif tag in ("sup", "sub") and self._marks and self._marks[-1][0] == tag:
+                _, start = self._marks.pop()
+                inner = re.sub(r"\s+", " ", "".join(self._chunks[start:])).strip()
+                del self._chunks[start:]
+                if inner:
+                    sign = "^" if tag == "sup" else "_"
+                    self._chunks.append(sign + (inner if len(inner) == 1 else f"({inner})"))
+            if tag in ALLOWED and tag not in VOID:
+                self._markup.append(f"</{tag}>")
 
     def data(self, text: str) -> None:
         """Character data."""
         if not self._dropping:
             self._chunks.append(text)
+            self._markup.append(escape(text, quote=False))
 
-    def text(self) -> str:
-        """The normalised plain text gathered so far."""
-        return normalize("".join(self._chunks))
+    def picture(self, src: str, alt: str | None) -> None:
+        """A picture: resolved to a medium of the file, or the item is refused naming it."""
+        found = self._resolve(src)
+        if not (alt or "").strip():
+            raise Unsupported(f"shows a picture ({src}) with no alt text, which is required")
+        self.media.append(found)
+        self.needs.append(f"a picture ({found.name})")
+        self._markup.append(f'<img src="media:{found.name}" alt="{escape(alt or "")}">')
+
+    def content(self) -> Content:
+        """What was gathered, as :class:`Content`."""
+        markup = "".join(self._markup).strip()
+        return Content(
+            normalize("".join(self._chunks)),
+            markup,
+            tuple(self.media),
+            tuple(self.needs),
+            tuple(self.strays),
+        )
 
 
-class _HTMLFlattener(HTMLParser):
-    def __init__(self) -> None:
+def _attributes(attrs: Mapping[str, str | None], *, mathml: bool = False) -> str:
+    """Attributes the markup keeps; ``href`` in MathML is a link and refuses the item."""
+    kept = []
+    for name, value in attrs.items():
+        if name in ("href", "xlink:href") or name.endswith("}href"):
+            raise Unsupported(f"contains a link ({value}), which cannot be carried")
+        mathml_own = mathml and not name.startswith("on") and name not in ("style", "class")
+        if mathml_own or name in ("colspan", "rowspan"):
+            kept.append(f' {name}="{escape(value or "")}"')
+    return "".join(kept)
+
+
+class _HTMLReader(HTMLParser):
+    def __init__(self, resolve: Resolver) -> None:
         super().__init__(convert_charrefs=True)
-        self.builder = TextBuilder()
+        self.builder = TextBuilder(resolve)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.builder.start(tag.lower())
-        if tag.lower() == "br":  # a void element: no end tag will follow
-            self.builder.end("br")
+        self.builder.start(tag.lower(), dict(attrs))
+        if tag.lower() in VOID:  # a void element: no end tag will follow
+            self.builder.end(tag.lower())
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.builder.start(tag.lower())
+        self.builder.start(tag.lower(), dict(attrs))
         self.builder.end(tag.lower())
 
     def handle_endtag(self, tag: str) -> None:
-        if tag.lower() != "br":
+        if tag.lower() not in VOID:
             self.builder.end(tag.lower())
 
     def handle_data(self, data: str) -> None:
         self.builder.data(data)
 
 
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment by this module's rules; Unsupported for media."""
-    if "@@PLUGINFILE@@" in html:
-        raise Unsupported("refers to a file attached in Moodle, which cannot be carried over")
-    flattener = _HTMLFlattener()
-    flattener.feed(html)
-    flattener.close()
-    return flattener.builder.text()
+def html_content(html: str, resolve: Resolver = no_files) -> Content:
+    """The :class:`Content` of an HTML fragment; Unsupported for what cannot be carried."""
+    reader = _HTMLReader(resolve)
+    reader.feed(html)
+    reader.close()
+    return reader.builder.content()
+
+
+def html_to_text(html: str, resolve: Resolver = no_files) -> str:
+    """Plain text of an HTML fragment, or Unsupported naming what plain text cannot carry."""
+    value = html_content(html, resolve).value()
+    assert isinstance(value, str)  # rich values only with RICH_TEXT
+    return value
+
+
+# A link or picture in text that is not HTML: Markdown's [text](url) and ![alt](src), an
+# autolink <https://…>, or an HTML link or media tag (Moodle and Markdown let HTML through).
+# Found in time linear in the text (an upload may hold a 10 MiB line of "[" or "<a "): the
+# patterns have no unbounded repetition, and a Markdown link is found by its "](".
+_TEXT_TAG = re.compile(r"<\s?(?:a|img|audio|video|object|embed|iframe|source)\b", re.IGNORECASE)
+_AUTOLINK = re.compile(r"<(?:https?|ftp|mailto):", re.IGNORECASE)
+_LOOKBACK = 200
+
+
+def _markdown_link(text: str) -> int | None:
+    at = text.find("](")
+    while at >= 0:
+        start = text.rfind("[", max(0, at - _LOOKBACK), at)
+        if start >= 0:
+            return start - 1 if start and text[start - 1] == "!" else start
+        at = text.find("](", at + 2)
+    return None
+
+
+def refuse_links(text: str) -> None:
+    """Refuse a Markdown/Moodle-format text that links to or shows something it cannot hold."""
+    found = [m.start() for m in (_TEXT_TAG.search(text), _AUTOLINK.search(text)) if m]
+    if (markdown := _markdown_link(text)) is not None:
+        found.append(markdown)
+    if not found:
+        return
+    at = min(found)
+    window = text[at : at + 100]
+    end = min((i for i in (window.find(")"), window.find(">")) if i >= 0), default=-1)
+    shown = window[: end + 1] if end >= 0 else window[:77] + "..."
+    raise Unsupported(f"contains a link or media reference ({shown}), which cannot be carried")

@@ -4,7 +4,9 @@ Reading follows Moodle's ``qformat_gift``: questions are separated by blank line
 starting with ``//`` are comments, ``::name::`` names a question, the answer block is the
 first ``{…}``, ``\\~ \\= \\# \\{ \\} \\: \\\\`` escape special characters and ``\\n`` is a
 line break, ``[html]``/``[moodle]``/``[plain]``/``[markdown]`` set the text format, and
-``$CATEGORY: path`` starts a section. A blank inside a sentence
+``$CATEGORY: path`` starts a section. A link or a picture in any text (``<a href>``,
+``<img>``, Markdown's ``[text](url)`` and ``![alt](src)``) is refused: GIFT holds no
+files, and examvault's texts hold no links. A blank inside a sentence
 (``Grant is {~buried =entombed} in…``) is kept as ``_____`` in the text.
 
 What maps: multiple choice (``{=right ~wrong}``, with ``~%50%`` / ``~%-25%`` weights; one
@@ -12,10 +14,12 @@ or more ``=`` answers make it single-answer, none make it multiple-answer), true
 (``{T}``, ``{TRUE}``, ``{F}``, ``{FALSE}`` → options ``T`` "True" and ``F`` "False"), and
 numerical answers (``{#3.14}``, ``{#3.14:0.01}`` value and tolerance, ``{#1..5}`` range).
 Weights map as ``_moodle`` explains, with a mark of 1 (GIFT states no marks). Options get
-ids ``A``, ``B``… by position; a question's ``::name::`` gives its id. Feedback
-(``#…``, ``####…``) is not carried. Refused as unsupported: essays (``{}``), short answer
-(``{=text}``), matching (``{=a -> b}``), descriptions (text with no answer block), several
-blanks in one question, and numerical questions with partial-credit answers.
+ids ``A``, ``B``… by position; a question's ``::name::`` gives its id. Feedback (``#…``,
+``####…``) is not carried. Essays (``{}``) become manual ``text`` questions and short
+answers (``{=a =b}``) matched ones. Refused as unsupported: short answers with partial
+credit or ``*`` wildcards, matching (``{=a -> b}``), descriptions (text with no answer
+block), several blanks in one question, and numerical questions with partial-credit
+answers.
 
 Writing produces one ``$CATEGORY`` per section (its title), ``::id::`` names, options in
 order, and weights only where they restate the marks as Moodle would read them; GIFT holds
@@ -39,19 +43,22 @@ from ._draft import (
     DraftQuestion,
     Malformed,
     Problem,
+    Progress,
     Sections,
     Unsupported,
     letters,
+    no_progress,
 )
 from ._marks import (
     decimal_text,
+    manual_marking,
     marking_object,
     number_out,
     parse_decimal,
     recover,
     resolve_marking,
 )
-from ._text import html_to_text, normalize
+from ._text import html_to_text, normalize, refuse_links
 
 _ESCAPED = {
     ":": "\ue000",
@@ -86,7 +93,11 @@ def _with_format(text: str, default: str = "moodle") -> tuple[str, str]:
     if match and match.group(1) in _FORMATS:
         fmt, text = match.group(1), text[match.end() :]
     raw = _restore(text).strip()
-    return (html_to_text(raw) if fmt == "html" else normalize(raw)), fmt
+    if fmt == "html":
+        return html_to_text(raw), fmt
+    if fmt != "plain":  # Moodle's own format and Markdown let links and HTML through
+        refuse_links(raw)
+    return normalize(raw), fmt
 
 
 def _weight(text: str) -> Fraction:
@@ -219,8 +230,8 @@ def _question(body: str) -> DraftQuestion:
     question_text, fmt = _with_format(text[:start] + blank + after)
     if (feedback := answer.rfind("####")) >= 0:
         answer = answer[:feedback].strip()
-    if not answer:
-        raise Unsupported("an essay has no answer that can be marked")
+    if not answer:  # an essay: a written answer a person marks
+        return DraftQuestion(name, "text", question_text, (), None, manual_marking(Fraction(1)))
     if answer.startswith("#"):
         return DraftQuestion(
             name,
@@ -246,20 +257,54 @@ def _question(body: str) -> DraftQuestion:
             _TRUE_FALSE[head],
             marking_object(Fraction(1), Fraction(0)),
         )
-    raise Unsupported("a short-answer question (typed text) cannot be marked here")
+    return DraftQuestion(
+        name,
+        "text",
+        question_text,
+        (),
+        _short_answers(answer),
+        marking_object(Fraction(1), Fraction(0)),
+    )
 
 
-def read(data: bytes) -> Draft:
+def _short_answers(answer: str) -> tuple[str, ...]:
+    """The accepted strings of a short answer ``{=four =4}``; each must be worth 100%."""
+    parts = [part.strip() for part in answer.split("=")]
+    if parts[0]:
+        raise Malformed("answers", "a short answer lists its answers as =answer")
+    accepted: list[str] = []
+    for part in parts[1:]:
+        if match := _WEIGHT.match(part):
+            weight = _weight(match.group(1))
+            part = part[match.end() :]
+            if weight != 1:
+                raise Unsupported(
+                    f"a short answer gives {_moodle.percent(weight)} credit; a matched "
+                    "answer here is right or wrong"
+                )
+        value = " ".join(_restore(part.split("#")[0]).split())
+        if not value:
+            raise Malformed("answers", "a short answer is empty")
+        if "*" in value:
+            raise Unsupported(
+                f"the answer {value!r} uses Moodle's * wildcard, which is not matched"
+            )
+        accepted.append(value)
+    return tuple(dict.fromkeys(accepted))
+
+
+def read(data: bytes, progress: Progress = no_progress) -> Draft:
     """The questions and categories of a GIFT file."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Malformed("file", f"not UTF-8 text (byte {exc.start})") from None
     sections = Sections()
-    problems: list[Problem] = []
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     number = 0
-    for line, lines in _blocks(text):
+    blocks = _blocks(text)
+    for done, (line, lines) in enumerate(blocks, start=1):
+        progress(done, len(blocks))
         body = _protect("\n".join(lines).strip())
         if not body:
             continue
@@ -271,15 +316,15 @@ def read(data: bytes) -> Draft:
             if not body:
                 continue
         number += 1
-        label = _restore(body[2:].split("::")[0]).strip() if body.startswith("::") else ""
-        label = label or f"question {number}"
+        raw = _restore(body[2:].split("::")[0]).strip() if body.startswith("::") else ""
+        label = raw or f"question {number}"
         try:
             sections.add(key, title, _question(body), name=name)
         except Unsupported as exc:
-            problems.append(Problem(label, f"line {line}", exc.reason))
+            sections.refuse(Problem(label, f"line {line}", exc.reason, name=raw))
         except Malformed as exc:
             raise Malformed(f"line {line}", exc.problem.msg, item=label) from None
-    return Draft(sections.freeze(), tuple(problems))
+    return sections.draft()
 
 
 def _escape(text: str) -> str:
@@ -307,7 +352,11 @@ def _weighted(weight: Fraction | None, text: str) -> str:
 def _answers(question: Mapping[str, Any]) -> list[str]:
     marking = resolve_marking(question["marking"])
     correct, wrong = marking.correct, marking.wrong
-    kind, answer = question["type"], question["answer"]
+    kind = question["type"]
+    if kind == "text":  # an essay {} (manual) or a short answer {=a =b} (matched)
+        accepted = question.get("answer") or []
+        return ["{" + " ".join(f"={_escape(text)}" for text in accepted) + "}"]
+    answer = question["answer"]
     if kind == "numeric":
         if "min" in answer:
             return [

@@ -10,22 +10,30 @@ negative fraction is the wrong mark. ``<penalty>`` (for repeated tries) is ignor
 exam question is answered once. ``<question type="category">`` starts a section.
 
 A question's id comes from its ``<idnumber>`` when that fits our id pattern, else from its
-``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is flattened to
-plain text (``_text``); text that shows an image or refers to an attached file
-(``@@PLUGINFILE@@``) is refused. Options are shuffled only when every choice question
-asks for it (``<shuffleanswers>``): shuffling a question whose author fixed the order
-("All of the above" last) would do more harm than leaving one unshuffled.
+``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is read by
+``_text``: pictures are the ``<file>`` elements (base64) that ``@@PLUGINFILE@@/NAME``
+names, and Moodle 1.9's ``<image>``/``<image_base64>`` is the question's picture; until
+questions hold pictures such an item is refused naming the picture, never flattened
+without it. ``essay`` → a manual ``text`` question out of ``<defaultgrade>``,
+``shortanswer`` → a matched one (its answers at 100%). Options are shuffled only when
+every choice question asks for it (``<shuffleanswers>``): shuffling a question whose
+author fixed the order ("All of the above" last) would do more harm than leaving one
+unshuffled.
 
-Refused as unsupported, with the question's name and XML path: essay, short answer,
-matching, cloze (``multianswer``), drag-and-drop, select missing words, ordering,
-calculated, description and random questions, numerical questions with alternative units
-(a unit multiplier other than 1) or partial-credit answers.
-"""
+Refused as unsupported, with the question's name and XML path: essays with attachments,
+word limits or grader information, case-sensitive or wildcard short answers, matching,
+cloze (``multianswer``), drag-and-drop, select missing words, ordering, calculated,
+description and random questions, numerical questions with alternative units (a unit
+multiplier other than 1) or partial-credit answers."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
+from urllib.parse import unquote
 from xml.etree.ElementTree import Element
 
 from . import _moodle
@@ -35,18 +43,19 @@ from ._draft import (
     DraftQuestion,
     Malformed,
     Problem,
+    Progress,
     Sections,
     Unsupported,
     fit_id,
     letters,
+    no_progress,
 )
-from ._marks import marking_object, number_out, parse_decimal, recover
-from ._text import html_to_text, normalize
+from ._marks import manual_marking, marking_object, number_out, parse_decimal, recover
+from ._text import Content, Medium, html_content, medium, normalize, plain, refuse_links
 from ._xml import local, parse_xml
 
+_PLUGINFILE = "@@PLUGINFILE@@"
 _UNSUPPORTED = {
-    "essay": "an essay has no answer that can be marked",
-    "shortanswer": "a short-answer question (typed text) cannot be marked here",
     "match": "a matching question cannot be mapped",
     "matching": "a matching question cannot be mapped",
     "randomsamatch": "random short-answer matching cannot be mapped",
@@ -69,11 +78,89 @@ def _child_text(element: Element | None, name: str = "text") -> str:
     return "" if child is None or child.text is None else child.text
 
 
-def _rich(element: Element | None) -> str:
-    """Plain text of a ``<questiontext>`` or ``<answer>``, by its ``format`` attribute."""
+def _files(element: Element) -> dict[str, bytes]:
+    """The ``<file>`` elements (base64) attached to a text, by their path and name."""
+    files: dict[str, bytes] = {}
+    for item in element.findall("file"):
+        name = (item.get("path") or "/").rstrip("/") + "/" + (item.get("name") or "")
+        try:
+            encoded = "".join((item.text or "").split())
+            files[name.lstrip("/")] = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise Malformed("file", f"the attached file {name!r} is not base64") from None
+    return files
+
+
+def _resolver(element: Element) -> Callable[[str], Medium]:
+    files = _files(element)
+
+    def resolve(src: str) -> Medium:
+        if not src.startswith(_PLUGINFILE):
+            raise Unsupported(f"shows a picture ({src}) that is not in the file")
+        name = unquote(src[len(_PLUGINFILE) :].split("?")[0]).lstrip("/")
+        if name not in files:
+            raise Unsupported(f"shows a picture ({name}) whose <file> is not in the file")
+        return medium(name, files[name])
+
+    return resolve
+
+
+def _content(element: Element | None) -> Content:
+    """A ``<questiontext>`` or ``<answer>`` by its ``format``: whole, or Unsupported naming why.
+
+    ``html`` (the default) is read as HTML; pictures are the ``<file>`` elements its
+    ``@@PLUGINFILE@@/NAME`` sources name. ``moodle_auto_format`` and ``markdown`` are text
+    that may still link or show media, which is refused; ``plain_text`` is text.
+    """
     text = _child_text(element)
     fmt = "html" if element is None else element.get("format", "html")
-    return html_to_text(text) if fmt == "html" else normalize(text)
+    if fmt == "html":
+        content = html_content(text, _resolver(element) if element is not None else _no_file)
+    else:
+        if fmt != "plain_text":
+            refuse_links(text)
+        content = plain(text)
+    if _PLUGINFILE in content.text:
+        raise Unsupported("refers to a file attached in Moodle outside a picture")
+    return content
+
+
+def _no_file(src: str) -> Medium:
+    raise Unsupported(f"shows a picture ({src}) that is not in the file")
+
+
+def _rich(element: Element | None) -> str:
+    """The text of a ``<questiontext>`` or ``<answer>`` as the question holds it."""
+    value = _content(element).value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
+
+
+def _question_text(question: Element) -> str:
+    """The question's text, with Moodle 1.9's ``<image>``/``<image_base64>`` picture."""
+    content = _content(question.find("questiontext"))
+    image = _child_text(question, "image").strip()
+    encoded = _child_text(question, "image_base64").strip()
+    if image or encoded:
+        name = image or "image"
+        if not encoded:
+            raise Unsupported(
+                f"shows a picture ({name}) that is not in the file (no <image_base64>)"
+            )
+        try:
+            data = base64.b64decode("".join(encoded.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise Malformed("image_base64", f"the picture {name!r} is not base64") from None
+        picture = medium(name, data)
+        content = Content(
+            content.text,
+            content.markup + f'<p><img src="media:{picture.name}" alt="{picture.name}"></p>',
+            (*content.media, picture),
+            (*content.needs, f"a picture ({picture.name})"),
+        )
+    value = content.value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
 
 
 def _flag(question: Element, name: str, default: bool) -> bool:
@@ -165,6 +252,49 @@ def _numerical(question: Element, grade: Fraction) -> DraftQuestion:
     return DraftQuestion("", "numeric", "", (), correct[0], marking_object(grade, grade * wrong))
 
 
+def _essay(question: Element, grade: Fraction) -> DraftQuestion:
+    """An essay: a written answer a person marks, out of ``defaultgrade``.
+
+    What an essay asks beyond text is refused rather than dropped: attachments, a
+    response that is not typed, a word limit, and information for graders.
+    """
+    if (parse_decimal(_child_text(question, "attachments") or "0") or 0) != 0:
+        raise Unsupported("an essay that takes attached files cannot be mapped")
+    if _child_text(question, "responseformat").strip() == "noinline":
+        raise Unsupported("an essay answered only by attached files cannot be mapped")
+    for limit in ("minwordlimit", "maxwordlimit"):
+        if (parse_decimal(_child_text(question, limit) or "0") or 0) > 0:
+            raise Unsupported(f"an essay with a word limit (<{limit}>) cannot be mapped")
+    if normalize(_child_text(question.find("graderinfo"))):
+        raise Unsupported("information for graders (<graderinfo>) cannot be carried")
+    return DraftQuestion("", "text", "", (), None, manual_marking(grade))
+
+
+def _short_answer(question: Element, grade: Fraction) -> DraftQuestion:
+    """A short answer: the answers at 100% are matched, case-insensitively; others score 0."""
+    if _flag(question, "usecase", False):
+        raise Unsupported("a case-sensitive short answer cannot be mapped (matching ignores case)")
+    accepted: list[str] = []
+    for answer in question.findall("answer"):
+        weight = _percent(answer.get("fraction"))
+        text = " ".join(normalize(_child_text(answer)).split())
+        if weight == 0:
+            continue  # worth nothing: scores like any wrong answer
+        if weight != 1:
+            raise Unsupported(
+                f"an answer gives {_moodle.percent(weight)}; a matched answer here is "
+                "right or wrong"
+            )
+        if "*" in text:
+            raise Unsupported(f"the answer {text!r} uses Moodle's * wildcard, which is not matched")
+        if text:
+            accepted.append(text)
+    if not accepted:
+        raise Unsupported("no answer is fully correct (100%)")
+    answers = tuple(dict.fromkeys(accepted))
+    return DraftQuestion("", "text", "", (), answers, marking_object(grade, Fraction(0)))
+
+
 def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]:
     if kind in _UNSUPPORTED:
         raise Unsupported(_UNSUPPORTED[kind])
@@ -176,40 +306,45 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         draft = _true_false(question, grade)
     elif kind == "numerical":
         draft = _numerical(question, grade)
+    elif kind == "essay":
+        draft = _essay(question, grade)
+    elif kind == "shortanswer":
+        draft = _short_answer(question, grade)
     else:
         raise Unsupported(f"the question type {kind!r} cannot be mapped")
     idnumber = _child_text(question, "idnumber").strip()
     source = idnumber if fit_id(idnumber) else _child_text(question.find("name")).strip()
-    text = _rich(question.find("questiontext"))
+    text = _question_text(question)
     return DraftQuestion(
         source, draft.type, text, draft.options, draft.answer, draft.marking
     ), shuffle
 
 
-def read(data: bytes) -> Draft:
+def read(data: bytes, progress: Progress = no_progress) -> Draft:
     """The questions and categories of a Moodle XML quiz file."""
     root = parse_xml(data, "quiz")
     if local(root.tag) != "quiz":
         raise Malformed("quiz", f"the root element is <{local(root.tag)}>, not <quiz>")
     sections = Sections()
-    problems: list[Problem] = []
     key, name, title = DEFAULT_SECTION[0], DEFAULT_SECTION[0], DEFAULT_SECTION[1]
     shuffles: list[bool] = []
     position = 0
-    for element in root:
-        if local(element.tag) != "question":
-            continue
+    questions = [element for element in root if local(element.tag) == "question"]
+    for element in questions:
         position += 1
+        progress(position, len(questions))
         path = f"quiz/question[{position}]"
         kind = element.get("type", "")
         if kind == "category":
             key, name, title = _moodle.category_section(_child_text(element.find("category")))
             continue
-        label = _child_text(element.find("name")).strip() or f"question {position}"
+        raw = _child_text(element.find("name")).strip()
+        label = raw or f"question {position}"
+        idnumber = _child_text(element, "idnumber").strip()
         try:
             question, shuffle = _question(element, kind)
         except Unsupported as exc:
-            problems.append(Problem(label, path, exc.reason))
+            sections.refuse(Problem(label, path, exc.reason, idnumber if fit_id(idnumber) else raw))
             continue
         except Malformed as exc:
             raise Malformed(path, exc.problem.msg, item=label) from None
@@ -217,4 +352,4 @@ def read(data: bytes) -> Draft:
         if shuffle is not None:
             shuffles.append(shuffle)
     fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
-    return Draft(sections.freeze(), tuple(problems), None, fields)
+    return sections.draft(None, fields)

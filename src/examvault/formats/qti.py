@@ -16,19 +16,25 @@ What maps:
 - ``textEntryInteraction`` whose response has base type ``float`` or ``integer`` →
   ``numeric``: the accepted value or range and the marks come from the response
   processing (``_qti_rp``), e.g. ``equal`` with ``toleranceMode="absolute"``;
+- ``textEntryInteraction`` of a ``string`` → a matched ``text`` question (the correct
+  response and mapped strings scoring as much), ``extendedTextInteraction`` → a manual
+  one out of ``SCORE``'s ``normalMaximum`` (else ``MAXSCORE``, else 1);
 - marks as ``_qti_rp`` explains; a test ``weight`` used by the test's outcome processing
   multiplies the item's marks;
 - ``shuffle="true"`` on every choice interaction (with no ``fixed`` choice) → shuffled
   options, ``ordering shuffle="true"`` on every section → shuffled questions.
 
-Text is flattened to plain text (``_text``); prompts and body text are kept, and a text
-entry inside a sentence leaves a ``_____`` blank there (one alone in its block does not);
-feedback and rubric blocks are dropped. Refused as
-unsupported, naming the item and its file: other interactions (essay, matching, ordering,
-drag-and-drop, hotspot…), text entry of text, several interactions in one item, items
-with no interaction, adaptive or templated items, shared stimuli, media and MathML; and,
-at test level, ``selection`` (random subsets) and ``preCondition``/``branchRule``, which
-``skip_unsupported`` ignores (all items imported, in order) and reports as skipped.
+Text is read by ``_text`` (carried whole or refused by name: pictures of the package and
+MathML until rich text lands, links, audio, video, ruby); prompts and body text are kept,
+and a text entry inside a sentence leaves a ``_____`` blank there (one alone in its block
+does not); feedback and rubric blocks are not carried. Refused as unsupported, naming the
+item and its file: other interactions (matching, ordering, drag-and-drop, hotspot…),
+several interactions in one item, items with no interaction, adaptive or templated items,
+shared stimuli; routing (``preCondition``/``branchRule``) on an item reference refuses
+that item, on a section or test part every item under it — never ignored. At test level
+``selection`` (random subsets) is refused, and ``skip_unsupported`` ignores it (all items
+imported, in order) and reports it as skipped. An item ``weight`` the test's outcome
+processing does not use is reported in the draft's notes.
 """
 
 from __future__ import annotations
@@ -41,9 +47,19 @@ from xml.etree.ElementTree import Element
 from examvault.domain.marking import parse_mark
 
 from . import _qti_marks, _qti_rp
-from ._draft import DEFAULT_SECTION, Draft, DraftQuestion, Malformed, Problem, Sections, Unsupported
-from ._marks import mark_out
-from ._text import TextBuilder, refuse_media
+from ._draft import (
+    DEFAULT_SECTION,
+    Draft,
+    DraftQuestion,
+    Malformed,
+    Problem,
+    Progress,
+    Sections,
+    Unsupported,
+    no_progress,
+)
+from ._marks import manual_marking, mark_out
+from ._text import Medium, Resolver, TextBuilder, medium, refuse_element
 from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
 
 _SKIPPED_IN_TEXT = frozenset(
@@ -51,7 +67,6 @@ _SKIPPED_IN_TEXT = frozenset(
 )
 _TEMPLATED = frozenset(("printedVariable", "templateInline", "templateBlock", "include"))
 _INTERACTIONS = {
-    "extendedTextInteraction": "an essay (extended text)",
     "matchInteraction": "a matching question",
     "associateInteraction": "an association (matching) question",
     "gapMatchInteraction": "a drag-and-drop gap match",
@@ -88,19 +103,44 @@ def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> Non
                 builder.end("div")
         elif child.tag in _TEMPLATED:
             raise Unsupported("shows template variables (a templated item)")
-        elif child.tag == "object" or child.tag == "math":
-            refuse_media(child.tag)
+        elif child.tag == "object":
+            kind = child.get("type", "")
+            if not kind.startswith("image/"):
+                refuse_element("object")
+            alt = " ".join("".join(child.itertext()).split()) or child.get("label")
+            builder.picture(child.get("data", ""), alt)
         elif child.tag not in _SKIPPED_IN_TEXT:
-            builder.start(child.tag)
+            builder.start(child.tag, dict(child.attrib))
             _walk(child, builder, interaction)
             builder.end(child.tag)
         builder.data(child.tail or "")
 
 
-def _flow_text(el: Element, interaction: Element | None = None) -> str:
-    builder = TextBuilder()
+def _flow_text(el: Element, resolve: Resolver, interaction: Element | None = None) -> str:
+    builder = TextBuilder(resolve)
     _walk(el, builder, interaction)
-    return builder.text()
+    value = builder.content().value()
+    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
+    return value
+
+
+def package_resolver(members: dict[str, bytes], path: str) -> Resolver:
+    """Pictures of an item: files of its package, by a path relative to the item's file."""
+
+    def resolve(src: str) -> Medium:
+        try:
+            href = resolve_href(path, src)
+        except Malformed:
+            raise Unsupported(f"shows a picture ({src}) that is not in the package") from None
+        if href not in members:
+            raise Unsupported(f"shows a picture ({src}) that is not in the package")
+        return medium(href, members[href])
+
+    return resolve
+
+
+def _no_package(src: str) -> Medium:
+    raise Unsupported(f"shows a picture ({src}); upload the whole package (zip) that holds it")
 
 
 def _default_value(declaration: Element) -> str | None:
@@ -150,7 +190,9 @@ def _declaration(item: Element, response: str) -> _qti_rp.Declaration:
     )
 
 
-def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bool | None]:
+def read_item(
+    item: Element, name: str | None = None, resolve: Resolver = _no_package
+) -> tuple[DraftQuestion, bool | None]:
     """One assessment item as a question, and whether it asks to shuffle its options."""
     if item.tag != "assessmentItem":
         raise Malformed("item", f"<{item.tag}> is not an assessment item")
@@ -171,14 +213,21 @@ def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bo
     kind = interaction.tag
     if kind in _INTERACTIONS:
         raise Unsupported(f"{_INTERACTIONS[kind]} cannot be mapped")
-    if kind not in ("choiceInteraction", "textEntryInteraction"):
+    if kind not in ("choiceInteraction", "textEntryInteraction", "extendedTextInteraction"):
         raise Unsupported(f"<{kind}> cannot be mapped")
+    if kind == "extendedTextInteraction":
+        return _essay(item, body, qid, interaction, resolve), None
     decl = _declaration(item, interaction.get("responseIdentifier", ""))
     scorer = _qti_rp.Scorer(item.find("responseProcessing"), decl)
-    text = _flow_text(body, interaction)
+    text = _flow_text(body, resolve, interaction)
+    if kind == "textEntryInteraction" and decl.base_type == "string":
+        if decl.cardinality != "single":
+            raise Unsupported("a text entry holding several strings cannot be mapped")
+        answers, marking = _qti_marks.text_marks(scorer, item.find("responseDeclaration/mapping"))
+        return DraftQuestion(qid, "text", text, (), answers, marking), None
     if kind == "textEntryInteraction":
         if decl.base_type not in ("float", "integer") or decl.cardinality != "single":
-            raise Unsupported("a text entry of text (short answer) cannot be marked here")
+            raise Unsupported(f"a text entry of base type {decl.base_type!r} cannot be mapped")
         low, high, value = _qti_marks.accepted_range(item.find("responseProcessing"), scorer)
         marking = _qti_marks.numeric_marks(scorer, low, high)
         answer = _qti_marks.numeric_answer(low, high, value)
@@ -188,7 +237,7 @@ def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bo
     choices = interaction.findall("simpleChoice")
     if not choices:
         raise Unsupported("the choice interaction has no choices")
-    options = tuple((c.get("identifier", ""), _flow_text(c)) for c in choices)
+    options = tuple((c.get("identifier", ""), _flow_text(c, resolve)) for c in choices)
     single = interaction.get("maxChoices", "1") == "1"
     if not single and decl.cardinality == "single":
         raise Unsupported("maxChoices allows several choices but the response holds one")
@@ -201,9 +250,40 @@ def read_item(item: Element, name: str | None = None) -> tuple[DraftQuestion, bo
     ), shuffle
 
 
+def _essay(
+    item: Element, body: Element, qid: str, interaction: Element, resolve: Resolver
+) -> DraftQuestion:
+    """An extended text: a written answer a person marks.
+
+    The maximum is the ``SCORE`` outcome's ``normalMaximum``, else a ``MAXSCORE`` default,
+    else 1. A pattern the answer must match or several answer boxes are refused, not
+    dropped; ``expectedLength`` is a hint for the box's size, not a limit, so it is not one.
+    """
+    if interaction.get("patternMask"):
+        raise Unsupported("an extended text with a pattern mask cannot be mapped")
+    if (
+        interaction.get("maxStrings") not in (None, "1")
+        or interaction.get("minStrings", "0") != "0"
+    ):
+        raise Unsupported("an extended text asking for several strings cannot be mapped")
+    maximum = Fraction(1)
+    for outcome in item.findall("outcomeDeclaration"):
+        ident = outcome.get("identifier")
+        if ident == "SCORE" and outcome.get("normalMaximum"):
+            maximum = _qti_rp.number(outcome.get("normalMaximum", ""), mark=True)
+            break
+        default = outcome.find("defaultValue/value")
+        if ident == "MAXSCORE" and default is not None and default.text:
+            maximum = _qti_rp.number(default.text, mark=True)
+    if maximum <= 0:
+        raise Unsupported("the essay's maximum mark is not positive")
+    text = _flow_text(body, resolve, interaction)
+    return DraftQuestion(qid, "text", text, (), None, manual_marking(maximum))
+
+
 def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
     marking = {
-        k: mark_out(parse_mark(v) * factor) if k != "partial" else v
+        k: mark_out(parse_mark(v) * factor) if k not in ("partial", "manual", "step") else v
         for k, v in question.marking.items()
     }
     return DraftQuestion(
@@ -211,40 +291,64 @@ def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
     )
 
 
+_ROUTING = ("preCondition", "branchRule")
+
+
+def _routing(el: Element) -> str | None:
+    """The routing rules an item reference or container holds, as a reason to refuse it."""
+    rules = [tag for tag in _ROUTING if el.find(tag) is not None]
+    if not rules:
+        return None
+    return f"has {' and '.join(f'<{r}>' for r in rules)} (routing examvault does not do)"
+
+
 class _TestReader:
     """Walks an assessment test, reading each referenced item from the package."""
 
-    def __init__(self, members: dict[str, bytes], path: str, test: Element) -> None:
+    def __init__(
+        self, members: dict[str, bytes], path: str, test: Element, progress: Progress
+    ) -> None:
         self.members, self.path, self.test = members, path, test
+        self.progress, self.done = progress, 0
+        self.total = sum(1 for _ in test.iter("assessmentItemRef"))
         self.sections = Sections()
-        self.problems: list[Problem] = []
+        self.notes: list[str] = []
         self.option_shuffles: list[bool] = []
         self.question_shuffles: list[bool] = []
         self.weights_used = {
             e.get("weightIdentifier") for e in test.iter() if e.get("weightIdentifier")
         }
 
-    def _rule_problem(self, el: Element, what: str) -> None:
-        self.problems.append(Problem(el.get("identifier", "?"), self.path, what))
+    def visit(self, container: Element, routed: str | None = None) -> None:
+        """Read the sections and item references under a test part or section.
 
-    def visit(self, container: Element) -> None:
-        """Read the sections and item references under a test part or section."""
-        if container.find("preCondition") is not None or container.find("branchRule") is not None:
-            self._rule_problem(container, "has preconditions or branch rules (adaptive routing)")
+        Routing on a container (``preCondition``, ``branchRule``) refuses every item under
+        it: importing them without it would change which candidates see what.
+        """
+        if (rules := _routing(container)) is not None:
+            routed = f"is in {container.get('identifier', '?')}, which {rules}"
         for child in container:
             if child.tag == "assessmentSection":
                 if (selection := child.find("selection")) is not None:
                     count = selection.get("select", "?")
-                    self._rule_problem(child, f"selects {count} of its items at random")
+                    self.sections.refuse(
+                        Problem(
+                            child.get("identifier", "?"),
+                            self.path,
+                            f"selects {count} of its items at random",
+                        )
+                    )
                 ordering = child.find("ordering")
                 self.question_shuffles.append(
                     ordering is not None and ordering.get("shuffle") == "true"
                 )
-                self.visit(child)
+                self.visit(child, routed)
             elif child.tag == "assessmentItemRef":
-                self._item(container, child)
+                self._item(container, child, routed)
 
-    def _item(self, section: Element, ref: Element) -> None:
+    def _item(self, section: Element, ref: Element, routed: str | None) -> None:
+        self.done += 1
+        self.progress(self.done, self.total)
         href = resolve_href(self.path, ref.get("href", ""))
         name = ref.get("identifier") or href
         if href not in self.members:
@@ -253,13 +357,24 @@ class _TestReader:
             )
         item = qti_names(parse_xml(self.members[href], href))
         try:
-            question, shuffle = read_item(item, ref.get("identifier"))
+            if (reason := _routing(ref) or routed) is not None:
+                raise Unsupported(reason)
+            question, shuffle = read_item(
+                item, ref.get("identifier"), package_resolver(self.members, href)
+            )
         except Unsupported as exc:
-            self.problems.append(Problem(name, href, exc.reason))
+            raw = ref.get("identifier") or item.get("identifier") or ""
+            self.sections.refuse(Problem(name, href, exc.reason, raw))
             return
         for weight in ref.findall("weight"):
+            value = weight.get("value", "1")
             if weight.get("identifier") in self.weights_used:
-                question = _scaled(question, _qti_rp.number(weight.get("value", "1"), mark=True))
+                question = _scaled(question, _qti_rp.number(value, mark=True))
+            else:
+                self.notes.append(
+                    f"the weight {weight.get('identifier')!r} ({value}) on item {name!r} "
+                    "is not used by the test's outcome processing: the item keeps its own marks"
+                )
         if shuffle is not None:
             self.option_shuffles.append(shuffle)
         sid = section.get("identifier", "") if section.tag == "assessmentSection" else ""
@@ -284,31 +399,28 @@ class _TestReader:
             seconds = _qti_rp.number(max_time)
             if seconds > 0:
                 fields["duration_seconds"] = math.ceil(seconds)
-        return Draft(
-            self.sections.freeze(), tuple(self.problems), self.test.get("identifier"), fields
-        )
+        return self.sections.draft(self.test.get("identifier"), fields, self.notes)
 
 
-def _loose_items(members: dict[str, bytes], hrefs: list[str]) -> Draft:
+def _loose_items(members: dict[str, bytes], hrefs: list[str], progress: Progress) -> Draft:
     sections = Sections()
-    problems: list[Problem] = []
     shuffles: list[bool] = []
-    for href in hrefs:
+    for done, href in enumerate(hrefs, start=1):
+        progress(done, len(hrefs))
         item = qti_names(parse_xml(members[href], href))
         name = item.get("identifier") or href
         try:
-            question, shuffle = read_item(item)
+            question, shuffle = read_item(item, None, package_resolver(members, href))
         except Unsupported as exc:
-            problems.append(Problem(name, href, exc.reason))
+            sections.refuse(Problem(name, href, exc.reason, item.get("identifier") or ""))
             continue
         if shuffle is not None:
             shuffles.append(shuffle)
         sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
-    fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
-    return Draft(sections.freeze(), tuple(problems), None, fields)
+    return sections.draft(None, {"shuffle": {"options": bool(shuffles) and all(shuffles)}})
 
 
-def _package(data: bytes) -> Draft:
+def _package(data: bytes, progress: Progress) -> Draft:
     members = read_zip(data)
     if "imsmanifest.xml" not in members:
         raise Malformed("package", "has no imsmanifest.xml at its top level")
@@ -331,29 +443,30 @@ def _package(data: bytes) -> Draft:
         test = qti_names(parse_xml(members[tests[0]], tests[0]))
         if test.tag != "assessmentTest":
             raise Malformed(tests[0], f"<{test.tag}> is not an assessment test")
-        return _TestReader(members, tests[0], test).draft()
+        return _TestReader(members, tests[0], test, progress).draft()
     if not items:
         raise Malformed("imsmanifest.xml", "lists no QTI test or item")
-    return _loose_items(members, items)
+    return _loose_items(members, items, progress)
 
 
-def read(data: bytes, filename: str) -> Draft:
+def read(data: bytes, filename: str, progress: Progress = no_progress) -> Draft:
     """A QTI package (zip) or a single item file."""
     if data[:4] == b"PK\x03\x04":
-        return _package(data)
+        return _package(data, progress)
     root = qti_names(parse_xml(data, filename))
     if root.tag == "assessmentTest":
         raise Malformed(filename, "a test names its items by file: upload the whole package (zip)")
     if root.tag != "assessmentItem":
         raise Malformed(filename, f"<{root.tag}> is neither a QTI item nor a package")
     name = root.get("identifier") or filename
+    sections = Sections()
     try:
         question, shuffle = read_item(root)
     except Unsupported as exc:
-        return Draft((), (Problem(name, filename, exc.reason),))
-    sections = Sections()
+        sections.refuse(Problem(name, filename, exc.reason, root.get("identifier") or ""))
+        return sections.draft()
     sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
     fields: dict[str, Any] = {"shuffle": {"options": bool(shuffle)}}
     if title := root.get("title", "").strip():
         fields["title"] = title
-    return Draft(sections.freeze(), (), None, fields)
+    return sections.draft(None, fields)

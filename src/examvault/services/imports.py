@@ -10,8 +10,10 @@ reads the file; the server waits for it without blocking, and runs at most
 with 422 (docs/decisions.md says why not 413). The CLI parses in-process: its user waits
 for it anyway.
 
-The child reads `(data, keyword arguments of formats.import_exam)` pickled on stdin and
-writes `(outcome, value)` pickled on stdout. Both ends are this module, on this machine.
+The child reads `(what, data, keyword arguments)` pickled on stdin — `what` is "import"
+(`formats.import_exam`) or "preview" (`formats.preview_import`, a dry run, which costs the
+same to parse and so is capped the same) — and writes `(outcome, value)` pickled on
+stdout. Both ends are this module, on this machine.
 """
 
 from __future__ import annotations
@@ -40,13 +42,20 @@ class Sandbox:
 
     async def import_exam(self, data: bytes, **kwargs: Any) -> Any:
         """`formats.import_exam(data, **kwargs)`'s result, or its ImportRefused, raised here."""
+        return await self._parse("import", data, kwargs)
+
+    async def preview(self, data: bytes, **kwargs: Any) -> Any:
+        """`formats.preview_import(data, **kwargs)`'s result (a dry run), capped the same way."""
+        return await self._parse("preview", data, kwargs)
+
+    async def _parse(self, what: str, data: bytes, kwargs: dict[str, Any]) -> Any:
         if self.running >= self.concurrency:
             raise errors.Unavailable(
                 f"{self.running} imports are being parsed; retry shortly", retry_after=5
             )
         self.running += 1
         try:
-            return await self._run(pickle.dumps((data, kwargs), pickle.HIGHEST_PROTOCOL))
+            return await self._run(pickle.dumps((what, data, kwargs), pickle.HIGHEST_PROTOCOL))
         finally:
             self.running -= 1
 
@@ -108,8 +117,9 @@ def main(argv: list[str]) -> int:
     _cap(cpu_seconds, memory_bytes)
     result: tuple[str, Any]
     try:
-        data, kwargs = pickle.loads(sys.stdin.buffer.read())
-        result = ("ok", formats.import_exam(data, **kwargs))
+        what, data, kwargs = pickle.loads(sys.stdin.buffer.read())
+        parse = formats.preview_import if what == "preview" else formats.import_exam
+        result = ("ok", parse(data, **kwargs))
     except formats.ImportRefused as exc:
         result = ("refused", exc.errors)
     except MemoryError:

@@ -26,6 +26,7 @@ from examvault.web.schemas import (
     Closed,
     ExamList,
     ExamVersion,
+    ImportAnswer,
     Imported,
     ImportForm,
     Registered,
@@ -178,11 +179,15 @@ async def audit(request: Request, staff: StaffMember, exam_id: str | None = None
 @router.post(
     "/exams/import",
     response_model=None,
-    responses=responses({200: Imported, 201: Imported}),
+    responses=responses({200: ImportAnswer, 201: Imported}),
     openapi_extra=request_body(ImportForm, media_type="multipart/form-data"),
 )
-async def import_exam(request: Request, actor: Admin) -> Any:
-    """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML."""
+async def import_exam(request: Request, actor: Admin, dry_run: bool = False) -> Any:
+    """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML.
+
+    `?dry_run=true` parses the file the same way and answers what each item would become
+    (or why it would be refused) without storing anything (docs/formats.md, Dry run).
+    """
     server = server_of(request)
     raw = await read_bytes(request, server.settings.max_import_bytes)
     form = await parse_form(request, raw)
@@ -203,16 +208,20 @@ async def import_exam(request: Request, actor: Admin) -> Any:
             settings[name] = int(value) if name.endswith("_seconds") and value.isdigit() else value
     skip = str(form.get("skip_unsupported", "false")).lower() in ("1", "true", "yes", "on")
     exam_id = form.get("id")
+    arguments: dict[str, Any] = {
+        "filename": upload.filename or "exam",
+        "fmt": str(form.get("format") or "auto"),
+        "exam_id": exam_id if isinstance(exam_id, str) and exam_id else None,
+        "settings": settings or None,
+        "skip_unsupported": skip,
+    }
+    data = await upload.read()
     try:
         # Parsed in a capped child process, never on the event loop (services/imports.py).
-        imported = await server.imports.import_exam(
-            await upload.read(),
-            filename=upload.filename or "exam",
-            fmt=str(form.get("format") or "auto"),
-            exam_id=exam_id if isinstance(exam_id, str) and exam_id else None,
-            settings=settings or None,
-            skip_unsupported=skip,
-        )
+        if dry_run:
+            preview: formats.Preview = await server.imports.preview(data, **arguments)
+            return JSON(preview.as_json())
+        imported: formats.Imported = await server.imports.import_exam(data, **arguments)
     except formats.ImportRefused as exc:
         raise errors.InvalidBody(exc.errors, "the file cannot be imported; nothing was") from None
     # Checked again here for its typed form: in a thread, so that a big exam does not hold
@@ -224,7 +233,8 @@ async def import_exam(request: Request, actor: Admin) -> Any:
         | {
             "questions": sum(len(s.questions) for s in definition.sections),
             "sections": len(definition.sections),
-            "skipped": [{"item": s.item, "reason": s.reason} for s in imported.skipped],
+            "skipped": [{"item": s.item, "id": s.id, "reason": s.reason} for s in imported.skipped],
+            "notes": list(imported.notes),
         },
         status_code=201 if status == 201 else 200,
     )

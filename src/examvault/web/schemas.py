@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class AnswerItem(BaseModel):
@@ -401,6 +401,7 @@ class Ready(_Out):
 
 class SkippedItem(_Out):
     item: str
+    id: str
     reason: str
 
 
@@ -410,6 +411,38 @@ class Imported(_Out):
     questions: int
     sections: int
     skipped: list[SkippedItem]
+    notes: list[str]
+
+
+class PreviewItem(_Out):
+    """One item of the file: the question it would become, or why it would be refused."""
+
+    id: str
+    source: str
+    section: str | None = None
+    type: str | None = None
+    marking: dict[str, Any] | None = None
+    media: list[str] | None = None
+    refused: str | None = None
+
+
+class ImportPreview(_Out):
+    """`POST /exams/import?dry_run=true`: what the import would do; nothing is stored."""
+
+    dry_run: bool
+    id: str
+    title: str
+    importable: bool
+    questions: int
+    sections: int
+    items: list[PreviewItem]
+    skipped: list[SkippedItem]
+    notes: list[str]
+    errors: list[dict[str, Any]]
+
+
+class ImportAnswer(RootModel[Imported | ImportPreview]):
+    """200 of `POST /exams/import`: the exam unchanged, or (with `dry_run`) the preview."""
 
 
 class ImportForm(BaseModel):
