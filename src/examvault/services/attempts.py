@@ -19,7 +19,7 @@ from examvault import errors
 from examvault.clock import MICROS, Clock, format_time
 from examvault.domain import deadlines, views
 from examvault.domain.answers import parse_items
-from examvault.domain.exams import Exam
+from examvault.domain.exams import Exam, left_out
 from examvault.domain.totals import Totals
 from examvault.metrics import Metrics
 from examvault.services.candidates import Candidate
@@ -113,7 +113,7 @@ class Start:
                 "end_at": deadlines.end(deadline, exam.grace_seconds),
                 "last_seq": 0,
                 "answered": 0,
-                "totals": self.catalog.empty_totals(exam),
+                "totals": self.catalog.empty_totals(exam, self.candidate.id),
                 "key_version": exam.key_version,
                 "last_seen_at": now,
             },
@@ -296,7 +296,13 @@ class Attempts:
         received_at = self.clock.now()
         meta = await self._owned(candidate, attempt_id)
         exam = await self._exam_for(candidate, meta)
-        items = parse_items(exam, body, required=kind == "save", max_items=self.max_items_per_save)
+        items = parse_items(
+            exam,
+            body,
+            required=kind == "save",
+            max_items=self.max_items_per_save,
+            left_out=left_out(exam, candidate.id),
+        )
         if meta is None:
             raise errors.NotFound("no such attempt")
         result: dict[str, Any] = await self.writes.attempt(
