@@ -102,6 +102,7 @@ class DraftSection:
     name: str
     title: str
     questions: tuple[DraftQuestion, ...]
+    draw: int | None = None  # a pool: how many of its questions each candidate gets
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Sections:
         self._titles: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self._questions: dict[str, list[DraftQuestion]] = {}
+        self._draws: dict[str, int] = {}
 
     def add(self, key: str, title: str, question: DraftQuestion, name: str | None = None) -> None:
         """File ``question`` under the section ``key`` (its id is made from ``name`` or ``key``)."""
@@ -132,10 +134,19 @@ class Sections:
             self._questions[key] = []
         self._questions[key].append(question)
 
+    def draw(self, key: str, count: int) -> None:
+        """Make the section ``key`` a pool of which each candidate gets ``count``."""
+        self._draws[key] = count
+
     def freeze(self) -> tuple[DraftSection, ...]:
         """The sections as value objects, in the order they first appeared."""
         return tuple(
-            DraftSection(self._names[key], self._titles[key], tuple(self._questions[key]))
+            DraftSection(
+                self._names[key],
+                self._titles[key],
+                tuple(self._questions[key]),
+                self._draws.get(key),
+            )
             for key in self._order
         )
 
@@ -212,7 +223,10 @@ def build_sections(sections: Iterable[DraftSection]) -> list[dict[str, Any]]:
         for question in section.questions:
             number += 1
             questions.append(_question(question, number, question_ids))
-        built.append({"id": sid, "title": section.title or sid, "questions": questions})
+        doc: dict[str, Any] = {"id": sid, "title": section.title or sid, "questions": questions}
+        if section.draw is not None:  # its range is checked with the definition (422)
+            doc["draw"] = section.draw
+        built.append(doc)
     return built
 
 

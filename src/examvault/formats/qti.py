@@ -19,7 +19,9 @@ What maps:
 - marks as ``_qti_rp`` explains; a test ``weight`` used by the test's outcome processing
   multiplies the item's marks;
 - ``shuffle="true"`` on every choice interaction (with no ``fixed`` choice) → shuffled
-  options, ``ordering shuffle="true"`` on every section → shuffled questions.
+  options, ``ordering shuffle="true"`` on every section → shuffled questions;
+- ``selection select="k"`` on a section of items → a pool, ``draw: k`` (the range and the
+  one marking of a pool are checked with the definition).
 
 Text is flattened to plain text (``_text``); prompts and body text are kept, and a text
 entry inside a sentence leaves a ``_____`` blank there (one alone in its block does not);
@@ -27,7 +29,8 @@ feedback and rubric blocks are dropped. Refused as
 unsupported, naming the item and its file: other interactions (essay, matching, ordering,
 drag-and-drop, hotspot…), text entry of text, several interactions in one item, items
 with no interaction, adaptive or templated items, shared stimuli, media and MathML; and,
-at test level, ``selection`` (random subsets) and ``preCondition``/``branchRule``, which
+at test level, a ``selection`` with replacement or over nested sections, and
+``preCondition``/``branchRule``, which
 ``skip_unsupported`` ignores (all items imported, in order) and reports as skipped.
 """
 
@@ -234,8 +237,7 @@ class _TestReader:
         for child in container:
             if child.tag == "assessmentSection":
                 if (selection := child.find("selection")) is not None:
-                    count = selection.get("select", "?")
-                    self._rule_problem(child, f"selects {count} of its items at random")
+                    self._selection(child, selection)
                 ordering = child.find("ordering")
                 self.question_shuffles.append(
                     ordering is not None and ordering.get("shuffle") == "true"
@@ -243,6 +245,22 @@ class _TestReader:
                 self.visit(child)
             elif child.tag == "assessmentItemRef":
                 self._item(container, child)
+
+    def _selection(self, section: Element, selection: Element) -> None:
+        """A section's random subset: a pool (`draw`) when it is k of its own items."""
+        count = selection.get("select", "?")
+        nested = section.find("assessmentSection") is not None
+        if (
+            count.isdigit()
+            and section.get("identifier")
+            and not nested
+            and selection.get("withReplacement", "false") != "true"
+        ):
+            self.sections.draw(section.get("identifier", ""), int(count))
+            return
+        how = " with replacement" if selection.get("withReplacement") == "true" else ""
+        where = " of nested sections" if nested else ""
+        self._rule_problem(section, f"selects {count} of its items at random{how}{where}")
 
     def _item(self, section: Element, ref: Element) -> None:
         href = resolve_href(self.path, ref.get("href", ""))
