@@ -40,7 +40,11 @@ TOO_HARD = Fraction(5, 100)
 
 @dataclass(frozen=True, slots=True)
 class Sheet:
-    """The n submitted attempts of one exam, one column per question (index i = attempt i)."""
+    """The n submitted attempts of one exam, one column per question (index i = attempt i).
+
+    A pool question's column holds a blank for the attempts not given it, outside every
+    total; `tally_of` leaves those attempts out of its cells.
+    """
 
     candidate_ids: Sequence[str]
     totals: Sequence[Fraction]
