@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 from fractions import Fraction
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from examvault.domain import draw, item_analysis, views
+from examvault.domain import draw, item_analysis, ranking, views
 from examvault.domain.exams import (
     DefinitionError,
     candidate_order,
@@ -178,3 +180,48 @@ def test_item_analysis_counts_each_pool_question_over_the_attempts_given_it() ->
             assert sum(by_id[qid]["options"].values()) == len(who)
     # Every score counts only the given questions: 4 (f1) + 2 × (4 or −1).
     assert doc["score"]["max"] == 12 and doc["score"]["min"] == 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 40))
+def test_pool_item_figures_equal_a_direct_count_over_the_attempts_given_it(
+    seed: int, n: int
+) -> None:
+    """Facility, discrimination and point-biserial of each pool question, recomputed here
+    the long way: rank the whole exam, keep the attempts given the question, count."""
+    rng = random.Random(seed)
+    exam = compile_exam(parse_definition(pool_exam(pool=4, k=2)), version=1)
+    cids = [f"K{seed}-{i}" for i in range(n)]
+    attempts = []
+    for cid in cids:
+        mine = {q.id for _, qs in candidate_order(exam, cid) for q in qs}
+        attempts.append((cid, {q: (rng.choice("ABCD"), 1000) for q in sorted(mine)}))
+    doc = item_analysis.figures(exam, item_analysis.sheet_of(exam, attempts))
+    totals = [sum(4 if r == "B" else -1 for r, _ in answered.values()) for _, answered in attempts]
+    order = sorted(range(n), key=lambda i: (-totals[i], cids[i]))
+    k = ranking.upper_lower_k(n)
+    upper, lower = set(order[:k]), set(order[n - k :])
+    for q in doc["questions"]:
+        had = [i for i, (_, answered) in enumerate(attempts) if q["id"] in answered]
+        assert q["n"] == len(had)
+        if not had:
+            assert q["facility"] is None
+            continue
+        right = {i for i in had if attempts[i][1][q["id"]][0] == "B"}
+        assert q["facility"] == ranking.rounded(Fraction(len(right), len(had)), 4)
+        up, low = upper.intersection(had), lower.intersection(had)
+        if up and low:
+            share = Fraction(len(right & up), len(up)) - Fraction(len(right & low), len(low))
+            assert q["discrimination"] == ranking.rounded(share, 4)
+        else:
+            assert q["discrimination"] is None
+        xs = [1.0 if i in right else 0.0 for i in had]
+        ys = [float(totals[i]) for i in had]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+        sxx = sum((x - mx) ** 2 for x in xs)
+        syy = sum((y - my) ** 2 for y in ys)
+        if sxx == 0 or syy == 0:
+            assert q["point_biserial"] is None
+        else:
+            assert math.isclose(q["point_biserial"], sxy / math.sqrt(sxx * syy), abs_tol=1e-4)
