@@ -7,7 +7,13 @@ change that moves two questions (`regrade.handle` and its finish), while 20 stud
 another exam keep saving through the in-process app, and prints a table with the save
 p99 of that other exam before (idle) and while each job runs.
 
+The exam also has a drawn section (a pool, docs/exam-format.md): `--pool 40 --draw 20`
+by default, so each candidate answers 200 + 20 questions and the analytics restrict
+each pool question to the attempts given it; the key change moves a pool question too.
+`--pool 0` gives the set without a pool that the first figures were measured on.
+
     .venv/bin/python bench/bench_analytics.py [--attempts 10000] [--questions 200]
+        [--pool 40] [--draw 20]
         [--sqlite PATH] [--pg postgresql://postgres@127.0.0.1:5432/examvault_bench]
 """
 
@@ -30,7 +36,7 @@ import httpx
 
 from examvault.clock import MICROS, SystemClock
 from examvault.core import Core
-from examvault.domain.exams import parse_definition
+from examvault.domain.exams import given, left_out, parse_definition
 from examvault.domain.key_changes import parse_key_change
 from examvault.domain.rescoring import Scorer
 from examvault.settings import Settings
@@ -42,7 +48,7 @@ EXAM = "bench-1"
 ROWS_PER_INSERT = 2000
 
 
-def definition(questions: int) -> dict[str, Any]:
+def definition(questions: int, pool: int = 0, draw: int = 0) -> dict[str, Any]:
     opts = [{"id": o, "text": o} for o in "ABCD"]
     qs: list[dict[str, Any]] = []
     for i in range(questions):
@@ -77,10 +83,15 @@ def definition(questions: int) -> dict[str, Any]:
                 }
             )
     half = questions // 2
-    return {
-        "id": EXAM, "title": "Benchmark", "duration_seconds": 3600,
-        "sections": [{"id": "one", "questions": qs[:half]}, {"id": "two", "questions": qs[half:]}],
-    }  # fmt: skip
+    sections: list[dict[str, Any]] = [
+        {"id": "one", "questions": qs[:half]},
+        {"id": "two", "questions": qs[half:]},
+    ]
+    if pool:
+        sections.append({"id": "pool", "draw": draw, "questions": [
+            {"id": f"p{i}", "type": "single", "options": opts, "answer": "ABCD"[i % 4],
+             "marking": "plus4_minus1"} for i in range(pool)]})  # fmt: skip
+    return {"id": EXAM, "title": "Benchmark", "duration_seconds": 3600, "sections": sections}
 
 
 def response(rng: random.Random, qid: int, skill: float) -> str | None:
@@ -95,9 +106,15 @@ def response(rng: random.Random, qid: int, skill: float) -> str | None:
     return "2.5" if right else rng.choice(["1", "4", "3.5"])
 
 
-async def populate(core: Core, n: int, questions: int) -> None:
+def pool_response(rng: random.Random, i: int, skill: float) -> str | None:
+    if rng.random() < 0.08:
+        return None
+    return '"' + ("ABCD"[i % 4] if rng.random() < skill else rng.choice("ABCD")) + '"'
+
+
+async def populate(core: Core, n: int, questions: int, pool: int, draw: int) -> None:
     now = core.clock.now()
-    await core.exams.put(parse_definition(definition(questions)), "bench")
+    await core.exams.put(parse_definition(definition(questions, pool, draw)), "bench")
     # Sat and closed three hours ago; the key change comes later (challenges follow the
     # exam). Attempts submitted within minutes of a change are rescored from scratch.
     now -= 3 * 3600 * MICROS
@@ -121,22 +138,25 @@ async def populate(core: Core, n: int, questions: int) -> None:
             }
         )
         entries = []
-        for q in range(questions):
-            text = response(rng, q, skill)
+        sheet = [(f"q{q}", response(rng, q, skill)) for q in range(questions)]
+        if pool:  # the candidate's own draw, as the server computes it
+            sheet += [(qid, pool_response(rng, int(qid[1:]), skill))
+                      for qid in given(exam, cid, exam.sections[-1])]  # fmt: skip
+        for seq, (qid, text) in enumerate(sheet, start=1):
             if text is None:
                 continue
-            e = scorer.entry(f"q{q}", text)
+            e = scorer.entry(qid, text)
             entries.append(e)
             answer_rows.append({
-                "attempt_id": aid, "question_id": f"q{q}", "seq": q + 1, "response": text,
+                "attempt_id": aid, "question_id": qid, "seq": seq, "response": text,
                 "marked": False, "time_spent_ms": rng.randint(5_000, 120_000),
                 "outcome": e.outcome, "score": e.text, "saved_at": now,
             })  # fmt: skip
-        totals = scorer.totals(entries)
+        totals = scorer.totals(entries, left_out(exam, cid))
         attempt_rows.append({
             "id": aid, "exam_id": EXAM, "candidate_id": cid, "exam_version": 1,
             "status": "submitted", "started_at": now, "deadline": now, "end_at": now,
-            "submitted_at": now, "submit_kind": "manual", "last_seq": questions,
+            "submitted_at": now, "submit_kind": "manual", "last_seq": len(sheet),
             "answered": len(entries), "totals": totals.dumps(), "key_version": 1,
         })  # fmt: skip
     async with core.store.write() as conn:
@@ -220,7 +240,7 @@ class SaveLoad:
         return 1000 * values[min(len(values) - 1, int(0.99 * len(values)))]
 
 
-async def run(url: str, n: int, questions: int) -> dict[str, float]:
+async def run(url: str, n: int, questions: int, pool: int, draw: int) -> dict[str, float]:
     await asyncio.to_thread(upgrade, url)
     settings = Settings(
         database_url=url,
@@ -235,7 +255,7 @@ async def run(url: str, n: int, questions: int) -> dict[str, float]:
     async with app.router.lifespan_context(app):
         core: Core = app.state.core
         t = time.perf_counter()
-        await populate(core, n, questions)
+        await populate(core, n, questions, pool, draw)
         times = {"load": time.perf_counter() - t}
         # The bulk load is one transaction of ~2 M rows, something a server never writes.
         # PostgreSQL: autovacuum analyzes after such a load within a minute; without
@@ -259,8 +279,11 @@ async def run(url: str, n: int, questions: int) -> dict[str, float]:
             times["analytics"] = time.perf_counter() - t
             assert document["submitted"] == n
             load.phase = "between"
-            body = parse_key_change({"changes": [
-                {"question_id": "q0", "answer": ["A", "B"]}, {"question_id": "q3", "drop": True}]})  # fmt: skip
+            changes: list[dict[str, Any]] = [
+                {"question_id": "q0", "answer": ["A", "B"]}, {"question_id": "q3", "drop": True}]  # fmt: skip
+            if pool:  # a pool question: only the attempts given it move
+                changes.append({"question_id": "p1", "answer": "A"})
+            body = parse_key_change({"changes": changes})
             status, _ = await core.keys.change(EXAM, body, "bench")
             assert status == 202
             load.phase = "regrade"
@@ -305,19 +328,21 @@ def main() -> None:
     )
     p.add_argument("--attempts", type=int, default=10_000)
     p.add_argument("--questions", type=int, default=200)
+    p.add_argument("--pool", type=int, default=40, help="questions of the drawn section (0: none)")
+    p.add_argument("--draw", type=int, default=20, help="how many of the pool each candidate gets")
     p.add_argument("--sqlite", default=None, help="SQLite file (default: a temporary one)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/examvault_bench")
     p.add_argument("--skip-pg", action="store_true")
     args = p.parse_args()
     sqlite_path = args.sqlite or str(Path(tempfile.mkdtemp()) / "bench.db")
     rows: list[tuple[str, dict[str, float]]] = []
-    rows.append(
-        ("sqlite", asyncio.run(run(f"sqlite:///{sqlite_path}", args.attempts, args.questions)))
-    )
+    shape = (args.attempts, args.questions, args.pool, args.draw)
+    rows.append(("sqlite", asyncio.run(run(f"sqlite:///{sqlite_path}", *shape))))
     if not args.skip_pg:
         url = asyncio.run(fresh_pg(args.pg))
-        rows.append(("postgresql", asyncio.run(run(url, args.attempts, args.questions))))
-    print(f"\n{args.attempts} attempts × {args.questions} questions")
+        rows.append(("postgresql", asyncio.run(run(url, *shape))))
+    pooled = f" + a pool drawing {args.draw} of {args.pool}" if args.pool else ""
+    print(f"\n{args.attempts} attempts × {args.questions} questions{pooled}")
     print(
         "| store | load rows (s) | analytics (s) | regrade (s) "
         "| other exam's save p99 (ms): idle / analytics / regrade | saves timed | failed |"

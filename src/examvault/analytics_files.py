@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ITEM_COLUMNS = (
     "id", "section", "dropped", "facility", "discrimination", "point_biserial",
-    "correct", "partial", "wrong", "unanswered", "median_time_ms", "options", "flags",
+    "correct", "partial", "wrong", "unanswered", "median_time_ms", "options", "flags", "n",
 )  # fmt: skip
 
 
@@ -93,7 +93,7 @@ def items_csv(questions: Sequence[dict[str, Any]]) -> str:
             q["discrimination"], q["point_biserial"],
             *(outcomes.get(o) for o in ("correct", "partial", "wrong", "unanswered")),
             q["median_time_ms"], ";".join(f"{k}={v}" for k, v in options.items()),
-            ";".join(sorted(q["flags"])),
+            ";".join(sorted(q["flags"])), q.get("n"),
         ]  # fmt: skip
         writer.writerow(["" if v is None else v for v in values])
     return buf.getvalue()
@@ -140,7 +140,8 @@ def items_figure(questions: Sequence[dict[str, Any]]) -> Figure:
     """Facility (difficulty) against discrimination, one point per question; flagged in red."""
     figure = _figure()
     ax = figure.add_subplot()
-    shown = [q for q in questions if q["facility"] is not None]
+    # A pool question given to too few attempts for both groups has no discrimination.
+    shown = [q for q in questions if q["facility"] is not None and q["discrimination"] is not None]
     for flagged, colour in ((False, "tab:blue"), (True, "tab:red")):
         points = [q for q in shown if bool(q["flags"]) == flagged]
         ax.scatter(

@@ -8,7 +8,9 @@ position) and sections (by title) must survive.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from examvault.domain.exams import DefinitionError, parse_definition
+from examvault.domain.exams import DefinitionError, normalized, parse_definition
 from examvault.domain.marking import PRESETS
 from examvault.formats import (
     EXPORT_FORMATS,
@@ -29,6 +31,7 @@ from examvault.formats import (
     import_exam,
 )
 from examvault.formats._marks import resolve_marking
+from tests.unit.test_draw import pool_exam
 
 EXAMPLE = Path(__file__).parent.parent / "fixtures" / "example" / "exam.json"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
@@ -393,3 +396,25 @@ def test_a_damaged_file_is_imported_or_refused_never_a_crash(
         assert refused.errors and all({"loc", "msg"} <= set(e) for e in refused.errors)
     else:
         parse_definition(imported.definition)
+
+
+@pytest.mark.parametrize("fmt", ["qti", "json", "yaml"])
+def test_a_pool_survives_export_and_import_as_a_qti_selection(fmt: str) -> None:
+    """`draw: k` ↔ `assessmentSection` `selection select="k"`; other sections have none."""
+    exam = normalized(parse_definition(pool_exam(pool=5, k=3)))
+    if fmt == "qti":
+        content, _, _ = export_exam(exam, fmt)
+        assert b'<qti-selection select="3"' in _test_xml(content)
+    back = _again(exam, fmt)
+    assert [s.get("draw") for s in back["sections"]] == [None, 3]
+    assert [q["id"] for q in back["sections"][1]["questions"]] == [f"p{i}" for i in range(5)]
+    parse_definition(back)
+
+
+def _test_xml(package: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        return next(
+            z.read(n)
+            for n in z.namelist()
+            if n.endswith(".xml") and b"qti-assessment-test" in z.read(n)
+        )

@@ -109,7 +109,7 @@ def test_item_analysis_by_hand() -> None:
     """
     q1, q2, q3 = hand_figures()["questions"]
     assert q1 == {
-        "id": "q1", "section": "one",
+        "id": "q1", "section": "one", "n": 5,
         "outcomes": {"correct": 0.6, "partial": 0, "wrong": 0.2, "unanswered": 0.2},
         "facility": 0.6, "discrimination": 1, "point_biserial": 0.7052,
         "options": {"A": 3, "B": 1, "C": 0, "D": 0}, "median_time_ms": 11500, "flags": [],

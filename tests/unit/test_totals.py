@@ -385,7 +385,7 @@ def test_a_stored_score_reads_back_exactly(value: Fraction) -> None:
 
 def test_an_attempt_starts_from_empty_totals_computed_once_per_exam_version_and_key() -> None:
     catalog = Catalog()
-    assert catalog.empty_totals(EXAM) == Totals.empty(EXAM).dumps()
-    assert catalog.empty_totals(EXAM) is catalog.empty_totals(EXAM)
+    assert catalog.empty_totals(EXAM, "c1") == Totals.empty(EXAM).dumps()
+    assert catalog.empty_totals(EXAM, "c1") is catalog.empty_totals(EXAM, "c1")
     rekeyed = dataclasses.replace(EXAM, key_version=EXAM.key_version + 1, questions=())
-    assert catalog.empty_totals(rekeyed) == Totals.empty(rekeyed).dumps(), "a new key"
+    assert catalog.empty_totals(rekeyed, "c1") == Totals.empty(rekeyed).dumps(), "a new key"

@@ -106,8 +106,19 @@ def check_response(question: Question, raw: Any) -> str | None:
     return None
 
 
-def parse_items(exam: Exam, body: Any, *, required: bool, max_items: int) -> list[Item]:
-    """Check a body `{"answers": [...]}` against the exam; raise InvalidBody naming each fault."""
+def parse_items(
+    exam: Exam,
+    body: Any,
+    *,
+    required: bool,
+    max_items: int,
+    left_out: frozenset[str] = frozenset(),
+) -> list[Item]:
+    """Check a body `{"answers": [...]}` against the exam; raise InvalidBody naming each fault.
+
+    `left_out`: questions of pools this candidate was not given; to the candidate they
+    do not exist, so they are refused as unknown.
+    """
     if body is None and not required:
         return []
     if not isinstance(body, dict):
@@ -129,7 +140,7 @@ def parse_items(exam: Exam, body: Any, *, required: bool, max_items: int) -> lis
     errors: list[dict[str, Any]] = []
     items: list[Item] = []
     for i, raw in enumerate(items_in):
-        item = _parse_item(exam, raw, ["body", "answers", i], errors)
+        item = _parse_item(exam, raw, ["body", "answers", i], errors, left_out)
         if item is not None:
             items.append(item)
     if errors:
@@ -137,7 +148,13 @@ def parse_items(exam: Exam, body: Any, *, required: bool, max_items: int) -> lis
     return items
 
 
-def _parse_item(exam: Exam, raw: Any, loc: list[Any], errors: list[dict[str, Any]]) -> Item | None:
+def _parse_item(
+    exam: Exam,
+    raw: Any,
+    loc: list[Any],
+    errors: list[dict[str, Any]],
+    left_out: frozenset[str],
+) -> Item | None:
     if not isinstance(raw, dict):
         errors.append({"loc": loc, "msg": "expected an object"})
         return None
@@ -145,7 +162,7 @@ def _parse_item(exam: Exam, raw: Any, loc: list[Any], errors: list[dict[str, Any
     for name in sorted(set(raw) - _ITEM_FIELDS):
         errors.append({"loc": [*loc, name], "msg": "unknown field"})
     qid = raw.get("question_id")
-    question = exam.by_id.get(qid) if isinstance(qid, str) else None
+    question = exam.by_id.get(qid) if isinstance(qid, str) and qid not in left_out else None
     if question is None:
         if "question_id" not in raw:
             msg = "field required"

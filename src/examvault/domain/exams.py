@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from examvault.clock import format_time, to_micros
-from examvault.domain import marking
+from examvault.domain import draw, marking
 from examvault.errors import InvalidBody
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -147,6 +147,9 @@ class SectionDef(_Model):
     id: Ident
     title: Text | None = None
     questions: Annotated[list[QuestionDef], Field(min_length=1, max_length=5_000)]
+    # A pool: each candidate gets `draw` of the questions (domain/draw.py). Its range and
+    # the one-marking rule are checked in `parse_definition`, so the 422 names the section.
+    draw: StrictInt | None = None
 
 
 class ShuffleDef(_Model):
@@ -197,14 +200,38 @@ def parse_definition(document: Any) -> ExamDef:
         ) from None
     faults = _duplicates(exam)
     for si, section in enumerate(exam.sections):
+        markings: list[marking.Marking] = []
         for qi, q in enumerate(section.questions):
             try:
-                _rule(q)
+                markings.append(_rule(q).marking)
             except marking.MarkError as exc:
                 faults.append({"loc": ["sections", si, "questions", qi], "msg": str(exc)})
+        faults.extend(_draw_faults(si, section, markings))
     if faults:
         raise DefinitionError(faults)
     return exam
+
+
+def _draw_faults(
+    si: int, section: SectionDef, markings: list[marking.Marking]
+) -> list[dict[str, Any]]:
+    """A drawn section's faults: `draw` out of 1..n, or questions marked differently.
+
+    Every candidate must have the same `max_score`, so every question of a pool must have
+    the same marking object; they are compared compiled (a preset and the object it
+    stands for, 0.5 and "1/2", are the same marking).
+    """
+    if section.draw is None:
+        return []
+    n = len(section.questions)
+    loc: list[Any] = ["sections", si, "draw"]
+    if not 1 <= section.draw <= n:
+        msg = f"section {section.id!r}: draw must be 1..{n} (its number of questions)"
+        return [{"loc": loc, "msg": msg}]
+    if len(set(markings)) > 1:
+        msg = f"section {section.id!r}: every question of a drawn section needs the same marking"
+        return [{"loc": loc, "msg": msg}]
+    return []
 
 
 def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
@@ -232,6 +259,9 @@ def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
 def normalized(exam: ExamDef) -> dict[str, Any]:
     """The stored form: every default filled in, times in UTC, JSON-ready."""
     doc = exam.model_dump(mode="python")
+    for section in doc["sections"]:
+        if section["draw"] is None:  # stored and shown only where it is used
+            del section["draw"]
     for name in ("opens_at", "closes_at"):
         value = doc[name]
         doc[name] = None if value is None else format_time_dt(value)
@@ -249,7 +279,12 @@ def fingerprint(exam: ExamDef) -> str:
                 for q in compiled.questions
             ]
         ),
-        repr([(s.id, s.title) for s in compiled.sections]),
+        repr(
+            [
+                (s.id, s.title) if s.draw is None else (s.id, s.title, s.draw)
+                for s in compiled.sections
+            ]
+        ),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -287,10 +322,13 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class Section:
+    """A compiled section; `draw` is how many of its questions each candidate gets."""
+
     id: str
     title: str
     question_ids: tuple[str, ...]
     max_score: Fraction
+    draw: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +351,7 @@ class Exam:
     by_id: Mapping[str, Question] = field(repr=False)
     max_score: Fraction
     instructions: str | None = None
+    has_draw: bool = False
 
 
 def _rule(q: QuestionDef) -> marking.Rule:
@@ -391,15 +430,16 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
                 )
             )
             ids.append(q.id)
+        mine = [q for q in questions if q.section_id == s.id]
+        # A pool's questions share one marking, so k of them score the same for everyone.
+        given = mine if s.draw is None else mine[: s.draw]
         sections.append(
             Section(
                 id=s.id,
                 title=s.title if s.title is not None else s.id,
                 question_ids=tuple(ids),
-                max_score=sum(
-                    (q.rule.marking.correct for q in questions if q.section_id == s.id),
-                    Fraction(0),
-                ),
+                max_score=sum((q.rule.marking.correct for q in given), Fraction(0)),
+                draw=None if s.draw is None or s.draw >= len(ids) else s.draw,
             )
         )
     return Exam(
@@ -419,6 +459,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         by_id={q.id: q for q in questions},
         max_score=sum((s.max_score for s in sections), Fraction(0)),
         instructions=exam.instructions,
+        has_draw=any(s.draw is not None for s in sections),
     )
 
 
@@ -460,11 +501,36 @@ def candidate_order(exam: Exam, candidate_id: str) -> list[tuple[Section, list[Q
     rng = random.Random(seed)
     ordered: list[tuple[Section, list[Question]]] = []
     for section in exam.sections:
-        qs = [exam.by_id[qid] for qid in section.question_ids]
+        qs = [exam.by_id[qid] for qid in given(exam, candidate_id, section)]
         if exam.shuffle_questions:
             rng.shuffle(qs)
         ordered.append((section, qs))
     return ordered
+
+
+def given(exam: Exam, candidate_id: str, section: Section) -> tuple[str, ...]:
+    """The questions of a section this candidate gets: all, or a pool's draw."""
+    if section.draw is None:
+        return section.question_ids
+    return draw.pick(
+        exam.id, exam.version, candidate_id, section.id, section.question_ids, section.draw
+    )
+
+
+def left_out(exam: Exam, candidate_id: str) -> frozenset[str]:
+    """The questions this candidate was not given (pools); empty for most exams.
+
+    They are not in the candidate's view, cannot be saved, and count nowhere in the
+    candidate's totals, analytics or regrades.
+    """
+    if not exam.has_draw:
+        return frozenset()
+    out: set[str] = set()
+    for section in exam.sections:
+        if section.draw is not None:
+            kept = set(given(exam, candidate_id, section))
+            out.update(q for q in section.question_ids if q not in kept)
+    return frozenset(out)
 
 
 def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, str]]:

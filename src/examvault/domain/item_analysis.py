@@ -6,6 +6,14 @@ check of a regrade). A `Tally` holds the same aggregated, as the database's GROU
 gives it (`reports.py`): every figure is computed from a tally, so both inputs get
 exactly the same arithmetic. Nothing here reads a clock or a database, so hypothesis and
 hand-worked examples can pin every figure.
+
+Pools (sections with `draw`): each question is counted over the attempts that were given
+it. Its `n` is how many; the upper and lower groups are formed from the whole exam's
+totals, then restricted to those attempts (`Ranking.without`), so discrimination is the
+share correct in the restricted upper group less that in the restricted lower group
+(for an exam without pools, (U − L) / k as before). Cronbach's alpha takes m as the
+number of questions each candidate has, and each item's variance (over the attempts
+that had it) weighted by the share of attempts that had it.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from examvault.domain import ranking as a
-from examvault.domain.exams import Exam, Question
+from examvault.domain.exams import Exam, Question, left_out
 from examvault.domain.marking import (
     OUTCOMES,
     Outcome,
@@ -32,7 +40,11 @@ TOO_HARD = Fraction(5, 100)
 
 @dataclass(frozen=True, slots=True)
 class Sheet:
-    """The n submitted attempts of one exam, one column per question (index i = attempt i)."""
+    """The n submitted attempts of one exam, one column per question (index i = attempt i).
+
+    A pool question's column holds a blank for the attempts not given it, outside every
+    total; `tally_of` leaves those attempts out of its cells.
+    """
 
     candidate_ids: Sequence[str]
     totals: Sequence[Fraction]
@@ -57,8 +69,9 @@ def sheet_of(
     times: dict[str, list[int | None]] = {q.id: [] for q in exam.questions}
     totals: list[Fraction] = []
     sections: dict[str, list[Fraction]] = {s.id: [] for s in exam.sections}
-    for _, answered in attempts:
+    for cid, answered in attempts:
         per_section = dict.fromkeys(sections, Fraction(0))
+        gone = left_out(exam, cid)
         for q in exam.questions:
             response, ms = answered.get(q.id, (None, None))
             outcome, marks = score(q.rule, response)
@@ -66,7 +79,8 @@ def sheet_of(
             scores[q.id].append(marks)
             responses[q.id].append(response)
             times[q.id].append(None if is_unanswered(response) else ms)
-            per_section[q.section_id] += marks
+            if q.id not in gone:  # a pool question not given counts nowhere
+                per_section[q.section_id] += marks
         for sid, value in per_section.items():
             sections[sid].append(value)
         totals.append(sum(per_section.values(), Fraction(0)))
@@ -130,6 +144,22 @@ class Ranking:
     scaled: Sequence[int]
     sy: int  # Σ scaled totals, and Σ of their squares: the same for every question
     syy: int
+    n: int
+
+    def without(self, out: frozenset[int]) -> Ranking:
+        """The groups and sums restricted to the attempts not in `out` (a pool question's
+        attempts that were not given it); `k` stays the whole exam's."""
+        if not out:
+            return self
+        return Ranking(
+            self.upper - out,
+            self.lower - out,
+            self.k,
+            self.scaled,
+            self.sy - sum(self.scaled[i] for i in out),
+            self.syy - sum(self.scaled[i] * self.scaled[i] for i in out),
+            self.n - len(out),
+        )
 
 
 def ranking(totals: Sequence[Fraction], candidate_ids: Sequence[str]) -> Ranking:
@@ -139,18 +169,35 @@ def ranking(totals: Sequence[Fraction], candidate_ids: Sequence[str]) -> Ranking
     k = a.upper_lower_k(n) if n else 0
     scaled, _ = a.scaled(totals)
     lower = frozenset(order[n - k :]) if k else frozenset()
-    return Ranking(frozenset(order[:k]), lower, k, scaled, sum(scaled), sum(y * y for y in scaled))
+    return Ranking(
+        frozenset(order[:k]), lower, k, scaled, sum(scaled), sum(y * y for y in scaled), n
+    )
+
+
+def not_given(exam: Exam, candidate_ids: Sequence[str]) -> dict[str, frozenset[int]]:
+    """Per pool question, the indexes of the attempts that were not given it."""
+    if not exam.has_draw:
+        return {}
+    out: dict[str, set[int]] = {}
+    for i, cid in enumerate(candidate_ids):
+        for qid in left_out(exam, cid):
+            out.setdefault(qid, set()).add(i)
+    return {qid: frozenset(ids) for qid, ids in out.items()}
 
 
 def tally_of(exam: Exam, sheet: Sheet) -> Tally:
     """The tally of a sheet: one cell per attempt and question, grouped (slow; tests)."""
     rk = ranking(sheet.totals, sheet.candidate_ids)
+    absent = not_given(exam, sheet.candidate_ids)
     cells: dict[str, list[Cell]] = {}
     for q in exam.questions:
         groups: dict[tuple[Response, Outcome, Fraction, bool, bool], list[int]] = {}
+        out = absent.get(q.id, frozenset())
         for i, (response, outcome, marks) in enumerate(
             zip(sheet.responses[q.id], sheet.outcomes[q.id], sheet.scores[q.id], strict=True)
         ):
+            if i in out:
+                continue
             g = groups.setdefault((response, outcome, marks, i in rk.upper, i in rk.lower), [0, 0])
             g[0] += 1
             g[1] += rk.scaled[i]
@@ -160,7 +207,10 @@ def tally_of(exam: Exam, sheet: Sheet) -> Tally:
         totals=sheet.totals,
         sections=sheet.sections,
         cells=cells,
-        times={qid: [t for t in ts if t is not None] for qid, ts in sheet.times.items()},
+        times={
+            qid: [t for i, t in enumerate(ts) if t is not None and i not in absent.get(qid, ())]
+            for qid, ts in sheet.times.items()
+        },
     )
 
 
@@ -172,9 +222,15 @@ def figures(exam: Exam, sheet: Sheet) -> dict[str, Any]:
 def figures_of(exam: Exam, tally: Tally) -> dict[str, Any]:
     """Every figure of the analytics document but the header (exam id, times, counts)."""
     rk = ranking(tally.totals, tally.candidate_ids)
-    items = [_Item.of(q, tally.cells.get(q.id, ()), tally.n, rk) for q in exam.questions]
-    var_items = sum((it.variance() for it in items), Fraction(0))
-    alpha = a.alpha_of(len(items), var_items, a.variance(tally.totals)) if tally.n else None
+    absent = not_given(exam, tally.candidate_ids)
+    items = [
+        _Item.of(q, tally.cells.get(q.id, ()), rk.without(absent.get(q.id, frozenset())))
+        for q in exam.questions
+    ]
+    # Without pools every item has n = tally.n and this is the plain Σ var(item).
+    var_items = sum((it.variance() * Fraction(it.n, tally.n) for it in items if it.n), Fraction(0))
+    m = sum(len(s.question_ids[: s.draw]) for s in exam.sections)
+    alpha = a.alpha_of(m, var_items, a.variance(tally.totals)) if tally.n else None
     return {
         "score": a.summary(tally.totals) | {"histogram": a.histogram(tally.totals)},
         "cronbach_alpha": a.rounded(alpha, a.SHARE_PLACES),
@@ -184,7 +240,7 @@ def figures_of(exam: Exam, tally: Tally) -> dict[str, Any]:
             for s in exam.sections
         ],
         "questions": [
-            it.document(tally.times.get(it.question.id, ()), rk) if tally.n else _empty(it.question)
+            it.document(tally.times.get(it.question.id, ()), it.rk) if it.n else _empty(it.question)
             for it in items
         ],
     }
@@ -199,17 +255,22 @@ class _Item:
 
     question: Question
     cells: Sequence[Cell]
-    n: int
+    rk: Ranking  # restricted to the attempts given the question
+
+    @property
+    def n(self) -> int:
+        return self.rk.n
 
     @classmethod
-    def of(cls, q: Question, cells: Sequence[Cell], n: int, rk: Ranking) -> _Item:
+    def of(cls, q: Question, cells: Sequence[Cell], rk: Ranking) -> _Item:
+        n = rk.n
         count = sum(c.count for c in cells)
         if count == n:
-            return cls(q, cells, n)
+            return cls(q, cells, rk)
         # Attempts without a stored answer: unanswered, scored by the rule like a blank.
         outcome, marks = score(q.rule, None)
-        upper = rk.k - sum(c.count for c in cells if c.upper)
-        lower = rk.k - sum(c.count for c in cells if c.lower)
+        upper = len(rk.upper) - sum(c.count for c in cells if c.upper)
+        lower = len(rk.lower) - sum(c.count for c in cells if c.lower)
         both = len(rk.upper & rk.lower) - sum(c.count for c in cells if c.upper and c.lower)
         rest = n - count - upper - lower + both
         total = rk.sy - sum(c.total for c in cells)
@@ -220,7 +281,7 @@ class _Item:
             Cell(None, outcome, marks, False, True, lower - both, 0),
             Cell(None, outcome, marks, False, False, rest, total),
         ]
-        return cls(q, [*cells, *(c for c in missing if c.count or c.total)], n)
+        return cls(q, [*cells, *(c for c in missing if c.count or c.total)], rk)
 
     def variance(self) -> Fraction:
         """The population variance of the marks awarded for this question."""
@@ -231,7 +292,7 @@ class _Item:
         return (self.n * s2 - s1 * s1) / (self.n * self.n)
 
     def document(self, times: Sequence[int], rk: Ranking) -> dict[str, Any]:
-        q, n, k = self.question, self.n, rk.k
+        q, n = self.question, self.n
         counts = dict.fromkeys(OUTCOMES, 0)
         for c in self.cells:
             counts[c.outcome] += c.count
@@ -239,10 +300,15 @@ class _Item:
         facility = Fraction(counts["correct"], n)
         upper = sum(c.count for c in right if c.upper)
         lower = sum(c.count for c in right if c.lower)
-        discrimination = Fraction(upper - lower, k)
+        # (U − L) / k when both groups are whole; shares of the restricted groups otherwise.
+        discrimination = (
+            Fraction(upper, len(rk.upper)) - Fraction(lower, len(rk.lower))
+            if rk.upper and rk.lower
+            else None
+        )
         pb = a.point_biserial_of(n, counts["correct"], sum(c.total for c in right), rk.sy, rk.syy)
         flags: list[str] = []
-        if discrimination < 0:
+        if discrimination is not None and discrimination < 0:
             flags.append("negative_discrimination")
         if _distractor_beats_key(q, [c for c in self.cells if c.upper]):
             flags.append("distractor_beats_key")
@@ -253,9 +319,12 @@ class _Item:
         doc: dict[str, Any] = {
             "id": q.id,
             "section": q.section_id,
+            "n": n,
             "outcomes": {o: a.rounded(Fraction(counts[o], n), a.SHARE_PLACES) for o in OUTCOMES},
             "facility": a.rounded(facility, a.SHARE_PLACES),
-            "discrimination": a.rounded(discrimination, a.SHARE_PLACES),
+            "discrimination": None
+            if discrimination is None
+            else a.rounded(discrimination, a.SHARE_PLACES),
             "point_biserial": None if pb is None else a.rounded_sqrt(pb[0], a.SHARE_PLACES, pb[1]),
             "options": _option_counts(q, self.cells),
             "median_time_ms": median_time(times),
@@ -270,6 +339,7 @@ def _empty(q: Question) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": q.id,
         "section": q.section_id,
+        "n": 0,
         "outcomes": None,
         "facility": None,
         "discrimination": None,

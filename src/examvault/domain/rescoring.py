@@ -90,10 +90,18 @@ class Scorer:
             self._memo[key] = hit
         return hit
 
-    def totals(self, entries: Iterable[Entry]) -> Totals:
-        """An attempt's totals from scratch: every question unanswered, then each answer."""
+    def totals(self, entries: Iterable[Entry], left_out: Iterable[str] = ()) -> Totals:
+        """An attempt's totals from scratch: every question unanswered, then each answer.
+
+        `left_out`: the pool questions the candidate was not given, taken out of the
+        blank base (they count nowhere).
+        """
         sums = [s for s, _ in self._base]
         counts = [list(c) for _, c in self._base]
+        for qid in left_out:
+            b = self.entry(qid, None)
+            sums[b.section] -= int(b.score * self.lcd)
+            counts[b.section][b.default] -= 1
         for e in entries:
             sums[e.section] += e.delta
             counts[e.section][e.default] -= 1
@@ -126,6 +134,7 @@ def rescore(
     new: Scorer,
     old: Scorer,
     blank: Scorer | None,
+    left_out: frozenset[str] = frozenset(),
 ) -> tuple[Fraction, list[tuple[str, Entry]]]:
     """Move one attempt's totals to the new key by the difference; its total before.
 
@@ -135,7 +144,8 @@ def rescore(
     second run. A question without a row counts in the totals with the blank marks of
     the key the attempt started or was last regraded under (`blank`; None when that is
     the new key already). The total before is recomputed from the responses under `old`,
-    the key before the change, so the impact is the same on every run.
+    the key before the change, so the impact is the same on every run. Questions in
+    `left_out` (pools: not given to this candidate) are not the attempt's and move nothing.
     """
     changed: list[tuple[str, Entry]] = []
     seen: set[str] = set()
@@ -149,7 +159,7 @@ def rescore(
             totals.move(section, (cast(Outcome, outcome), Fraction(marks)), (e.outcome, e.score))
             changed.append((qid, e))
     for qid in questions:
-        if qid in seen:
+        if qid in seen or qid in left_out:
             continue
         e = new.entry(qid, None)
         delta += e.score - old.entry(qid, None).score
@@ -163,22 +173,28 @@ def rescore(
 
 @dataclass(frozen=True, slots=True)
 class Rescored:
-    """One attempt's total before and after the change."""
+    """One attempt's total before and after the change.
+
+    `had`: whether the attempt was given any of the changed questions (pools); one that
+    was not is not counted as rescored, though its rank may still move.
+    """
 
     attempt_id: str
     submitted: bool
     before: Fraction
     after: Fraction
+    had: bool = True
 
 
 def impact(rescored: Sequence[Rescored], closed: bool) -> dict[str, Any]:
     """The effect over the submitted attempts (docs/api.md, GET .../key)."""
-    done = [r for r in rescored if r.submitted]
+    submitted = [r for r in rescored if r.submitted]
+    done = [r for r in submitted if r.had]
     gains = [r.after - r.before for r in done]
     rank_changed = None
     if closed:
-        before = ranking.competition_ranks([r.before for r in done])
-        after = ranking.competition_ranks([r.after for r in done])
+        before = ranking.competition_ranks([r.before for r in submitted])
+        after = ranking.competition_ranks([r.after for r in submitted])
         rank_changed = sum(b != a for b, a in zip(before, after, strict=True))
     return {
         "attempts_rescored": len(done),

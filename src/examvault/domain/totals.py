@@ -45,11 +45,17 @@ class Totals:
     sections: dict[str, Part]
 
     @classmethod
-    def empty(cls, exam: Exam) -> Totals:
-        """Every question unanswered: unanswered marks may be non-zero."""
+    def empty(cls, exam: Exam, left_out: frozenset[str] = frozenset()) -> Totals:
+        """Every question unanswered: unanswered marks may be non-zero.
+
+        `left_out`: the questions of pools the candidate was not given
+        (`exams.left_out`), which count nowhere, not even as unanswered.
+        """
         sections = {s.id: Part() for s in exam.sections}
         whole = Part()
         for q in exam.questions:
+            if q.id in left_out:
+                continue
             outcome = score(q.rule, None)
             sections[q.section_id].score += outcome[1]
             sections[q.section_id].counts[_INDEX[outcome[0]]] += 1
@@ -58,9 +64,14 @@ class Totals:
         return cls(whole=whole, sections=sections)
 
     @classmethod
-    def of(cls, exam: Exam, outcomes: dict[str, tuple[Outcome, Fraction]]) -> Totals:
+    def of(
+        cls,
+        exam: Exam,
+        outcomes: dict[str, tuple[Outcome, Fraction]],
+        left_out: frozenset[str] = frozenset(),
+    ) -> Totals:
         """Totals from scratch, from the outcome of each answered question."""
-        totals = cls.empty(exam)
+        totals = cls.empty(exam, left_out)
         for qid, outcome in outcomes.items():
             q = exam.by_id[qid]
             totals.move(q.section_id, score(q.rule, None), outcome)

@@ -181,11 +181,14 @@ def remaining(row: Any, now: int) -> float:
 
 
 def section_marks(exam: Exam) -> list[dict[str, Any]]:
-    """Each section with its question count and distinct marking schemes (for /me)."""
+    """Each section with its question count and distinct marking schemes (for /me).
+
+    A pool counts what each candidate gets (`draw`): its questions share one marking.
+    """
     out = []
     for s in exam.sections:
         groups: dict[bytes, tuple[Mapping[str, Any], int]] = {}
-        for qid in s.question_ids:
+        for qid in s.question_ids[: s.draw]:
             marks = exam.by_id[qid].marks
             key = orjson.dumps(marks, option=orjson.OPT_SORT_KEYS)
             groups[key] = (marks, groups.get(key, (marks, 0))[1] + 1)
@@ -193,7 +196,7 @@ def section_marks(exam: Exam) -> list[dict[str, Any]]:
             {
                 "id": s.id,
                 "title": s.title,
-                "questions": len(s.question_ids),
+                "questions": len(s.question_ids[: s.draw]),
                 "marks": [dict(m) | {"questions": n} for m, n in groups.values()],
             }
         )

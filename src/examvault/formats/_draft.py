@@ -118,6 +118,7 @@ class DraftSection:
     name: str
     title: str
     questions: tuple[DraftQuestion, ...]
+    draw: int | None = None  # a pool: how many of its questions each candidate gets
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class Sections:
         self._names: dict[str, str] = {}
         self._questions: dict[str, list[DraftQuestion]] = {}
         self._items: list[DraftQuestion | Problem] = []
+        self._draws: dict[str, int] = {}
 
     def refuse(self, problem: Problem) -> None:
         """Record an item (or a rule) that cannot be carried, in file order."""
@@ -176,10 +178,19 @@ class Sections:
         self._questions[key].append(question)
         self._items.append(question)
 
+    def draw(self, key: str, count: int) -> None:
+        """Make the section ``key`` a pool of which each candidate gets ``count``."""
+        self._draws[key] = count
+
     def freeze(self) -> tuple[DraftSection, ...]:
         """The sections as value objects, in the order they first appeared."""
         return tuple(
-            DraftSection(self._names[key], self._titles[key], tuple(self._questions[key]))
+            DraftSection(
+                self._names[key],
+                self._titles[key],
+                tuple(self._questions[key]),
+                self._draws.get(key),
+            )
             for key in self._order
         )
 
@@ -272,7 +283,10 @@ def build_sections(sections: Iterable[DraftSection]) -> Built:
             number += 1
             questions.append(_question(question, number, question_ids))
             placed[id(question)] = (sid, questions[-1])
-        built.append({"id": sid, "title": section.title or sid, "questions": questions})
+        doc: dict[str, Any] = {"id": sid, "title": section.title or sid, "questions": questions}
+        if section.draw is not None:  # its range is checked with the definition (422)
+            doc["draw"] = section.draw
+        built.append(doc)
     return Built(built, placed, frozenset(question_ids))
 
 

@@ -301,6 +301,8 @@ def test_xml(definition: Mapping[str, Any]) -> bytes:
             title=section.get("title") or section["id"],
             visible="true",
         )
+        if section.get("draw") is not None:  # a pool: QTI's selection comes before ordering
+            SubElement(element, "qti-selection", select=str(section["draw"]))
         if shuffle:
             SubElement(element, "qti-ordering", shuffle="true")
         for question in section["questions"]:

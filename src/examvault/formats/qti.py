@@ -22,7 +22,9 @@ What maps:
 - marks as ``_qti_rp`` explains; a test ``weight`` used by the test's outcome processing
   multiplies the item's marks;
 - ``shuffle="true"`` on every choice interaction (with no ``fixed`` choice) → shuffled
-  options, ``ordering shuffle="true"`` on every section → shuffled questions.
+  options, ``ordering shuffle="true"`` on every section → shuffled questions;
+- ``selection select="k"`` on a section of items → a pool, ``draw: k`` (the range and the
+  one marking of a pool are checked with the definition).
 
 Text is read by ``_text`` (carried whole or refused by name: pictures of the package and
 MathML until rich text lands, links, audio, video, ruby); prompts and body text are kept,
@@ -31,10 +33,11 @@ does not); feedback and rubric blocks are not carried. Refused as unsupported, n
 item and its file: other interactions (matching, ordering, drag-and-drop, hotspot…),
 several interactions in one item, items with no interaction, adaptive or templated items,
 shared stimuli; routing (``preCondition``/``branchRule``) on an item reference refuses
-that item, on a section or test part every item under it — never ignored. At test level
-``selection`` (random subsets) is refused, and ``skip_unsupported`` ignores it (all items
-imported, in order) and reports it as skipped. An item ``weight`` the test's outcome
-processing does not use is reported in the draft's notes.
+that item, on a section or test part every item under it — never ignored. A
+``selection`` with replacement or over nested sections is refused, and
+``skip_unsupported`` ignores it (all items imported, in order) and reports it as skipped.
+An item ``weight`` the test's outcome processing does not use is reported in the draft's
+notes.
 """
 
 from __future__ import annotations
@@ -330,14 +333,7 @@ class _TestReader:
         for child in container:
             if child.tag == "assessmentSection":
                 if (selection := child.find("selection")) is not None:
-                    count = selection.get("select", "?")
-                    self.sections.refuse(
-                        Problem(
-                            child.get("identifier", "?"),
-                            self.path,
-                            f"selects {count} of its items at random",
-                        )
-                    )
+                    self._selection(child, selection)
                 ordering = child.find("ordering")
                 self.question_shuffles.append(
                     ordering is not None and ordering.get("shuffle") == "true"
@@ -345,6 +341,28 @@ class _TestReader:
                 self.visit(child, routed)
             elif child.tag == "assessmentItemRef":
                 self._item(container, child, routed)
+
+    def _selection(self, section: Element, selection: Element) -> None:
+        """A section's random subset: a pool (`draw`) when it is k of its own items."""
+        count = selection.get("select", "?")
+        nested = section.find("assessmentSection") is not None
+        if (
+            count.isdigit()
+            and section.get("identifier")
+            and not nested
+            and selection.get("withReplacement", "false") != "true"
+        ):
+            self.sections.draw(section.get("identifier", ""), int(count))
+            return
+        how = " with replacement" if selection.get("withReplacement") == "true" else ""
+        where = " of nested sections" if nested else ""
+        self.sections.refuse(
+            Problem(
+                section.get("identifier", "?"),
+                self.path,
+                f"selects {count} of its items at random{how}{where}",
+            )
+        )
 
     def _item(self, section: Element, ref: Element, routed: str | None) -> None:
         self.done += 1

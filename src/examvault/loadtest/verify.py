@@ -27,7 +27,7 @@ from typing import Any
 import aiohttp
 
 from examvault.domain.answers import normal_form
-from examvault.domain.exams import Exam, compile_exam, parse_definition
+from examvault.domain.exams import Exam, compile_exam, left_out, parse_definition
 from examvault.domain.marking import Response, round_half_away, score
 from examvault.loadtest.student import GaveUp, Http, Student
 
@@ -158,7 +158,7 @@ def check_student(
         verdict.submitted_twice += 1
         ok = False
         verdict.note(f"{s.cid}: submitted_at {s.submitted_at} vs {row.get('submitted_at')}")
-    expected = recompute(exam, final)
+    expected = recompute(exam, final, left_out(exam, s.cid))
     if Decimal(str(row.get("score"))) != expected:
         verdict.score_mismatch += 1
         ok = False
@@ -169,10 +169,14 @@ def check_student(
         verdict.submissions_failed += 1
 
 
-def recompute(exam: Exam, final: Mapping[str, Mapping[str, Any]]) -> Decimal:
+def recompute(
+    exam: Exam, final: Mapping[str, Mapping[str, Any]], left_out: frozenset[str] = frozenset()
+) -> Decimal:
     """The score of the client's final responses, rounded as the API rounds (2 places)."""
     total = Fraction(0)
     for q in exam.questions:
+        if q.id in left_out:  # a pool question this candidate was not given
+            continue
         item = final.get(q.id)
         response: Response = None if item is None else normal_form(q, item["response"])
         total += score(q.rule, response)[1]

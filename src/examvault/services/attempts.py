@@ -18,7 +18,7 @@ from examvault import errors
 from examvault.clock import Clock, format_time
 from examvault.domain import deadlines, views
 from examvault.domain.answers import parse_items
-from examvault.domain.exams import Exam
+from examvault.domain.exams import Exam, left_out
 from examvault.domain.totals import Totals
 from examvault.metrics import Metrics
 from examvault.services.candidates import Candidate
@@ -189,7 +189,13 @@ class Attempts:
         received_at = self.clock.now()
         meta = await self._owned(candidate, attempt_id)
         exam = await self._exam_for(candidate, meta)
-        items = parse_items(exam, body, required=kind == "save", max_items=self.max_items_per_save)
+        items = parse_items(
+            exam,
+            body,
+            required=kind == "save",
+            max_items=self.max_items_per_save,
+            left_out=left_out(exam, candidate.id),
+        )
         if meta is None:
             raise errors.NotFound("no such attempt")
         result: dict[str, Any] = await self.writes.attempt(

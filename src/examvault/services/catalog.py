@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
 from examvault.domain import exact_json
-from examvault.domain.exams import Exam, ExamDef, compile_exam, with_key_changes
+from examvault.domain.exams import Exam, ExamDef, compile_exam, left_out, with_key_changes
 from examvault.domain.totals import Totals
 from examvault.store.queries import exam_keys, exams
 
@@ -41,9 +41,15 @@ class Catalog:
         """
         return self._by_version.get((exam_id, version))
 
-    def empty_totals(self, exam: Exam) -> str:
+    def empty_totals(self, exam: Exam, candidate_id: str) -> str:
         """`Totals.empty(exam).dumps()`, computed once per exam version and key: every
-        attempt starts from it, and at the start of an exam every student starts."""
+        attempt starts from it, and at the start of an exam every student starts.
+
+        An exam with pools has one per candidate (only the drawn questions count as
+        unanswered); those are computed each time, not kept.
+        """
+        if exam.has_draw:
+            return Totals.empty(exam, left_out(exam, candidate_id)).dumps()
         key = (exam.id, exam.version, exam.key_version)
         text = self._empty.get(key)
         if text is None:

@@ -133,7 +133,7 @@ async def _insert(
 ) -> list[tuple[StartOp, Started, str | None]]:
     """Insert the attempts of those allowed to start; the new ones, with their rooms."""
     people = await candidates.many(conn, exam.id, sorted({op.candidate_id for op in todo}))
-    totals = todo[0].catalog.empty_totals(exam)
+    catalog = todo[0].catalog
     rows: list[dict[str, Any]] = []
     chosen: dict[str, tuple[StartOp, Started]] = {}
     for op in todo:
@@ -165,7 +165,7 @@ async def _insert(
                 "end_at": deadlines.end(deadline, exam.grace_seconds),
                 "last_seq": 0,
                 "answered": 0,
-                "totals": totals,
+                "totals": catalog.empty_totals(exam, op.candidate_id),
                 "key_version": exam.key_version,
                 "last_seen_at": now,
             }

@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.clock import MICROS
+from examvault.domain.exams import left_out
 from examvault.domain.rescoring import Rescored, Scorer, impact, rescore, touched
 from examvault.domain.totals import Totals
 from examvault.jobs.handlers.ranks import Ranks
@@ -84,11 +85,16 @@ class RescoreChunk:
         changed_answers: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []
         out: list[Rescored] = []
+        exam = self.new.exam
         for row in rows:
+            # Pools: the questions this candidate was not given count nowhere.
+            gone = left_out(exam, row.candidate_id)
             if row.id in full:
                 items = stored[row.id]
-                totals = self.new.totals(self.new.entry(q, t) for q, t, _, _ in items)
-                before = self.old.totals(self.old.entry(q, t) for q, t, _, _ in items).whole.score
+                totals = self.new.totals((self.new.entry(q, t) for q, t, _, _ in items), gone)
+                before = self.old.totals(
+                    (self.old.entry(q, t) for q, t, _, _ in items), gone
+                ).whole.score
                 changed = [
                     (q, e)
                     for q, t, outcome, marks in items
@@ -99,7 +105,9 @@ class RescoreChunk:
                 blank = None
                 if row.key_version != target:
                     blank = self.blanks.get(row.key_version, self.old)
-                before, changed = rescore(totals, stored[row.id], qids, self.new, self.old, blank)
+                before, changed = rescore(
+                    totals, stored[row.id], qids, self.new, self.old, blank, gone
+                )
             for qid, e in changed:
                 changed_answers.append(
                     {"b_a": row.id, "b_q": qid, "outcome": e.outcome, "score": e.text}
@@ -107,7 +115,8 @@ class RescoreChunk:
             text = totals.dumps()
             if text != row.totals or row.key_version != target:
                 attempt_rows.append({"b_id": row.id, "totals": text, "key_version": target})
-            out.append(Rescored(row.id, row.status == "submitted", before, totals.whole.score))
+            had = not gone or not qids <= gone
+            out.append(Rescored(row.id, row.status == "submitted", before, totals.whole.score, had))
         await answers.update_scores(conn, changed_answers)
         await attempts.update_totals(conn, attempt_rows)
         return out

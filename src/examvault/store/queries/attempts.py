@@ -22,6 +22,7 @@ from examvault.store.tables import attempts, candidates, exams
 # An attempt's own columns, the ones a rescore reads.
 RESCORE_COLUMNS = (
     attempts.c.id,
+    attempts.c.candidate_id,
     attempts.c.status,
     attempts.c.totals,
     attempts.c.key_version,

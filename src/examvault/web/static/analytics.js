@@ -192,7 +192,8 @@ export function sectionsChart(sections, scoresBySection) {
 
 /** One point per question: facility (x, 0–1) against discrimination (y, −1–1). */
 export function itemsChart(questions) {
-  const shown = questions.filter((q) => q.facility != null);
+  // A pool question given to too few attempts for both groups has no discrimination.
+  const shown = questions.filter((q) => q.facility != null && q.discrimination != null);
   const flagged = shown.filter((q) => q.flags.length);
   const summary = shown.length
     ? `${shown.length} questions plotted by facility (share correct) against discrimination. ${flagged.length ? `Flagged: ${flagged.map((q) => `${q.id} (facility ${q.facility}, discrimination ${q.discrimination})`).join("; ")}.` : "None flagged."}`
