@@ -36,7 +36,8 @@ def decimal_number(text: str | None) -> int | float | None:
 
 
 def _counts(part: Part) -> dict[str, int]:
-    return dict(zip(("correct", "partial", "wrong", "unanswered"), part.counts, strict=True))
+    counts = dict(zip(("correct", "partial", "wrong", "unanswered"), part.counts, strict=True))
+    return counts | {"pending_marks": part.pending}
 
 
 def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None) -> dict[str, Any]:

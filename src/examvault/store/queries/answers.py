@@ -29,14 +29,15 @@ async def of_attempt(conn: AsyncConnection, attempt_id: str) -> Sequence[Any]:
 async def for_rescore(
     conn: AsyncConnection, ids: Sequence[str], questions: frozenset[str] | None
 ) -> Any:
-    """(attempt_id, question_id, response, outcome, score) of these attempts (and only
-    these questions, if given)."""
+    """(attempt_id, question_id, response, outcome, score, mark) of these attempts (and
+    only these questions, if given)."""
     query = select(
         answers.c.attempt_id,
         answers.c.question_id,
         answers.c.response,
         answers.c.outcome,
         answers.c.score,
+        answers.c.mark,
     ).where(answers.c.attempt_id.in_(ids))
     if questions is not None:
         query = query.where(answers.c.question_id.in_(sorted(questions)))
