@@ -138,11 +138,12 @@ def rescore(
 
     `stored` are the attempt's answer rows (question, response, outcome, score, and
     maybe a manual question's mark) among `questions`; each is moved from what it stored
-    to what the new key gives, so a row a save already scored under the new key moves by nothing, and so does every row on a
-    second run. A question without a row counts in the totals with the blank marks of
-    the key the attempt started or was last regraded under (`blank`; None when that is
-    the new key already). The total before is recomputed from the responses under `old`,
-    the key before the change, so the impact is the same on every run.
+    to what the new key gives, so a row a save already scored under the new key moves by
+    nothing, and so does every row on a second run. A question without a row counts in
+    the totals with the blank marks of the key the attempt started or was last regraded
+    under (`blank`; None when that is the new key already). The total before is
+    recomputed from the responses under `old`, the key before the change, so the impact
+    is the same on every run.
     """
     changed: list[tuple[str, Entry]] = []
     seen: set[str] = set()

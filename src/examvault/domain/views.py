@@ -36,8 +36,7 @@ def decimal_number(text: str | None) -> int | float | None:
 
 
 def _counts(part: Part) -> dict[str, int]:
-    counts = dict(zip(("correct", "partial", "wrong", "unanswered"), part.counts, strict=True))
-    return counts | {"pending_marks": part.pending}
+    return dict(zip(("correct", "partial", "wrong", "unanswered"), part.counts, strict=True))
 
 
 def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None) -> dict[str, Any]:
@@ -46,6 +45,7 @@ def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None)
         "score": number(totals.whole.score),
         "max_score": number(exam.max_score),
         **_counts(totals.whole),
+        "pending_marks": totals.whole.pending,
         "sections": [
             {
                 "id": s.id,
