@@ -357,6 +357,9 @@ class Question:
     rule: marking.Rule
     marks: Mapping[str, Any]
     max_chars: int = DEFAULT_MAX_CHARS
+    # The key as the definition (or the last key change) wrote it: what a `full` review
+    # shows. Never in a view before release (domain/views.py builds views field by field).
+    answer: Any = None
 
     @property
     def manual(self) -> bool:
@@ -499,6 +502,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
                     rule=rule,
                     marks=_manual_marks(rule) if rule.manual else public_marks(rule.marking),
                     max_chars=q.max_chars or DEFAULT_MAX_CHARS,
+                    answer=q.answer,
                 )
             )
             ids.append(q.id)
@@ -539,6 +543,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
 def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str, Any]]) -> Exam:
     """The same exam scored under a later key (docs/marking.md, Key changes)."""
     rules = {q.id: q.rule for q in exam.questions}
+    written = {q.id: q.answer for q in exam.questions}
     for change in changes:
         qid = change["question_id"]
         rule = rules[qid]
@@ -546,6 +551,7 @@ def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str
             rules[qid] = rule.evolve(dropped=change.get("bonus", "all"))
         else:
             rules[qid] = rule.evolve(key=key_for(rule.type, change["answer"]), dropped=None)
+            written[qid] = change["answer"]
     questions = tuple(
         Question(
             id=q.id,
@@ -557,6 +563,7 @@ def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str
             rule=rules[q.id],
             marks=q.marks,
             max_chars=q.max_chars,
+            answer=written[q.id],
         )
         for q in exam.questions
     )

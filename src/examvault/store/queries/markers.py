@@ -27,7 +27,9 @@ async def taken(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -> list
     return list(
         (
             await conn.execute(
-                select(markers.c.id).where(markers.c.exam_id == exam_id, markers.c.id.in_(list(ids)))
+                select(markers.c.id).where(
+                    markers.c.exam_id == exam_id, markers.c.id.in_(list(ids))
+                )
             )
         ).scalars()
     )
