@@ -157,7 +157,7 @@ async def test_bad_marks_are_refused_naming_the_script_and_nothing_is_applied(
 
 
 async def test_a_re_mark_replaces_the_mark_and_moves_the_totals_exactly(server: Server) -> None:
-    _, ids = await sit(server, {"C1": {"e1": "One", "e2": "Two", "s1": "Paris"}})
+    await sit(server, {"C1": {"e1": "One", "e2": "Two", "s1": "Paris"}})
     m = await markers(server)
     got = await all_scripts(server, m["M1"])
     e1 = next(s["script_id"] for s in got if s["question_id"] == "e1")
