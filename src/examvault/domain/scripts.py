@@ -24,7 +24,7 @@ from examvault.errors import InvalidBody
 
 MAX_MARKS = 500
 MAX_COMMENT_CHARS = 5_000
-SCRIPT_ID_CHARS = 24  # 144 bits of an HMAC-SHA-256, base32: unguessable and short
+SCRIPT_ID_CHARS = 24  # 120 bits of an HMAC-SHA-256 in base32: unguessable and short
 Status = Literal["unmarked", "marked", "all"]
 
 
