@@ -264,3 +264,17 @@ async def test_no_review_by_default(server: Server) -> None:
     tokens, ids = await sit(server, {"C1": {"q1": "A"}}, written_exam(release="immediately"))
     r = await server.as_(tokens["C1"], "GET", f"/attempts/{ids['C1']}/review")
     assert r.status_code == 409
+
+
+async def test_analytics_of_an_exam_with_written_answers(server: Server) -> None:
+    await sit(
+        server,
+        {"C1": {"s1": "Paris", "e1": "One"}, "C2": {"s1": "Rome", "e1": "Two"}, "C3": {}},
+    )
+    assert (await server.admin("POST", "/exams/essay-1/close")).status_code == 200
+    r = await server.admin("GET", "/exams/essay-1/analytics")
+    assert r.status_code == 200, r.text
+    items = {i["id"]: i for i in r.json()["questions"]}
+    assert items["s1"]["options"] == {} and items["s1"]["facility"] == 0.3333
+    # Two answers to e1 are pending: in none of the four outcome shares.
+    assert sum(items["e1"]["outcomes"].values()) < 1
