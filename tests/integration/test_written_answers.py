@@ -244,6 +244,35 @@ async def test_review_follows_the_exam_setting(server: Server) -> None:
     assert questions["e2"]["outcome"] == "unanswered" and questions["e2"]["response"] is None
 
 
+async def test_a_full_review_gives_keys_in_the_definitions_own_shape(server: Server) -> None:
+    exam = written_exam(review="full", release="immediately")
+    exam["sections"][0]["questions"] += [
+        {"id": "n1", "type": "numeric", "answer": {"value": 2.50, "tolerance": "0.05"},
+         "marking": {"correct": 1}},
+        {"id": "m1", "type": "multiple", "options": [{"id": "A"}, {"id": "B"}],
+         "answer": ["A", "B"], "marking": {"correct": 1}},
+    ]  # fmt: skip
+    tokens, ids = await sit(server, {"C1": {"n1": "2.55"}}, exam)
+    r = await server.admin(
+        "PUT", "/exams/essay-1/key",
+        json={"changes": [{"question_id": "s1", "answer": ["Lyon"]}]},
+    )  # fmt: skip
+    assert r.status_code == 202, r.text
+
+    async def regraded() -> bool:
+        history = (await server.admin("GET", "/exams/essay-1/key")).json()["history"]
+        return bool(history[-1]["status"] == "done")
+
+    await wait_for(regraded)
+    r = await server.as_(tokens["C1"], "GET", f"/attempts/{ids['C1']}/review")
+    assert r.status_code == 200, r.text
+    questions = {q["id"]: q for s in r.json()["sections"] for q in s["questions"]}
+    assert questions["n1"]["key"] == {"value": 2.5, "tolerance": "0.05"}
+    assert questions["n1"]["outcome"] == "correct" and questions["n1"]["response"] == "2.55"
+    assert questions["m1"]["key"] == ["A", "B"]
+    assert questions["s1"]["key"] == ["Lyon"]
+
+
 async def test_review_is_refused_before_release_and_when_the_exam_offers_none(
     server: Server,
 ) -> None:

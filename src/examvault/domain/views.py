@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from examvault.clock import format_time
-from examvault.domain import deadlines
+from examvault.domain import deadlines, exact_json
 from examvault.domain.exams import Exam, Question, candidate_order, option_order
 from examvault.domain.marking import round_half_away, score
 from examvault.domain.totals import Part, Totals, parse_fraction
@@ -127,7 +127,8 @@ def review(
             if a is not None and a.mark_comment is not None:
                 doc["comment"] = a.mark_comment
             if full and not q.manual:
-                doc["key"] = q.answer
+                # Exact digits, as the author wrote them (a numeric key holds Decimals).
+                doc["key"] = orjson.Fragment(exact_json.dumps(q.answer))
             out.append(doc)
         sections.append({"id": section.id, "title": section.title, "questions": out})
     return {"sections": sections}
