@@ -308,3 +308,34 @@ def mark_for(rng: Any, question_id: str) -> Fraction:
     return (
         Fraction(rng.randint(0, 40), 4) if question_id == "e1" else Fraction(rng.randint(0, 8), 2)
     )
+
+
+async def test_a_new_response_after_a_reopen_clears_the_mark(server: Server) -> None:
+    """The mark is of the response it marked: reopened and changed, the answer is
+    pending again; resubmitted, it is a script to mark once more."""
+    tokens, ids = await sit(server, {"C1": {"e1": "First"}, "C2": {"e1": "Other"}})
+    m1 = (await markers(server))["M1"]
+    got = {s["response"]: s["script_id"] for s in await all_scripts(server, m1)}
+    body = {"marks": [{"script_id": sid, "mark": 8} for sid in got.values()]}
+    assert (await server.as_(m1, "PUT", "/exams/essay-1/marks", json=body)).status_code == 200
+    action = {"action": "reopen", "reason": "fire alarm", "seconds": 600, "candidates": ["C1"]}
+    r = await server.admin("POST", "/exams/essay-1/actions", json=action)
+    assert r.status_code == 200 and [a["candidate_id"] for a in r.json()["applied"]] == ["C1"]
+    # In progress again: no script; the marked answer still counts.
+    assert [s["response"] for s in await all_scripts(server, m1, status="all")] == ["Other"]
+    r = await server.save(
+        tokens["C1"], ids["C1"], {"question_id": "e1", "response": "New", "seq": 2}
+    )
+    assert r.status_code == 200, r.text
+    r = await server.as_(tokens["C1"], "POST", f"/attempts/{ids['C1']}/submit")
+    assert r.status_code == 200 and r.json()["result"] is None  # pending again
+    again = await all_scripts(server, m1, status="unmarked")
+    assert [(s["response"], s["script_id"]) for s in again] == [("New", got["First"])]
+    rows = {
+        r["candidate_id"]: r
+        for r in (await server.admin("GET", "/exams/essay-1/results")).json()["results"]
+    }
+    assert (rows["C1"]["pending_marks"], rows["C1"]["score"]) == (1, 0.5)
+    assert (rows["C2"]["pending_marks"], rows["C2"]["score"]) == (0, 8.5)
+    for _, (stored, recomputed) in (await _recomputed(server)).items():
+        assert stored == recomputed
