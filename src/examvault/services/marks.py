@@ -141,6 +141,7 @@ class Marks:
 
     async def mark(self, exam_id: str, who: Marker, body: Any) -> dict[str, Any]:
         """Apply marks, all or none (docs/api.md, PUT .../marks)."""
+        who.check_exam(exam_id)  # 403 comes before the body's 422 (docs/api.md)
         items = scripts.parse_marks(body)
         exam, _, found = await self._scripts(exam_id, who, None)
         by_id = {s.script_id: s for s in found}
