@@ -29,6 +29,8 @@ from examvault.services.imports import Sandbox
 from examvault.services.invigilators import Invigilators
 from examvault.services.journal import Journal
 from examvault.services.keys import Keys
+from examvault.services.markers import Markers
+from examvault.services.marks import Marks
 from examvault.services.queue import JobQueue
 from examvault.services.results import Results
 from examvault.services.sweeper import Sweeper
@@ -51,6 +53,8 @@ class Core:
     directory: Directory
     invigilators: Invigilators
     examday: ExamDay
+    markers: Markers
+    marks: Marks
     attempts: Attempts
     exams: Exams
     imports: Sandbox
@@ -92,6 +96,8 @@ class Core:
             directory=Directory(store, writes, clock),
             invigilators=Invigilators(store, writes, clock),
             examday=ExamDay(store, writes, catalog, clock, metrics),
+            markers=Markers(store, writes, catalog, clock),
+            marks=Marks(store, writes, catalog, clock, queue),
             attempts=Attempts(
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),

@@ -147,6 +147,18 @@ class NotReleased(Conflict):
     type = "urn:examvault:not-released"
 
 
+class MarksPending(NotReleased):
+    """The result waits for marks still to be given."""
+
+    type = "urn:examvault:marks-pending"
+
+
+class NoReview(Conflict):
+    """This exam does not let candidates review their attempt."""
+
+    type = "urn:examvault:no-review"
+
+
 class ExamInUse(Conflict):
     """The exam has attempts, so its definition can no longer change."""
 

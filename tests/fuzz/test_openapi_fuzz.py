@@ -72,6 +72,7 @@ class Fuzzed:
     attempts: dict[str, str]
     questions: dict[str, str]
     stored: dict[str, dict[str, Any]]
+    scripts: list[str]
     steering: HookDispatcher | None = None
     statuses: Counter[int] = field(default_factory=Counter)
 
@@ -83,9 +84,28 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _seed(client: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]]]:
-    """An exam, three candidates, two attempts with acknowledged answers."""
-    r = client.post("/api/v1/exams", json=to_json(small_exam(EXAM, n=2)), headers=_bearer(ADMIN))
+def seeded_exam() -> dict[str, Any]:
+    """Every question type: the small exam and a section of matched and manual text."""
+    doc = small_exam(EXAM, n=2)
+    doc["sections"].append(
+        {
+            "id": "written",
+            "questions": [
+                {"id": "t0", "type": "text", "answer": ["Paris"], "marking": {"correct": 1}},
+                {"id": "e0", "type": "text", "max_chars": 200,
+                 "marking": {"correct": 4, "manual": True, "step": "1/4"}},
+            ],
+        }
+    )  # fmt: skip
+    return doc
+
+
+def _seed(
+    client: Any,
+) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]], list[str]]:
+    """An exam, three candidates, two attempts with acknowledged answers, a third one
+    submitted with a written answer, a marker (token "M1") and the scripts' ids."""
+    r = client.post("/api/v1/exams", json=to_json(seeded_exam()), headers=_bearer(ADMIN))
     assert r.status_code == 201, r.text
     people = {"candidates": [{"id": c, "name": f"Name {c}"} for c in ("R1", "R2", "R3")]}
     r = client.post(f"/api/v1/exams/{EXAM}/candidates", json=people, headers=_bearer(ADMIN))
@@ -120,7 +140,22 @@ def _seed(client: Any) -> tuple[dict[str, str], dict[str, str], dict[str, dict[s
         r = client.get(f"/api/v1/attempts/{aid}", headers=_bearer(tokens[cid]))
         stored[cid] = r.json()["answers"]
         assert len(stored[cid]) == len(items)
-    return tokens, attempts, stored
+    r = client.post(f"/api/v1/exams/{EXAM}/attempts", headers=_bearer(tokens["R3"]))
+    essay = {"answers": [{"question_id": "e0", "response": "An essay.", "seq": 1}]}
+    r = client.post(
+        f"/api/v1/attempts/{r.json()['attempt_id']}/submit", json=essay,
+        headers=_bearer(tokens["R3"]),
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/exams/{EXAM}/markers", json={"markers": [{"id": "M1"}]}, headers=_bearer(ADMIN)
+    )
+    assert r.status_code == 201, r.text
+    tokens["M1"] = r.json()["markers"][0]["token"]
+    r = client.get(f"/api/v1/exams/{EXAM}/scripts", headers=_bearer(tokens["M1"]))
+    scripts = [sc["script_id"] for sc in r.json()["scripts"]]
+    assert len(scripts) == 1, r.text
+    return tokens, attempts, stored, scripts
 
 
 NUMERIC_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"  # docs/api.md, ASCII digits
@@ -131,6 +166,7 @@ RESPONSES = {
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.from_regex(NUMERIC_TEXT, fullmatch=True),
+    "text": st.none() | st.text(max_size=250),
 }
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
 
@@ -204,6 +240,16 @@ def _steering(fuzzed: Fuzzed) -> HookDispatcher:
             return st.sampled_from([body, to_json(valid), to_json(changed)])
         if path == "/api/v1/exams/import" and "file" in body:
             return st.sampled_from([body, *(body | {"file": f} for f in files)])
+        if path.endswith("/marks") and isinstance(body.get("marks"), list):
+            # Real script ids, with marks in range, off the step, or out of range.
+            real = st.fixed_dictionaries(
+                {
+                    "script_id": st.sampled_from(fuzzed.scripts),
+                    "mark": st.sampled_from([0, 4, "1/4", 2.5, "1/3", 5, -1, "3.75"]),
+                }
+            )
+            marks = st.lists(st.one_of(real, st.sampled_from(body["marks"] or [{}])), max_size=3)
+            return st.one_of(st.just(body), marks.map(lambda ms: body | {"marks": ms}))
         return st.just(body)
 
     return hooks
@@ -220,17 +266,15 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
         # The client starts the app's lifespan in schemathesis's event-loop thread, where
         # every request of the fuzz is then served.
         with asgi.get_client(app) as client:
-            tokens, attempts, stored = _seed(client)
+            tokens, attempts, stored, scripts = _seed(client)
         schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
         # The token is sent by the test (as admin, as a candidate); `ignored_auth` checks
         # requests without one. Unknown query parameters are ignored, as HTTP servers do.
         schema.config.generation.update(
             with_security_parameters=False, allow_extra_parameters=False
         )
-        questions = {
-            q["id"]: q["type"] for s in small_exam(EXAM, n=2)["sections"] for q in s["questions"]
-        }
-        fuzzed = Fuzzed(app, schema, tokens, attempts, questions, stored)
+        questions = {q["id"]: q["type"] for s in seeded_exam()["sections"] for q in s["questions"]}
+        fuzzed = Fuzzed(app, schema, tokens, attempts, questions, stored, scripts)
         fuzzed.steering = _steering(fuzzed)
         yield fuzzed
     finally:
@@ -301,13 +345,19 @@ def _checks(operation: Any) -> list[Any]:
     return [no_server_error, problem_json, *schema_checks]
 
 
+MARKER_ROUTES = {"GET /api/v1/exams/{exam_id}/scripts", "PUT /api/v1/exams/{exam_id}/marks"}
+
+
 # Candidate first: the admin's fuzz may close the seeded exam, sealing every attempt.
+# A marker's token is fuzzed on the routes it may call (elsewhere it is a plain 403).
 @pytest.mark.parametrize("label", LABELS)
-@pytest.mark.parametrize("role", ["candidate", "admin"])
+@pytest.mark.parametrize("role", ["candidate", "marker", "admin"])
 def test_fuzz(fuzzed: Fuzzed, role: str, label: str) -> None:
+    if role == "marker" and label not in MARKER_ROUTES:
+        pytest.skip("a marker token may call only the scripts and marks routes")
     method, path = label.split(" ", 1)
     operation = fuzzed.schema[path][method]
-    token = ADMIN if role == "admin" else fuzzed.tokens["R1"]
+    token = {"admin": ADMIN, "marker": fuzzed.tokens["M1"]}.get(role, fuzzed.tokens["R1"])
     runs = [
         (
             GenerationMode.POSITIVE,

@@ -47,16 +47,32 @@ class Counter:
             self.statements.append(" ".join(words[:3]).upper())
 
 
+def written_section(per_type: int) -> dict[str, Any]:
+    """Matched and manual text questions (docs/exam-format.md), per_type of each."""
+    questions: list[dict[str, Any]] = []
+    for i in range(per_type):
+        questions += [
+            {"id": f"t{i}", "type": "text", "answer": ["b"], "marking": {"correct": 1}},
+            {"id": f"e{i}", "type": "text", "marking": {"correct": 5, "manual": True}},
+        ]
+    return {"id": "written", "questions": questions}
+
+
 async def statements_of_a_submit(
-    server: Server, counter: Counter, exam_id: str, per_type: int
+    server: Server, counter: Counter, exam_id: str, per_type: int, written: bool = False
 ) -> list[str]:
-    await server.create_exam(small_exam(exam_id, n=per_type))
+    exam = small_exam(exam_id, n=per_type)
+    if written:  # manual questions pending at submit: still nothing per question
+        exam["sections"].append(written_section(per_type))
+        exam["release"] = "immediately"
+    await server.create_exam(exam)
     token = (await server.register(exam_id, "R1"))["R1"]
     view = await server.start(exam_id, token)
     aid = view["attempt_id"]
     items = [
         {"question_id": q["id"], "seq": i + 1,
-         "response": {"single": "B", "multiple": ["A", "C"], "numeric": 2.5}[q["type"]]}
+         "response": {"single": "B", "multiple": ["A", "C"], "numeric": 2.5,
+                      "text": "B"}[q["type"]]}
         for i, q in enumerate(q for s in view["sections"] for q in s["questions"])
     ]  # fmt: skip
     assert (await server.save(token, aid, *items)).status_code == 200
@@ -65,7 +81,9 @@ async def statements_of_a_submit(
     counter.on = True
     r = await server.as_(token, "POST", f"/attempts/{aid}/submit")
     counter.on = False
-    assert r.status_code == 200 and r.json()["result"]["correct"] == 3 * per_type
+    result = r.json()["result"]
+    assert r.status_code == 200 and result["correct"] == (4 if written else 3) * per_type
+    assert result["pending_marks"] == (per_type if written else 0)
     return list(counter.statements)
 
 
@@ -82,3 +100,17 @@ async def test_a_submit_runs_the_same_statements_for_12_and_300_questions(
     assert small == large
     # read (and on PostgreSQL lock) the attempt, then seal it: nothing per question
     assert [s.split()[0] for s in small] == ["SELECT", "UPDATE"]
+
+
+async def test_a_submit_with_manual_questions_runs_the_same_statements(
+    database: str, tmp_path: Path
+) -> None:
+    """Marking happens after submission, never in it: the same statements as without."""
+    async with running(
+        database, tmp_path, run_workers=False, sweep_interval_seconds=3600
+    ) as server:
+        counter = Counter(server)
+        plain = await statements_of_a_submit(server, counter, "plain", per_type=4)
+        small = await statements_of_a_submit(server, counter, "w-small", 4, written=True)
+        large = await statements_of_a_submit(server, counter, "w-large", 100, written=True)
+    assert plain == small == large

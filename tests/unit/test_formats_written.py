@@ -16,30 +16,10 @@ from typing import Any
 
 import pytest
 
-from examvault.domain.exams import DefinitionError, parse_definition
 from examvault.formats import _qti_write, gift, import_exam, moodle_xml, qti
 from examvault.formats._draft import Draft, build_sections
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "formats"
-
-
-def _text_type_in_domain() -> bool:
-    exam = {
-        "id": "x", "title": "x", "duration_seconds": 60,
-        "sections": [{"id": "s", "title": "s", "questions": [
-            {"id": "q", "type": "text", "text": "?", "marking": {"correct": 1, "manual": True}}
-        ]}],
-    }  # fmt: skip
-    try:
-        parse_definition(exam)
-    except DefinitionError:
-        return False
-    return True
-
-
-needs_text_type = pytest.mark.skipif(
-    not _text_type_in_domain(), reason="text type not in domain yet"
-)
 
 
 def _package(directory: str) -> bytes:
@@ -134,7 +114,6 @@ def test_qti_writes_written_answers_back_with_their_marks() -> None:
     ]  # fmt: skip
 
 
-@needs_text_type
 def test_written_answers_import_end_to_end() -> None:
     imported = import_exam((FIXTURES / "gift" / "written.gift").read_bytes(), filename="w.gift")
     questions = [q for s in imported.definition["sections"] for q in s["questions"]]

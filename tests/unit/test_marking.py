@@ -655,3 +655,28 @@ def test_jee_advanced_outcome_follows_the_set_relation(
         assert (outcome, value) == ("partial", F(len(picked)))
     else:
         assert (outcome, value) == ("wrong", F(-2))
+
+
+def test_a_matched_text_ignores_case_spacing_and_composition() -> None:
+    from examvault.domain.marking import fold
+
+    assert fold("  Pa\u0301ris\u00a0\t CITY ") == fold("pÁris city") == "páris city"
+    assert fold("STRASSE") == fold("straße")
+    assert fold("a b") != fold("ab")
+
+
+def test_a_manual_question_is_pending_until_marked() -> None:
+    from examvault.domain.marking import Marking, Rule, check_mark, score
+
+    rule = Rule("text", frozenset(), Marking(Fraction(10), unanswered=Fraction(1, 2)), manual=True)
+    assert score(rule, None) == ("unanswered", Fraction(1, 2))
+    assert score(rule, "words") == ("pending", Fraction(0))
+    assert score(rule, "words", Fraction(10)) == ("correct", Fraction(10))
+    assert score(rule, "words", Fraction(0)) == ("wrong", Fraction(0))
+    assert score(rule, "words", Fraction(13, 2)) == ("partial", Fraction(13, 2))
+    assert score(rule.evolve(dropped="all"), "words") == ("correct", Fraction(10))
+    assert check_mark(rule, Fraction(13, 2)) is None
+    assert check_mark(rule, Fraction(1, 4)) is not None
+    assert check_mark(rule, Fraction(21, 2)) is not None
+    assert check_mark(rule, Fraction(-1, 2)) is not None
+    assert check_mark(rule.evolve(manual=False), Fraction(1)) is not None

@@ -316,6 +316,7 @@ def test_result_reports_rounded_totals_section_by_section() -> None:
         "partial": 1,
         "wrong": 1,
         "unanswered": 3,
+        "pending_marks": 0,
         "sections": [
             {
                 "id": "phy",

@@ -9,6 +9,7 @@ normal form for scoring and for telling a repeat from a change.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -66,9 +67,15 @@ def decode_response(question: Question, text: str | None) -> Response:
 
 
 def normal_form(question: Question, raw: Any) -> Response:
-    """The form scoring and repeat detection use; assumes `raw` was checked."""
+    """The form scoring and repeat detection use; assumes `raw` was checked.
+
+    A text is kept NFC-normalised, not folded: a change of case or spacing is a change
+    of content (journaled, and shown to a marker), though matching ignores it."""
     if is_unanswered(raw):
         return None
+    if question.type == "text":
+        assert isinstance(raw, str)
+        return unicodedata.normalize("NFC", raw) if raw.strip() else None
     if question.type == "single":
         return str(raw)
     if question.type == "multiple":
@@ -82,6 +89,8 @@ def check_response(question: Question, raw: Any) -> str | None:
         if isinstance(raw, list) and question.type != "multiple":
             return "[] clears only a multiple question; use null"
         return None
+    if question.type == "text":
+        return _check_text(question, raw)
     if question.type == "single":
         if not isinstance(raw, str):
             return "a single-choice response is one option id"
@@ -103,6 +112,17 @@ def check_response(question: Question, raw: Any) -> str | None:
         read_number(raw)
     except ValueError as exc:
         return f"a numeric response is a number or a numeric string: {exc}"
+    return None
+
+
+def _check_text(question: Question, raw: Any) -> str | None:
+    if not isinstance(raw, str):
+        return "a text response is a string"
+    # Counted after NFC (docs/api.md): "é" is one character however it was typed. The
+    # body's size limit bounds the work of normalising.
+    length = len(unicodedata.normalize("NFC", raw))
+    if length > question.max_chars:
+        return f"a text response has at most {question.max_chars} characters (got {length})"
     return None
 
 

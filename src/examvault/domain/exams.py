@@ -59,10 +59,15 @@ class MarkingDef(_Model):
     unanswered: MarkValue = 0
     partial: Literal["none", "jee_advanced", "proportional"] = "none"
     partial_per_option: MarkValue = 1
+    # Written answers marked by a person (`text` questions only): docs/exam-format.md.
+    manual: StrictBool = False
+    step: MarkValue | None = None
 
-    @field_validator("correct", "wrong", "unanswered", "partial_per_option")
+    @field_validator("correct", "wrong", "unanswered", "partial_per_option", "step")
     @classmethod
-    def _exact(cls, value: MarkValue) -> MarkValue:
+    def _exact(cls, value: MarkValue | None) -> MarkValue | None:
+        if value is None:
+            return value
         if isinstance(value, str) and len(value) > MAX_MARK_CHARS:
             raise ValueError(f"a mark written as text has at most {MAX_MARK_CHARS} characters")
         marking.parse_mark(value)
@@ -93,13 +98,18 @@ class NumericAnswer(_Model):
         raise ValueError('a numeric answer is {"value"}, {"value", "tolerance"} or {"min", "max"}')
 
 
+DEFAULT_MAX_CHARS = 5_000
+MAX_MAX_CHARS = 100_000
+
+
 class QuestionDef(_Model):
     id: Ident
-    type: Literal["single", "multiple", "numeric"]
+    type: Literal["single", "multiple", "numeric", "text"]
     text: Text = ""
     options: list[OptionDef] | None = None
-    answer: Any
+    answer: Any = None
     marking: str | MarkingDef
+    max_chars: Annotated[StrictInt, Field(ge=1, le=MAX_MAX_CHARS)] | None = None
 
     @field_validator("marking")
     @classmethod
@@ -112,6 +122,17 @@ class QuestionDef(_Model):
 
     @model_validator(mode="after")
     def _answer_fits_type(self) -> QuestionDef:
+        manual = isinstance(self.marking, MarkingDef) and self.marking.manual
+        if self.type != "text":
+            if manual or (isinstance(self.marking, MarkingDef) and self.marking.step is not None):
+                raise ValueError('only a text question is marked by hand ("manual", "step")')
+            if self.max_chars is not None:
+                raise ValueError("only a text question has max_chars")
+        else:
+            _check_text(self.options, self.answer, manual)
+            return self
+        if self.answer is None:
+            raise ValueError(f"a {self.type} question needs an answer")
         if self.type == "numeric":
             if self.options:
                 raise ValueError("a numeric question has no options")
@@ -127,6 +148,34 @@ class QuestionDef(_Model):
         if unknown:
             raise ValueError(f"the answer names unknown options: {', '.join(unknown)}")
         return self
+
+
+MAX_TEXT_ANSWERS = 100
+
+
+def _check_text(options: Any, answer: Any, manual: bool) -> None:
+    """A text question is matched (an `answer` list) or manual (`manual: true`), not both."""
+    if options:
+        raise ValueError("a text question has no options")
+    if manual:
+        if answer is not None:
+            raise ValueError('a manual text question has no "answer"')
+        return
+    if answer is None:
+        raise ValueError('a text question has an "answer" list, or "manual": true')
+    _text_key(answer)
+
+
+def _text_key(answer: Any) -> frozenset[str]:
+    if (
+        not isinstance(answer, list)
+        or not 1 <= len(answer) <= MAX_TEXT_ANSWERS
+        or not all(isinstance(a, str) and a.strip() and len(a) <= MAX_MAX_CHARS for a in answer)
+    ):
+        raise ValueError(
+            f"the answer of a text question is a list of 1 to {MAX_TEXT_ANSWERS} non-blank strings"
+        )
+    return frozenset(marking.fold(a) for a in answer)
 
 
 def _choice_key(qtype: str, answer: Any) -> frozenset[str]:
@@ -167,6 +216,9 @@ class ExamDef(_Model):
     closes_at: AwareDatetime | None = None
     grace_seconds: Annotated[StrictInt, Field(ge=0, le=24 * 3600)] = 30
     show_result: Literal["on_submit", "after_close", "never"] = "after_close"
+    # None: "when_marked" for an exam with manual questions, else "immediately".
+    release: Literal["when_marked", "immediately"] | None = None
+    review: Literal["none", "responses", "full"] | None = None
     shuffle: ShuffleDef = ShuffleDef()
     instructions: Text | None = None
     sections: Annotated[list[SectionDef], Field(min_length=1, max_length=100)]
@@ -257,7 +309,12 @@ def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
 
 
 def normalized(exam: ExamDef) -> dict[str, Any]:
-    """The stored form: every default filled in, times in UTC, JSON-ready."""
+    """The stored form: every default filled in, times in UTC, JSON-ready.
+
+    The fields of written answers, release and review are left out where unset, so the
+    stored form (and the fingerprint) of an exam without them is what it was before
+    they existed.
+    """
     doc = exam.model_dump(mode="python")
     for section in doc["sections"]:
         if section["draw"] is None:  # stored and shown only where it is used
@@ -265,6 +322,21 @@ def normalized(exam: ExamDef) -> dict[str, Any]:
     for name in ("opens_at", "closes_at"):
         value = doc[name]
         doc[name] = None if value is None else format_time_dt(value)
+    for name in ("release", "review"):
+        if doc[name] is None:
+            del doc[name]
+    for section in doc["sections"]:
+        for q in section["questions"]:
+            if q["max_chars"] is None:
+                del q["max_chars"]
+            if q["type"] == "text" and q["answer"] is None:
+                del q["answer"]
+            mk = q["marking"]
+            if isinstance(mk, dict):
+                if not mk["manual"]:
+                    del mk["manual"]
+                if mk["step"] is None:
+                    del mk["step"]
     return doc
 
 
@@ -295,7 +367,8 @@ def _canonical(rule: marking.Rule) -> tuple[Any, ...]:
     key: object = tuple(sorted(rule.key)) if isinstance(rule.key, frozenset) else rule.key
     if isinstance(rule.key, marking.NumericKey):
         key = (rule.key.low.normalize(_EXACT), rule.key.high.normalize(_EXACT))
-    return (rule.type, key, rule.marking, rule.dropped)
+    manual = (rule.manual, rule.step) if rule.type == "text" else ()
+    return (rule.type, key, rule.marking, rule.dropped, *manual)
 
 
 _EXACT = Context(prec=marking.MAX_KEY_DIGITS + 10)
@@ -318,6 +391,15 @@ class Question:
     option_ids: frozenset[str]
     rule: marking.Rule
     marks: Mapping[str, Any]
+    max_chars: int = DEFAULT_MAX_CHARS
+    # The key as the definition (or the last key change) wrote it: what a `full` review
+    # shows. Never in a view before release (domain/views.py builds views field by field).
+    answer: Any = None
+
+    @property
+    def manual(self) -> bool:
+        """Whether a person marks it (a manual `text` question)."""
+        return self.rule.manual
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,9 +434,29 @@ class Exam:
     max_score: Fraction
     instructions: str | None = None
     has_draw: bool = False
+    release: str = "immediately"
+    review: str = "none"
+
+    @property
+    def manual_questions(self) -> tuple[str, ...]:
+        """The ids of the questions a person marks, in exam order."""
+        return tuple(q.id for q in self.questions if q.rule.manual)
 
 
 def _rule(q: QuestionDef) -> marking.Rule:
+    if isinstance(q.marking, MarkingDef) and q.marking.manual:
+        mk = marking.Marking(
+            correct=marking.parse_mark(q.marking.correct),
+            unanswered=marking.parse_mark(q.marking.unanswered),
+        )
+        step = (
+            marking.DEFAULT_STEP if q.marking.step is None else marking.parse_mark(q.marking.step)
+        )
+        if step <= 0:
+            raise marking.MarkError("step must be greater than 0")
+        if mk.correct <= 0 or (mk.correct / step).denominator != 1:
+            raise marking.MarkError("correct must be a positive multiple of step")
+        return marking.Rule(type="text", key=frozenset(), marking=mk, manual=True, step=step)
     mk = (
         marking.PRESETS[q.marking]
         if isinstance(q.marking, str)
@@ -371,6 +473,8 @@ def _rule(q: QuestionDef) -> marking.Rule:
 
 def key_for(qtype: str, answer: Any) -> marking.Key:
     """The scoring key of an `answer` field, as in a definition or a key change."""
+    if qtype == "text":
+        return _text_key(answer)
     if qtype == "numeric":
         na = NumericAnswer.model_validate(answer)
         if na.value is not None:
@@ -391,6 +495,15 @@ def public_marks(mk: marking.Marking) -> dict[str, Any]:
         marks["partial"] = mk.partial
         if mk.partial == "jee_advanced":
             marks["partial_per_option"] = mark_json(mk.partial_per_option)
+    return marks
+
+
+def _manual_marks(rule: marking.Rule) -> dict[str, Any]:
+    """A manual question's public scheme: its maximum and the step of its marks."""
+    marks: dict[str, Any] = {"correct": mark_json(rule.marking.correct), "manual": True}
+    marks["step"] = mark_json(rule.step)
+    if rule.marking.unanswered:
+        marks["unanswered"] = mark_json(rule.marking.unanswered)
     return marks
 
 
@@ -426,7 +539,9 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
                     options=opts,
                     option_ids=frozenset(o for o, _ in opts),
                     rule=rule,
-                    marks=public_marks(rule.marking),
+                    marks=_manual_marks(rule) if rule.manual else public_marks(rule.marking),
+                    max_chars=q.max_chars or DEFAULT_MAX_CHARS,
+                    answer=q.answer,
                 )
             )
             ids.append(q.id)
@@ -460,12 +575,16 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         max_score=sum((s.max_score for s in sections), Fraction(0)),
         instructions=exam.instructions,
         has_draw=any(s.draw is not None for s in sections),
+        release=exam.release
+        or ("when_marked" if any(q.rule.manual for q in questions) else "immediately"),
+        review=exam.review or "none",
     )
 
 
 def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str, Any]]) -> Exam:
     """The same exam scored under a later key (docs/marking.md, Key changes)."""
     rules = {q.id: q.rule for q in exam.questions}
+    written = {q.id: q.answer for q in exam.questions}
     for change in changes:
         qid = change["question_id"]
         rule = rules[qid]
@@ -473,6 +592,7 @@ def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str
             rules[qid] = rule.evolve(dropped=change.get("bonus", "all"))
         else:
             rules[qid] = rule.evolve(key=key_for(rule.type, change["answer"]), dropped=None)
+            written[qid] = change["answer"]
     questions = tuple(
         Question(
             id=q.id,
@@ -483,6 +603,8 @@ def with_key_changes(exam: Exam, key_version: int, changes: Sequence[Mapping[str
             option_ids=q.option_ids,
             rule=rules[q.id],
             marks=q.marks,
+            max_chars=q.max_chars,
+            answer=written[q.id],
         )
         for q in exam.questions
     )

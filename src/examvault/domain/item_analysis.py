@@ -293,7 +293,8 @@ class _Item:
 
     def document(self, times: Sequence[int], rk: Ranking) -> dict[str, Any]:
         q, n = self.question, self.n
-        counts = dict.fromkeys(OUTCOMES, 0)
+        # "pending": answered manual questions not marked yet, in no reported outcome.
+        counts = dict.fromkeys((*OUTCOMES, "pending"), 0)
         for c in self.cells:
             counts[c.outcome] += c.count
         right = [c for c in self.cells if c.outcome == "correct"]
@@ -354,8 +355,9 @@ def _empty(q: Question) -> dict[str, Any]:
 
 
 def _option_counts(q: Question, cells: Sequence[Cell]) -> dict[str, int]:
-    """How many attempts chose each option (every option listed); {} for a numeric question."""
-    if q.type == "numeric":
+    """How many attempts chose each option (every option listed); {} for a numeric or text
+    question."""
+    if q.type in ("numeric", "text"):
         return {}
     counts = dict.fromkeys((oid for oid, _ in q.options), 0)
     for c in cells:
@@ -370,7 +372,7 @@ def _option_counts(q: Question, cells: Sequence[Cell]) -> dict[str, int]:
 def _distractor_beats_key(q: Question, upper: Sequence[Cell]) -> bool:
     """In the upper group, an option outside the key chosen more often than every key option."""
     key = q.rule.key
-    if q.type == "numeric" or not isinstance(key, frozenset):
+    if q.type in ("numeric", "text") or not isinstance(key, frozenset):
         return False
     counts = _option_counts(q, upper)
     best_key = max(counts.get(oid, 0) for oid in key)

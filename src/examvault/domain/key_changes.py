@@ -63,6 +63,14 @@ def check_changes(exam: Exam, body: KeyChangeDef) -> list[dict[str, Any]]:
                 continue
             out.append({"question_id": q.id, "drop": True, "bonus": change.bonus or "all"})
             continue
+        if q.manual:
+            faults.append(
+                {
+                    "loc": [*loc, "answer"],
+                    "msg": "a manual question has no key: mark it, or drop it",
+                }
+            )
+            continue
         if change.bonus is not None or change.answer is None:
             faults.append({"loc": loc, "msg": 'give "answer", or "drop": true with a "bonus"'})
             continue
@@ -71,7 +79,7 @@ def check_changes(exam: Exam, body: KeyChangeDef) -> list[dict[str, Any]]:
         except (ValueError, ValidationError, marking.MarkError) as exc:
             faults.append({"loc": [*loc, "answer"], "msg": str(exc).splitlines()[0]})
             continue
-        if isinstance(key, frozenset) and not key <= q.option_ids:
+        if q.type != "text" and isinstance(key, frozenset) and not key <= q.option_ids:
             unknown = ", ".join(sorted(key - q.option_ids))
             faults.append({"loc": [*loc, "answer"], "msg": f"unknown options: {unknown}"})
             continue

@@ -10,16 +10,20 @@ out identical to the score kept while the exam ran.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Literal
 
-Outcome = Literal["correct", "partial", "wrong", "unanswered"]
+# "pending": an answered manual question no one has marked yet. It is not one of the
+# four reported outcomes (docs/marking.md): it counts in none of them until marked.
+Outcome = Literal["correct", "partial", "wrong", "unanswered", "pending"]
 OUTCOMES: tuple[Outcome, ...] = ("correct", "partial", "wrong", "unanswered")
 PartialRule = Literal["none", "jee_advanced", "proportional"]
-QuestionType = Literal["single", "multiple", "numeric"]
+QuestionType = Literal["single", "multiple", "numeric", "text"]
+DEFAULT_STEP = Fraction(1, 2)
 Bonus = Literal["all", "answered"]
 
 # A numeric response written as a string must look like a plain decimal number: no
@@ -148,7 +152,8 @@ class Rule:
     """Everything needed to score one question: its type, key and marking.
 
     `key` is the set of accepted option ids for `single`, the exact key set for
-    `multiple`, and a `NumericKey` for `numeric`. `dropped` is set by a key change that
+    `multiple`, a `NumericKey` for `numeric`, and the accepted strings (`fold`ed) for a
+    matched `text` question; empty for a manual one. `dropped` is set by a key change that
     drops the question (docs/marking.md, Key changes).
     """
 
@@ -156,14 +161,17 @@ class Rule:
     key: Key
     marking: Marking
     dropped: Bonus | None = None
+    # A manual `text` question: no key, a person gives a mark in steps of `step`.
+    manual: bool = False
+    step: Fraction = DEFAULT_STEP
 
     def evolve(self, **changes: object) -> Rule:
         """A copy with some fields changed; rules are shared between cached exams."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-# A response after validation: None (unanswered), an option id, a set of option ids,
-# or a Decimal. Validation lives in `answers.py`; scoring assumes it has been done.
+# A response after validation: None (unanswered), an option id or a text (NFC), a set of
+# option ids, or a Decimal. Validation lives in `answers.py`; scoring assumes it has been done.
 Response = None | str | frozenset[str] | Decimal
 
 
@@ -198,14 +206,37 @@ def read_number(value: object) -> Decimal:
     raise ValueError("expected a number or a numeric string")
 
 
-def score(rule: Rule, response: Response) -> tuple[Outcome, Fraction]:
-    """The outcome and exact score of one stored response under one rule."""
+def fold(text: str) -> str:
+    """A text as matched answers compare it: NFC, trimmed, each run of whitespace one
+    space (what `str.split()` splits on), Unicode casefold (NFC again: folding can
+    decompose)."""
+    words = unicodedata.normalize("NFC", text).split()
+    return unicodedata.normalize("NFC", " ".join(words).casefold())
+
+
+def score(rule: Rule, response: Response, mark: Fraction | None = None) -> tuple[Outcome, Fraction]:
+    """The outcome and exact score of one stored response under one rule.
+
+    `mark` is a person's mark of an answered manual question; without one such a
+    question is `pending` and scores 0 (docs/marking.md, Written answers).
+    """
     marking = rule.marking
     answered = not is_unanswered(response)
     if rule.dropped == "all" or (rule.dropped == "answered" and answered):
         return "correct", marking.correct
     if not answered:
         return "unanswered", marking.unanswered
+    if rule.manual:
+        if mark is None:
+            return "pending", Fraction(0)
+        if mark == marking.correct:
+            return "correct", mark
+        return ("wrong", mark) if mark == 0 else ("partial", mark)
+    if rule.type == "text":
+        assert isinstance(rule.key, frozenset) and isinstance(response, str)
+        return (
+            ("correct", marking.correct) if fold(response) in rule.key else ("wrong", marking.wrong)
+        )
     if rule.type == "numeric":
         assert isinstance(rule.key, NumericKey) and isinstance(response, Decimal)
         return (
@@ -221,6 +252,17 @@ def score(rule: Rule, response: Response) -> tuple[Outcome, Fraction]:
         return ("correct", marking.correct) if response in rule.key else ("wrong", marking.wrong)
     assert isinstance(response, frozenset)
     return _score_multiple(rule.key, marking, response)
+
+
+def check_mark(rule: Rule, mark: Fraction) -> str | None:
+    """Why a person's mark does not fit a manual question, or None when it does."""
+    if not rule.manual:
+        return "the question is not marked by hand"
+    if not 0 <= mark <= rule.marking.correct:
+        return f"a mark lies within 0..{rule.marking.correct}"
+    if (mark / rule.step).denominator != 1:
+        return f"a mark is a multiple of {rule.step}"
+    return None
 
 
 def _score_multiple(

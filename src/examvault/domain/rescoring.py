@@ -21,9 +21,9 @@ from examvault.domain import ranking
 from examvault.domain.answers import decode_response
 from examvault.domain.exams import Exam
 from examvault.domain.marking import OUTCOMES, NumericKey, Outcome, score
-from examvault.domain.totals import Part, Totals
+from examvault.domain.totals import PENDING, Part, Totals, parse_fraction
 
-_INDEX = {name: i for i, name in enumerate(OUTCOMES)}
+_INDEX = {name: i for i, name in enumerate((*OUTCOMES, "pending"))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,7 @@ def common_denominator(exam: Exam) -> int:
         mk = q.rule.marking
         dens = [mk.correct.denominator, mk.wrong.denominator, mk.unanswered.denominator]
         dens.append(mk.partial_per_option.denominator)
+        dens.append(q.rule.step.denominator)  # a person's marks are multiples of the step
         if not isinstance(q.rule.key, NumericKey):
             dens.append(mk.correct.denominator * max(1, len(q.rule.key)))
         for d in dens:
@@ -59,24 +60,29 @@ class Scorer:
 
     exam: Exam
     lcd: int = 0
-    _memo: dict[tuple[str, str | None], Entry] = field(default_factory=dict)
+    _memo: dict[tuple[str, str | None, str | None], Entry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lcd = common_denominator(self.exam)
         self._sections = {s.id: i for i, s in enumerate(self.exam.sections)}
         base = Totals.empty(self.exam)
         self._base = [
-            (int(base.sections[s.id].score * self.lcd), list(base.sections[s.id].counts))
+            (
+                int(base.sections[s.id].score * self.lcd),
+                [*base.sections[s.id].counts, base.sections[s.id].pending],
+            )
             for s in self.exam.sections
         ]
 
-    def entry(self, question_id: str, text: str | None) -> Entry:
-        """The outcome and score of a stored response (JSON text) to one question."""
-        key = (question_id, text)
+    def entry(self, question_id: str, text: str | None, mark: str | None = None) -> Entry:
+        """The outcome and score of a stored response (JSON text) to one question, with
+        the person's mark of a manual question ("n/d" as stored; None: not marked)."""
+        key = (question_id, text, mark)
         hit = self._memo.get(key)
         if hit is None:
             q = self.exam.by_id[question_id]
-            outcome, marks = score(q.rule, decode_response(q, text))
+            given = None if mark is None else parse_fraction(mark)
+            outcome, marks = score(q.rule, decode_response(q, text), given)
             blank = score(q.rule, None)
             hit = Entry(
                 outcome=outcome,
@@ -107,10 +113,11 @@ class Scorer:
             counts[e.section][e.default] -= 1
             counts[e.section][e.index] += 1
         sections = {
-            s.id: Part(Fraction(sums[i], self.lcd), counts[i])
+            s.id: Part(Fraction(sums[i], self.lcd), counts[i][:PENDING], counts[i][PENDING])
             for i, s in enumerate(self.exam.sections)
         }
-        whole = Part(Fraction(sum(sums), self.lcd), [sum(c[i] for c in counts) for i in range(4)])
+        every = [sum(c[i] for c in counts) for i in range(PENDING + 1)]
+        whole = Part(Fraction(sum(sums), self.lcd), every[:PENDING], every[PENDING])
         return Totals(whole=whole, sections=sections)
 
 
@@ -129,7 +136,7 @@ def touched(versions: Sequence[Exam]) -> frozenset[str]:
 
 def rescore(
     totals: Totals,
-    stored: Iterable[tuple[str, str | None, str, str]],
+    stored: Iterable[tuple[Any, ...]],
     questions: Iterable[str],
     new: Scorer,
     old: Scorer,
@@ -138,22 +145,24 @@ def rescore(
 ) -> tuple[Fraction, list[tuple[str, Entry]]]:
     """Move one attempt's totals to the new key by the difference; its total before.
 
-    `stored` are the attempt's answer rows (question, response, outcome, score) among
-    `questions`; each is moved from what it stored to what the new key gives, so a row a
-    save already scored under the new key moves by nothing, and so does every row on a
-    second run. A question without a row counts in the totals with the blank marks of
-    the key the attempt started or was last regraded under (`blank`; None when that is
-    the new key already). The total before is recomputed from the responses under `old`,
-    the key before the change, so the impact is the same on every run. Questions in
-    `left_out` (pools: not given to this candidate) are not the attempt's and move nothing.
+    `stored` are the attempt's answer rows (question, response, outcome, score, and
+    maybe a manual question's mark) among `questions`; each is moved from what it stored
+    to what the new key gives, so a row a save already scored under the new key moves by
+    nothing, and so does every row on a second run. A question without a row counts in
+    the totals with the blank marks of the key the attempt started or was last regraded
+    under (`blank`; None when that is the new key already). The total before is
+    recomputed from the responses under `old`, the key before the change, so the impact
+    is the same on every run. Questions in `left_out` (pools: not given to this
+    candidate) are not the attempt's and move nothing.
     """
     changed: list[tuple[str, Entry]] = []
     seen: set[str] = set()
     delta = Fraction(0)
-    for qid, text, outcome, marks in stored:
+    for qid, text, outcome, marks, *rest in stored:
+        mark = rest[0] if rest else None
         seen.add(qid)
-        e = new.entry(qid, text)
-        delta += e.score - old.entry(qid, text).score
+        e = new.entry(qid, text, mark)
+        delta += e.score - old.entry(qid, text, mark).score
         if e.outcome != outcome or e.text != marks:
             section = new.exam.by_id[qid].section_id
             totals.move(section, (cast(Outcome, outcome), Fraction(marks)), (e.outcome, e.score))

@@ -33,6 +33,7 @@ def row(exam: Exam, r: Any, closed: bool) -> dict[str, Any]:
     }
     for i, name in enumerate(COUNTS):
         out[name] = totals.whole.counts[i] if totals else None
+    out["pending_marks"] = totals.whole.pending if totals else None
     out |= {
         "rank": r.rank if closed and submitted else None,
         "percentile": views.decimal_number(r.percentile) if closed and submitted else None,
@@ -52,7 +53,7 @@ def results_csv(exam: Exam, rows: list[dict[str, Any]]) -> str:
     header = [
         "candidate_id", "attempt_id", "status", "score", "max_score",
         *[f"section.{s}" for s in sids],
-        *COUNTS, "rank", "percentile", "submitted_at", "submit_kind",
+        *COUNTS, "pending_marks", "rank", "percentile", "submitted_at", "submit_kind",
         *[f"section_rank.{s}" for s in sids],
         *[f"section_percentile.{s}" for s in sids],
     ]  # fmt: skip
@@ -71,6 +72,7 @@ def results_csv(exam: Exam, rows: list[dict[str, Any]]) -> str:
             r["max_score"],
             *[sec.get(s) for s in sids],
             *[r[c] for c in COUNTS],
+            r["pending_marks"],
             r["rank"],
             r["percentile"],
             r["submitted_at"],

@@ -18,7 +18,9 @@ import orjson
 from examvault.domain.exams import Exam
 from examvault.domain.marking import OUTCOMES, Outcome, score, total
 
-_INDEX = {name: i for i, name in enumerate(OUTCOMES)}
+# The four reported outcomes, then "pending": answered manual questions not yet marked.
+_INDEX = {name: i for i, name in enumerate((*OUTCOMES, "pending"))}
+PENDING = _INDEX["pending"]
 
 
 @dataclass(slots=True)
@@ -27,14 +29,24 @@ class Part:
 
     score: Fraction = Fraction(0)
     counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    # Answered manual questions no one has marked yet: in none of the four counts.
+    pending: int = 0
 
     def move(self, old: tuple[Outcome, Fraction], new: tuple[Outcome, Fraction]) -> None:
         self.score += new[1] - old[1]
-        self.counts[_INDEX[old[0]]] -= 1
-        self.counts[_INDEX[new[0]]] += 1
+        self.count(old[0], -1)
+        self.count(new[0], 1)
+
+    def count(self, outcome: Outcome, by: int) -> None:
+        """Add `by` questions to an outcome's count."""
+        if outcome == "pending":
+            self.pending += by
+        else:
+            self.counts[_INDEX[outcome]] += by
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(zip(OUTCOMES, self.counts, strict=True)) | {"score": self.score}
+        pending = {"pending": self.pending} if self.pending else {}
+        return dict(zip(OUTCOMES, self.counts, strict=True)) | pending | {"score": self.score}
 
 
 @dataclass(slots=True)
@@ -58,9 +70,9 @@ class Totals:
                 continue
             outcome = score(q.rule, None)
             sections[q.section_id].score += outcome[1]
-            sections[q.section_id].counts[_INDEX[outcome[0]]] += 1
+            sections[q.section_id].count(outcome[0], 1)
             whole.score += outcome[1]
-            whole.counts[_INDEX[outcome[0]]] += 1
+            whole.count(outcome[0], 1)
         return cls(whole=whole, sections=sections)
 
     @classmethod
@@ -85,12 +97,13 @@ class Totals:
         self.sections[section_id].move(old, new)
 
     def dumps(self) -> str:
-        """Compact JSON for the attempt row."""
+        """Compact JSON for the attempt row; the pending count only when there is one, so
+        an exam without manual questions stores what it always did."""
         return orjson.dumps(
             {
                 "s": _frac(self.whole.score),
-                "c": self.whole.counts,
-                "x": {sid: [_frac(p.score), *p.counts] for sid, p in self.sections.items()},
+                "c": _counts(self.whole),
+                "x": {sid: [_frac(p.score), *_counts(p)] for sid, p in self.sections.items()},
             }
         ).decode()
 
@@ -98,13 +111,22 @@ class Totals:
     def loads(cls, text: str) -> Totals:
         data = orjson.loads(text)
         return cls(
-            whole=Part(parse_fraction(data["s"]), list(data["c"])),
-            sections={sid: Part(parse_fraction(v[0]), list(v[1:])) for sid, v in data["x"].items()},
+            whole=_part(data["s"], data["c"]),
+            sections={sid: _part(v[0], v[1:]) for sid, v in data["x"].items()},
         )
 
     def check(self) -> Fraction:
         """The sum of the section scores, which must equal the whole score."""
         return total(p.score for p in self.sections.values())
+
+
+def _counts(part: Part) -> list[int]:
+    return [*part.counts, part.pending] if part.pending else part.counts
+
+
+def _part(score: str, counts: list[int]) -> Part:
+    pending = counts[PENDING] if len(counts) > PENDING else 0
+    return Part(parse_fraction(score), list(counts[:PENDING]), pending)
 
 
 def _frac(value: Fraction) -> str:

@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 
 from examvault.clock import format_time
-from examvault.domain import deadlines
+from examvault.domain import deadlines, exact_json
 from examvault.domain.exams import Exam, Question, candidate_order, option_order
-from examvault.domain.marking import round_half_away
-from examvault.domain.totals import Part, Totals
+from examvault.domain.marking import round_half_away, score
+from examvault.domain.totals import Part, Totals, parse_fraction
 
 
 def number(value: Fraction, places: int = 2) -> int | float:
@@ -45,6 +45,7 @@ def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None)
         "score": number(totals.whole.score),
         "max_score": number(exam.max_score),
         **_counts(totals.whole),
+        "pending_marks": totals.whole.pending,
         "sections": [
             {
                 "id": s.id,
@@ -59,8 +60,14 @@ def result(exam: Exam, totals: Totals, rank: int | None, percentile: str | None)
     }
 
 
+def waits_for_marks(exam: Exam, totals: Totals) -> bool:
+    """Whether the result is held back until marking ends (`release: when_marked`)."""
+    return exam.release == "when_marked" and totals.whole.pending > 0
+
+
 def is_released(exam: Exam, submitted: bool, closed_at: int | None) -> bool:
-    """Whether the candidate may see the result now (per `show_result`)."""
+    """Whether the candidate may see the result now (per `show_result`; marks pending
+    under `release: when_marked` hold it back too: `waits_for_marks`)."""
     if exam.show_result == "on_submit":
         return submitted
     if exam.show_result == "after_close":
@@ -72,7 +79,7 @@ def released_result(
     exam: Exam, totals: Totals, closed_at: int | None, rank: int | None, percentile: str | None
 ) -> dict[str, Any] | None:
     """The result for a submit response: only when released, else None."""
-    if not is_released(exam, True, closed_at):
+    if not is_released(exam, True, closed_at) or waits_for_marks(exam, totals):
         return None
     if closed_at is None:
         rank, percentile = None, None
@@ -81,10 +88,50 @@ def released_result(
 
 def _question(q: Question, options: Iterable[tuple[str, str]]) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": q.id, "type": q.type, "text": q.text}
-    if q.type != "numeric":
+    if q.type in ("single", "multiple"):
         doc["options"] = [{"id": oid, "text": text} for oid, text in options]
+    if q.type == "text":
+        doc["max_chars"] = q.max_chars
     doc["marks"] = dict(q.marks)
     return doc
+
+
+def review(
+    exam: Exam, candidate_id: str, answer_rows: Iterable[Any], *, full: bool
+) -> dict[str, Any]:
+    """A released attempt question by question (docs/api.md, GET .../review): response,
+    outcome, score, the marker's comment, and the key only in a `full` review (never for
+    a manual question, which has none)."""
+    stored = {a.question_id: a for a in answer_rows}
+    sections = []
+    for section, questions in candidate_order(exam, candidate_id):
+        out = []
+        for q in questions:
+            a = stored.get(q.id)
+            if a is None:
+                outcome, marks = score(q.rule, None)
+            else:
+                outcome, marks = a.outcome, parse_fraction(a.score)
+            doc: dict[str, Any] = {"id": q.id, "type": q.type, "text": q.text}
+            if q.type in ("single", "multiple"):
+                opts = option_order(exam, candidate_id, q)
+                doc["options"] = [{"id": oid, "text": text} for oid, text in opts]
+            doc |= {
+                "response": None
+                if a is None or a.response is None
+                else orjson.Fragment(a.response),
+                "outcome": outcome,
+                "score": number(marks),
+                "max_score": number(q.rule.marking.correct),
+            }
+            if a is not None and a.mark_comment is not None:
+                doc["comment"] = a.mark_comment
+            if full and not q.manual:
+                # Exact digits, as the author wrote them (a numeric key holds Decimals).
+                doc["key"] = orjson.Fragment(exact_json.dumps(q.answer))
+            out.append(doc)
+        sections.append({"id": section.id, "title": section.title, "questions": out})
+    return {"sections": sections}
 
 
 class QuestionFragments:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -211,6 +212,22 @@ class Attempts:
         return result
 
     async def result(self, candidate: Candidate, attempt_id: str) -> dict[str, Any]:
+        row, exam, totals, _ = await self._released(candidate, attempt_id, review=False)
+        closed = row.closed_at is not None
+        return views.result(
+            exam, totals, row.rank if closed else None, row.percentile if closed else None
+        )
+
+    async def review(self, candidate: Candidate, attempt_id: str) -> dict[str, Any]:
+        """The released attempt question by question, as the exam's `review` allows."""
+        _, exam, _, rows = await self._released(candidate, attempt_id, review=True)
+        return views.review(exam, candidate.id, rows, full=exam.review == "full")
+
+    async def _released(
+        self, candidate: Candidate, attempt_id: str, *, review: bool
+    ) -> tuple[Any, Exam, Totals, Sequence[Any]]:
+        """The attempt row, exam and totals once the result is released (409 before; 409
+        for a review the exam does not offer), with the answers for a review."""
         meta = await self._owned(candidate, attempt_id)
         if meta is None:
             raise errors.NotFound("no such attempt")
@@ -220,24 +237,27 @@ class Attempts:
                 exam = await self.catalog.get(
                     conn, row.exam_id, row.exam_version, row.exam_key_version
                 )
+                rows = await answers.review(conn, attempt_id) if review else ()
             if row.status == "in_progress" and deadlines.ended(
                 row.end_at, row.paused_at, self.clock.now()
             ):
                 await self._touch(candidate, meta)
                 continue
+            if review and exam.review == "none":
+                raise errors.NoReview("this exam does not offer a review of the attempt")
             if not views.is_released(exam, row.status == "submitted", row.closed_at):
                 raise errors.NotReleased(
                     "the result is not released yet"
                     if exam.show_result != "never"
                     else "this exam does not release results to candidates"
                 )
-            closed = row.closed_at is not None
-            return views.result(
-                exam,
-                Totals.loads(row.totals),
-                row.rank if closed else None,
-                row.percentile if closed else None,
-            )
+            totals = Totals.loads(row.totals)
+            if views.waits_for_marks(exam, totals):
+                raise errors.MarksPending(
+                    f"{totals.whole.pending} answers are still to be marked",
+                    pending_marks=totals.whole.pending,
+                )
+            return row, exam, totals, rows
         raise errors.Unavailable("the attempt is being sealed; retry")
 
     async def me(self, candidate: Candidate) -> dict[str, Any]:

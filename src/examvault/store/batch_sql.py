@@ -73,6 +73,8 @@ _WRITES = {
         f"VALUES ({', '.join('?' * len(ANSWER_WRITE_COLUMNS))}) "
         "ON CONFLICT (attempt_id, question_id) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in ANSWER_WRITE_COLUMNS[2:])
+        # A new response (possible only after a reopen) is not what was marked.
+        + ", mark = NULL, mark_comment = NULL, marked_by = NULL, marked_at = NULL"
     ),
     "update_attempts": (
         "UPDATE attempts SET "

@@ -115,6 +115,11 @@ answers = Table(
     Column("outcome", String(12), nullable=False),
     Column("score", String(64), nullable=False),
     Column("saved_at", BigInteger, nullable=False),
+    # A person's mark of a manual question ("n/d"), with its comment, who and when.
+    Column("mark", String(64)),
+    Column("mark_comment", Text),
+    Column("marked_by", String(64)),
+    Column("marked_at", BigInteger),
 )
 
 journal = Table(
@@ -177,6 +182,26 @@ invigilators = Table(
     Column("rooms", Text),  # a JSON list of rooms, or NULL for every room
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("registered_at", BigInteger, nullable=False),
+)
+
+markers = Table(
+    "markers",
+    metadata,
+    Column("exam_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("questions", Text),  # a JSON list of question ids, or NULL for every manual one
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("registered_at", BigInteger, nullable=False),
+)
+
+# The secret from which an exam's script ids are derived (domain/scripts.py); it never
+# leaves the server.
+script_keys = Table(
+    "script_keys",
+    metadata,
+    Column("exam_id", String(64), primary_key=True),
+    Column("secret", String(64), nullable=False),
 )
 
 announcements = Table(

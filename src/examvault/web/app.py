@@ -32,7 +32,7 @@ from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
-from examvault.web import admin, candidate, examiner, invigilator, ops, problems
+from examvault.web import admin, candidate, examiner, invigilator, marker, ops, problems
 from examvault.web.context import Server
 from examvault.web.fastpath import FastPath
 
@@ -175,6 +175,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(examiner.router)
     app.include_router(invigilator.router)
+    app.include_router(marker.router)
     _pages(app)
     _api_docs(app)
     app.add_middleware(FastPath)  # inside RequestMiddleware: metrics, limits and headers apply

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from examvault import errors
 from examvault.services.candidates import Candidate
 from examvault.services.invigilators import ADMIN, Staff
+from examvault.services.markers import ADMIN_MARKER, Marker
 from examvault.web.context import server_of
 
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
@@ -38,6 +39,12 @@ _INVIGILATOR_SCHEME = HTTPBearer(
 )
 InvigilatorScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_INVIGILATOR_SCHEME)]
 CandidateScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_CANDIDATE_SCHEME)]
+_MARKER_SCHEME = HTTPBearer(
+    scheme_name="marker",
+    description="A marker token, returned once at its registration",
+    auto_error=False,
+)
+MarkerScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_MARKER_SCHEME)]
 
 
 def bearer(request: Request) -> str | None:
@@ -75,6 +82,32 @@ async def require_admin(request: Request, _: AdminScheme) -> str:
         raise errors.Forbidden("a candidate token cannot use admin routes")
     if await server.invigilators.find(token) is not None:
         raise errors.Forbidden("an invigilator token cannot use this route")
+    await _refuse_marker(request, token)
+    raise errors.Unauthorized("unknown token")
+
+
+async def _refuse_marker(request: Request, token: str) -> None:
+    """403 for a marker token on a route that is not a marker's (docs/api.md, Marking)."""
+    if await server_of(request).markers.find(token) is not None:
+        raise errors.Forbidden("a marker token may only read scripts and give marks")
+
+
+async def require_marker(request: Request, _: AdminScheme, __: MarkerScheme) -> Marker:
+    """The admin or a marker (the route checks the exam and questions); 401/403 otherwise."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <admin or marker token>")
+    if _is_admin(request, token):
+        return ADMIN_MARKER
+    server = server_of(request)
+    marker = await server.markers.find(token)
+    if marker is not None:
+        return marker
+    if await server.directory.find(token) is not None:
+        raise errors.Forbidden("a candidate token cannot use this route")
+    if await server.invigilators.find(token) is not None:
+        raise errors.Forbidden("an invigilator token cannot use this route")
     raise errors.Unauthorized("unknown token")
 
 
@@ -93,6 +126,7 @@ async def require_staff(request: Request, _: AdminScheme, __: InvigilatorScheme)
         return staff
     if await server.directory.find(token) is not None:
         raise errors.Forbidden("a candidate token cannot use this route")
+    await _refuse_marker(request, token)
     raise errors.Unauthorized("unknown token")
 
 
@@ -118,6 +152,7 @@ async def _candidate(request: Request, *, limited: bool) -> Candidate:
     if candidate is None:
         if await server.invigilators.find(token) is not None:
             raise errors.Forbidden("an invigilator token cannot act as a candidate")
+        await _refuse_marker(request, token)
         raise errors.Unauthorized("unknown token")
     wait = limited and request.app.state.candidate_limiter.check(
         f"{candidate.exam_id}\0{candidate.id}"

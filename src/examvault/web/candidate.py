@@ -19,6 +19,7 @@ from examvault.web.schemas import (
     Live,
     MeView,
     Result,
+    Review,
     SaveBody,
     Saved,
     SubmitBody,
@@ -104,6 +105,15 @@ async def result(request: Request, attempt_id: str, candidate: Me) -> Any:
     """The result, once released."""
     attempt_id_var.set(attempt_id)
     return JSON(await server_of(request).attempts.result(candidate, attempt_id))
+
+
+@router.get(
+    "/attempts/{attempt_id}/review", response_model=None, responses=responses({200: Review})
+)
+async def review(request: Request, attempt_id: str, candidate: Me) -> Any:
+    """The released attempt question by question, as the exam's `review` setting allows."""
+    attempt_id_var.set(attempt_id)
+    return JSON(await server_of(request).attempts.review(candidate, attempt_id))
 
 
 @router.get("/attempts/{attempt_id}/live", response_model=None, responses=responses({200: Live}))

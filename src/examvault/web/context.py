@@ -21,6 +21,8 @@ from examvault.services.exams import Exams
 from examvault.services.imports import Sandbox
 from examvault.services.invigilators import Invigilators
 from examvault.services.keys import Keys
+from examvault.services.markers import Markers
+from examvault.services.marks import Marks
 from examvault.services.results import Results
 from examvault.services.writes import Writes
 from examvault.settings import Settings
@@ -44,6 +46,8 @@ class Server(Protocol):
     analytics: Analytics
     invigilators: Invigilators
     examday: ExamDay
+    markers: Markers
+    marks: Marks
 
 
 def server_of(request: Request) -> Server:

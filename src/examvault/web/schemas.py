@@ -93,9 +93,10 @@ class OptionView(_Out):
 
 class QuestionView(_Out):
     id: str
-    type: Literal["single", "multiple", "numeric"]
+    type: Literal["single", "multiple", "numeric", "text"]
     text: str
     options: list[OptionView] | None = None
+    max_chars: int | None = None
     marks: dict[str, Any]
 
 
@@ -173,6 +174,34 @@ class InvigilatorIn(BaseModel):
     rooms: list[str] | None = None
 
 
+class MarkerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    name: str = Field(default="", max_length=500)
+    questions: list[str] | None = Field(default=None, min_length=1, max_length=5_000)
+
+
+class MarkerRegistration(BaseModel):
+    """POST /exams/{exam_id}/markers: `questions` null marks every manual question."""
+
+    model_config = ConfigDict(extra="forbid")
+    markers: list[MarkerIn] = Field(min_length=1, max_length=1_000)
+
+
+class MarkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    script_id: str = Field(min_length=1, max_length=64)
+    mark: int | float | str
+    comment: str | None = Field(default=None, max_length=5_000)
+
+
+class MarksIn(BaseModel):
+    """PUT /exams/{exam_id}/marks: all or none."""
+
+    model_config = ConfigDict(extra="forbid")
+    marks: list[MarkIn] = Field(min_length=1, max_length=500)
+
+
 class InvigilatorRegistration(BaseModel):
     model_config = ConfigDict(extra="forbid")
     invigilators: list[InvigilatorIn]
@@ -236,6 +265,7 @@ class Result(_Out):
     partial: int
     wrong: int
     unanswered: int
+    pending_marks: int
     sections: list[SectionResult]
     rank: int | None
     percentile: Number | None
@@ -286,6 +316,62 @@ class ExamVersion(_Out):
 class Token(_Out):
     id: str
     token: str
+
+
+class MarkersRegistered(_Out):
+    markers: list[Token]
+
+
+class ScriptQuestion(_Out):
+    id: str
+    text: str
+    max_mark: Number | str
+    step: Number | str
+
+
+class ScriptView(_Out):
+    script_id: str
+    question_id: str
+    response: str | None
+    mark: Number | str | None
+    comment: str | None
+    marked_by: str | None
+    marked_at: Time | None
+
+
+class Scripts(_Out):
+    """A page of scripts in script-id order; `next` is the `after` of the next page."""
+
+    questions: list[ScriptQuestion]
+    scripts: list[ScriptView]
+    next: str | None
+
+
+class MarksApplied(_Out):
+    applied: list[str]
+
+
+class ReviewQuestion(_Out):
+    id: str
+    type: Literal["single", "multiple", "numeric", "text"]
+    text: str
+    options: list[OptionView] | None = None
+    response: Any
+    outcome: Literal["correct", "partial", "wrong", "unanswered", "pending"]
+    score: Number
+    max_score: Number
+    comment: str | None = None
+    key: Any = None
+
+
+class ReviewSection(_Out):
+    id: str
+    title: str
+    questions: list[ReviewQuestion]
+
+
+class Review(_Out):
+    sections: list[ReviewSection]
 
 
 class InvigilatorsRegistered(_Out):
@@ -351,6 +437,7 @@ class ResultRow(_Out):
     score: Number | None
     max_score: Number
     sections: dict[str, Number] | None
+    pending_marks: int | None
     rank: int | None
     percentile: Number | None
     submitted_at: Time | None
@@ -380,6 +467,8 @@ class AuditEntry(_Out):
         "candidates_registered",
         "exam_closed",
         "key_changed",
+        "markers_registered",
+        "marked",
     ]
     exam_id: str | None
     detail: Any

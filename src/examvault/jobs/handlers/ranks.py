@@ -1,5 +1,6 @@
 """The `ranks` job: ranks and percentiles of every submitted attempt, overall and per
-section, once the exam closes (written in the same transaction as the close).
+section, once the exam closes (written in the same transaction as the close) and no
+manual question waits for a mark (each mark of a closed exam enqueues it again).
 
 Idempotent: it recomputes every rank of the exam from the stored totals, so running it
 twice, or after a late straggler changed a total, gives the same table.
@@ -35,6 +36,13 @@ class Ranks:
             exam, _ = await self.catalog.exam_of(conn, exam_id)
             rows = await attempts.submitted(conn, exam_id)
         totals = [Totals.loads(r.totals) for r in rows]
+        if any(t.whole.pending for t in totals):
+            # Ranks wait for the last mark (docs/marking.md): a rank among half-marked
+            # scripts would be shown, then change. The job the last mark enqueues ranks.
+            return [
+                {"b_id": r.id, "rank": None, "percentile": None, "section_ranks": None}
+                for r in rows
+            ]
         whole: list[Fraction] = [t.whole.score for t in totals]
         ranks = ranking.competition_ranks(whole)
         pcts = ranking.percentiles(whole)

@@ -76,12 +76,16 @@ class RescoreChunk:
         qids = touched([self.old.exam, self.new.exam]) if self.questions is None else self.questions
         rows = await attempts.for_rescore(conn, self.exam_id, self.attempt_ids)
         full = {r.id for r in rows if self.from_scratch(r)}
-        stored: dict[str, list[tuple[str, str | None, str, str]]] = {r.id: [] for r in rows}
+        stored: dict[str, list[tuple[str, str | None, str, str, str | None]]] = {
+            r.id: [] for r in rows
+        }
         fast = [r.id for r in rows if r.id not in full]
         for ids, only in ((fast, qids), (sorted(full), None)):
             if ids and (only is None or only):
                 for r in await answers.for_rescore(conn, ids, only):
-                    stored[r.attempt_id].append((r.question_id, r.response, r.outcome, r.score))
+                    stored[r.attempt_id].append(
+                        (r.question_id, r.response, r.outcome, r.score, r.mark)
+                    )
         changed_answers: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []
         out: list[Rescored] = []
@@ -91,14 +95,14 @@ class RescoreChunk:
             gone = left_out(exam, row.candidate_id)
             if row.id in full:
                 items = stored[row.id]
-                totals = self.new.totals((self.new.entry(q, t) for q, t, _, _ in items), gone)
+                totals = self.new.totals((self.new.entry(q, t, m) for q, t, _, _, m in items), gone)
                 before = self.old.totals(
-                    (self.old.entry(q, t) for q, t, _, _ in items), gone
+                    (self.old.entry(q, t, m) for q, t, _, _, m in items), gone
                 ).whole.score
                 changed = [
                     (q, e)
-                    for q, t, outcome, marks in items
-                    if (e := self.new.entry(q, t)).outcome != outcome or e.text != marks
+                    for q, t, outcome, marks, m in items
+                    if (e := self.new.entry(q, t, m)).outcome != outcome or e.text != marks
                 ]
             else:
                 totals = Totals.loads(row.totals)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from examvault.store.tables import answers
+from examvault.store.queries import is_postgresql
+from examvault.store.tables import answers, attempts
 
 
 async def of_attempt(conn: AsyncConnection, attempt_id: str) -> Sequence[Any]:
@@ -29,18 +30,101 @@ async def of_attempt(conn: AsyncConnection, attempt_id: str) -> Sequence[Any]:
 async def for_rescore(
     conn: AsyncConnection, ids: Sequence[str], questions: frozenset[str] | None
 ) -> Any:
-    """(attempt_id, question_id, response, outcome, score) of these attempts (and only
-    these questions, if given)."""
+    """(attempt_id, question_id, response, outcome, score, mark) of these attempts (and
+    only these questions, if given)."""
     query = select(
         answers.c.attempt_id,
         answers.c.question_id,
         answers.c.response,
         answers.c.outcome,
         answers.c.score,
+        answers.c.mark,
     ).where(answers.c.attempt_id.in_(ids))
     if questions is not None:
         query = query.where(answers.c.question_id.in_(sorted(questions)))
     return await conn.execute(query)
+
+
+async def scripts(conn: AsyncConnection, exam_id: str, questions: Sequence[str]) -> Sequence[Any]:
+    """(attempt_id, question_id, mark, mark_comment, marked_by, marked_at) of every answered
+    one of these questions in a submitted attempt of the exam: the scripts, without their
+    responses (a page of them is read by `responses`)."""
+    return (
+        await conn.execute(
+            select(
+                answers.c.attempt_id,
+                answers.c.question_id,
+                answers.c.mark,
+                answers.c.mark_comment,
+                answers.c.marked_by,
+                answers.c.marked_at,
+            )
+            .join(attempts, attempts.c.id == answers.c.attempt_id)
+            .where(
+                attempts.c.exam_id == exam_id,
+                attempts.c.status == "submitted",
+                answers.c.question_id.in_(list(questions)),
+                answers.c.response.is_not(None),
+            )
+        )
+    ).all()
+
+
+async def responses(
+    conn: AsyncConnection, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """The stored response (JSON text) of each (attempt_id, question_id)."""
+    if not pairs:
+        return {}
+    rows = await conn.execute(
+        select(answers.c.attempt_id, answers.c.question_id, answers.c.response).where(
+            tuple_(answers.c.attempt_id, answers.c.question_id).in_(list(pairs))
+        )
+    )
+    return {(r.attempt_id, r.question_id): r.response for r in rows}
+
+
+async def for_marks(conn: AsyncConnection, pairs: Sequence[tuple[str, str]]) -> Sequence[Any]:
+    """(attempt_id, question_id, response, outcome, score) of the answers being marked,
+    locked on PostgreSQL (their attempts are locked first, by `attempts.for_marks`)."""
+    query = select(
+        answers.c.attempt_id,
+        answers.c.question_id,
+        answers.c.response,
+        answers.c.outcome,
+        answers.c.score,
+    ).where(tuple_(answers.c.attempt_id, answers.c.question_id).in_(list(pairs)))
+    if is_postgresql(conn):
+        query = query.with_for_update()
+    return (await conn.execute(query)).all()
+
+
+async def set_marks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of b_a (attempt), b_q (question), outcome, score, mark, mark_comment,
+    marked_by, marked_at."""
+    if rows:
+        await conn.execute(
+            update(answers).where(
+                answers.c.attempt_id == bindparam("b_a"),
+                answers.c.question_id == bindparam("b_q"),
+            ),
+            rows,
+        )
+
+
+async def review(conn: AsyncConnection, attempt_id: str) -> Sequence[Any]:
+    """What a candidate's review shows of each answer: response, outcome, score, comment."""
+    return (
+        await conn.execute(
+            select(
+                answers.c.question_id,
+                answers.c.response,
+                answers.c.outcome,
+                answers.c.score,
+                answers.c.mark_comment,
+            ).where(answers.c.attempt_id == attempt_id)
+        )
+    ).all()
 
 
 async def update_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

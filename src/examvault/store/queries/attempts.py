@@ -299,6 +299,23 @@ async def for_rescore(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -
     return (await conn.execute(query)).all()
 
 
+async def for_marks(conn: AsyncConnection, exam_id: str, ids: Sequence[str]) -> Sequence[Any]:
+    """(id, status, totals, exam_version) of these attempts of the exam, locked in id order
+    on PostgreSQL (as a save's batch and a regrade lock them: no cycle of waits)."""
+    query = select(
+        attempts.c.id, attempts.c.status, attempts.c.totals, attempts.c.exam_version
+    ).where(attempts.c.id.in_(list(ids)), attempts.c.exam_id == exam_id)
+    if is_postgresql(conn):
+        query = query.order_by(attempts.c.id).with_for_update()
+    return (await conn.execute(query)).all()
+
+
+async def set_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Rows of b_id, totals."""
+    if rows:
+        await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)
+
+
 async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Rows of b_id, totals, key_version."""
     if rows:

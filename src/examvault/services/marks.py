@@ -1,0 +1,281 @@
+"""Scripts and marks: what a marker reads and gives (docs/api.md, Marking).
+
+A mark is applied like a save: in one transaction of the shared writer, the answer row
+gets its mark, outcome and score, and the attempt's totals move by exactly the
+difference (domain/totals.py), so results always equal a recomputation from the stored
+responses and marks. Nothing heavy happens in the request: once the exam is closed, a
+mark enqueues the ranks and analytics jobs in its transaction (the ranks job leaves ranks
+null while any mark is pending, so the last mark is what brings them).
+
+Script ids come from a per-exam secret (domain/scripts.py); resolving an id means
+deriving the ids of the exam's scripts and looking it up, one read of the script rows
+(no responses) per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from examvault import errors
+from examvault.clock import Clock, format_time
+from examvault.domain import scripts
+from examvault.domain.answers import decode_response
+from examvault.domain.exams import Exam, mark_json
+from examvault.domain.marking import Outcome, score
+from examvault.domain.totals import Totals, parse_fraction
+from examvault.services import audit
+from examvault.services.catalog import Catalog
+from examvault.services.markers import Marker
+from examvault.services.queue import JobQueue
+from examvault.services.writes import Writes
+from examvault.store.engine import Store
+from examvault.store.queries import answers, attempts, exams, script_keys
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """One script as the marker sees it, with the ids it must never show."""
+
+    script_id: str
+    attempt_id: str
+    question_id: str
+    row: Any
+
+
+class Marks:
+    """Lists scripts and applies marks, for a marker or the admin."""
+
+    def __init__(
+        self, store: Store, writes: Writes, catalog: Catalog, clock: Clock, queue: JobQueue
+    ) -> None:
+        self._store = store
+        self._writes = writes
+        self._catalog = catalog
+        self._clock = clock
+        self._queue = queue
+
+    async def _secret(self, exam_id: str) -> str:
+        async with self._store.read() as conn:
+            secret = await script_keys.get(conn, exam_id)
+        if secret is None:  # the admin marking an exam no marker was registered on
+            secret = cast(str, await self._writes.run(_EnsureSecret(exam_id)))
+        return secret
+
+    async def _scripts(
+        self, exam_id: str, who: Marker, question_id: str | None
+    ) -> tuple[Exam, list[str], list[Script]]:
+        """The exam, the questions the caller marks (one, if asked) and their scripts in
+        script-id order."""
+        who.check_exam(exam_id)
+        secret = await self._secret(exam_id)
+        async with self._store.read() as conn:
+            exam, _ = await self._catalog.exam_of(conn, exam_id)
+            questions = [q for q in exam.manual_questions if who.may_mark(q)]
+            if question_id is not None:
+                if question_id not in exam.manual_questions:
+                    raise errors.InvalidBody(
+                        [
+                            {
+                                "loc": ["query", "question_id"],
+                                "msg": f"{question_id[:64]!r} is not a manual question",
+                            }
+                        ]
+                    )
+                if question_id not in questions:
+                    raise errors.Forbidden("this marker does not mark that question")
+                questions = [question_id]
+            rows = await answers.scripts(conn, exam_id, questions) if questions else []
+        found = [
+            Script(scripts.script_id(secret, r.attempt_id, r.question_id), r.attempt_id,
+                   r.question_id, r)
+            for r in rows
+        ]  # fmt: skip
+        found.sort(key=lambda s: s.script_id)
+        return exam, questions, found
+
+    async def scripts(
+        self,
+        exam_id: str,
+        who: Marker,
+        *,
+        question_id: str | None = None,
+        status: scripts.Status = "unmarked",
+        limit: int = DEFAULT_LIMIT,
+        after: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of scripts in script-id order (docs/api.md, GET .../scripts)."""
+        exam, questions, found = await self._scripts(exam_id, who, question_id)
+        page = [
+            s
+            for s in found
+            if (after is None or s.script_id > after)
+            and (status == "all" or (s.row.mark is None) == (status == "unmarked"))
+        ][:limit]
+        async with self._store.read() as conn:
+            texts = await answers.responses(conn, [(s.attempt_id, s.question_id) for s in page])
+        return {
+            "questions": [_question(exam, qid) for qid in questions],
+            "scripts": [
+                {
+                    "script_id": s.script_id,
+                    "question_id": s.question_id,
+                    "response": decode_response(
+                        exam.by_id[s.question_id], texts.get((s.attempt_id, s.question_id))
+                    ),
+                    "mark": None if s.row.mark is None else mark_json(parse_fraction(s.row.mark)),
+                    "comment": s.row.mark_comment,
+                    "marked_by": s.row.marked_by,
+                    "marked_at": format_time(s.row.marked_at),
+                }
+                for s in page
+            ],
+            "next": page[-1].script_id if len(page) == limit else None,
+        }
+
+    async def mark(self, exam_id: str, who: Marker, body: Any) -> dict[str, Any]:
+        """Apply marks, all or none (docs/api.md, PUT .../marks)."""
+        who.check_exam(exam_id)  # 403 comes before the body's 422 (docs/api.md)
+        items = scripts.parse_marks(body)
+        exam, _, found = await self._scripts(exam_id, who, None)
+        by_id = {s.script_id: s for s in found}
+        faults: list[dict[str, Any]] = []
+        resolved: list[tuple[scripts.MarkItem, Script]] = []
+        for item in items:
+            script = by_id.get(item.script_id)
+            if script is None:
+                faults.append(
+                    {
+                        "loc": ["body", "marks", item.index, "script_id"],
+                        "msg": f"unknown script {item.script_id[:64]!r}",
+                        "script_id": item.script_id,
+                    }
+                )
+                continue
+            fault = scripts.check_mark(exam, item, script.question_id)
+            if fault is not None:
+                faults.append(fault)
+                continue
+            resolved.append((item, script))
+        if faults:
+            raise errors.InvalidBody(faults)
+        applied: list[str] = await self._writes.run(
+            ApplyMarks(exam_id, who, resolved, self._clock.now(), self._catalog, self._queue)
+        )
+        return {"applied": applied}
+
+
+def _question(exam: Exam, question_id: str) -> dict[str, Any]:
+    """What a marking page shows of a question: its text, maximum and step."""
+    q = exam.by_id[question_id]
+    return {
+        "id": q.id,
+        "text": q.text,
+        "max_mark": mark_json(q.rule.marking.correct),
+        "step": mark_json(q.rule.step),
+    }
+
+
+@dataclass(eq=False)
+class _EnsureSecret:
+    exam_id: str
+
+    async def apply(self, conn: AsyncConnection) -> str:
+        if await exams.header(conn, self.exam_id) is None:
+            raise errors.NotFound(f"no exam {self.exam_id!r}")
+        return await script_keys.ensure(conn, self.exam_id, scripts.new_secret())
+
+
+@dataclass(eq=False)
+class ApplyMarks:
+    """Give marks and move each attempt's totals by the difference, in one transaction."""
+
+    exam_id: str
+    who: Marker
+    items: Sequence[tuple[scripts.MarkItem, Script]]
+    now: int
+    catalog: Catalog
+    queue: JobQueue
+    closed: bool = False
+
+    async def apply(self, conn: AsyncConnection) -> list[str]:
+        header = await exams.header(conn, self.exam_id)
+        assert header is not None  # exams are never deleted
+        ids = sorted({s.attempt_id for _, s in self.items})
+        rows = {r.id: r for r in await attempts.for_marks(conn, self.exam_id, ids)}
+        pairs = sorted({(s.attempt_id, s.question_id) for _, s in self.items})
+        stored = {(r.attempt_id, r.question_id): r for r in await answers.for_marks(conn, pairs)}
+        faults = [
+            {
+                "loc": ["body", "marks", item.index, "script_id"],
+                "msg": f"script {item.script_id!r} is no longer submitted",
+                "script_id": item.script_id,
+            }
+            for item, s in self.items
+            if s.attempt_id not in rows
+            or rows[s.attempt_id].status != "submitted"
+            or stored.get((s.attempt_id, s.question_id)) is None
+            or stored[(s.attempt_id, s.question_id)].response is None
+        ]
+        if faults:  # reopened between the read and this write
+            raise errors.InvalidBody(faults)
+        totals: dict[str, Totals] = {}
+        exams_of: dict[int, Exam] = {}
+        updates: list[dict[str, Any]] = []
+        for item, s in self.items:
+            row = rows[s.attempt_id]
+            if row.exam_version not in exams_of:
+                exams_of[row.exam_version] = await self.catalog.get(
+                    conn, self.exam_id, row.exam_version, header.key_version
+                )
+            exam = exams_of[row.exam_version]
+            q = exam.by_id[s.question_id]
+            answer = stored[(s.attempt_id, s.question_id)]
+            old = (cast(Outcome, answer.outcome), parse_fraction(answer.score))
+            new = score(q.rule, decode_response(q, answer.response), item.mark)
+            t = totals.setdefault(s.attempt_id, Totals.loads(row.totals))
+            t.move(q.section_id, old, new)
+            updates.append(
+                {
+                    "b_a": s.attempt_id,
+                    "b_q": s.question_id,
+                    "outcome": new[0],
+                    "score": str(new[1]),
+                    "mark": str(item.mark),
+                    "mark_comment": item.comment,
+                    "marked_by": self.who.name,
+                    "marked_at": self.now,
+                }
+            )
+            await audit.record(
+                conn,
+                self.now,
+                self.who.actor,
+                "marked",
+                self.exam_id,
+                {
+                    "script_id": item.script_id,
+                    "question_id": s.question_id,
+                    "mark": mark_json(item.mark),
+                    "comment": item.comment,
+                },
+            )
+        await answers.set_marks(conn, updates)
+        await attempts.set_totals(
+            conn, [{"b_id": aid, "totals": t.dumps()} for aid, t in sorted(totals.items())]
+        )
+        if header.closed_at is not None:
+            self.closed = True
+            await self.queue.enqueue(conn, "ranks", self.exam_id)
+            await self.queue.enqueue(conn, "analytics", self.exam_id)
+        return [item.script_id for item, _ in self.items]
+
+    def after_commit(self) -> None:
+        if self.closed:
+            self.queue.poke()
