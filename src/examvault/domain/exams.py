@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from examvault.clock import format_time, to_micros
-from examvault.domain import marking
+from examvault.domain import marking, richtext
 from examvault.errors import InvalidBody
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -48,9 +48,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RichTextDef(_Model):
+    """Formatted text (docs/exam-format.md, "Rich text"): checked by `richtext.render`."""
+
+    # The limit is in UTF-8 bytes (richtext.MAX_MARKUP_BYTES); this bound only keeps a
+    # wildly long string from reaching the parser at all.
+    html: Annotated[str, StringConstraints(max_length=richtext.MAX_MARKUP_BYTES)]
+
+
+# A text field: a plain string, shown as text exactly as before, or {"html": …}.
+Content = Text | RichTextDef
+# What a candidate receives for a text field: the string, or {"html": the re-serialisation}.
+Shown = str | dict[str, str]
+
+
 class OptionDef(_Model):
     id: Ident
-    text: Text = ""
+    text: Content = ""
 
 
 class MarkingDef(_Model):
@@ -96,7 +110,7 @@ class NumericAnswer(_Model):
 class QuestionDef(_Model):
     id: Ident
     type: Literal["single", "multiple", "numeric"]
-    text: Text = ""
+    text: Content = ""
     options: list[OptionDef] | None = None
     answer: Any
     marking: str | MarkingDef
@@ -145,7 +159,8 @@ def _choice_key(qtype: str, answer: Any) -> frozenset[str]:
 
 class SectionDef(_Model):
     id: Ident
-    title: Text | None = None
+    title: Content | None = None
+    instructions: Content | None = None
     questions: Annotated[list[QuestionDef], Field(min_length=1, max_length=5_000)]
 
 
@@ -158,14 +173,14 @@ class ExamDef(_Model):
     """The exam document; docs/exam-format.md gives the meaning of each field."""
 
     id: Ident
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=500)] | RichTextDef
     duration_seconds: Annotated[StrictInt, Field(gt=0, le=31 * 24 * 3600)]
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None
     grace_seconds: Annotated[StrictInt, Field(ge=0, le=24 * 3600)] = 30
     show_result: Literal["on_submit", "after_close", "never"] = "after_close"
     shuffle: ShuffleDef = ShuffleDef()
-    instructions: Text | None = None
+    instructions: Content | None = None
     sections: Annotated[list[SectionDef], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -195,7 +210,7 @@ def parse_definition(document: Any) -> ExamDef:
         raise DefinitionError(
             [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
         ) from None
-    faults = _duplicates(exam)
+    faults = _duplicates(exam) + _markup_faults(exam)
     for si, section in enumerate(exam.sections):
         for qi, q in enumerate(section.questions):
             try:
@@ -205,6 +220,66 @@ def parse_definition(document: Any) -> ExamDef:
     if faults:
         raise DefinitionError(faults)
     return exam
+
+
+def text_fields(exam: ExamDef) -> list[tuple[list[Any], str, Content]]:
+    """Every text field of a definition: where it is, whose it is (for an error), value."""
+    fields: list[tuple[list[Any], str, Content]] = [(["title"], "exam title", exam.title)]
+    if exam.instructions is not None:
+        fields.append((["instructions"], "exam instructions", exam.instructions))
+    for si, s in enumerate(exam.sections):
+        for name in ("title", "instructions"):
+            value = getattr(s, name)
+            if value is not None:
+                fields.append((["sections", si, name], f"section {s.id} {name}", value))
+        for qi, q in enumerate(s.questions):
+            where: list[Any] = ["sections", si, "questions", qi]
+            fields.append(([*where, "text"], f"question {q.id}", q.text))
+            for oi, o in enumerate(q.options or []):
+                fields.append(
+                    ([*where, "options", oi, "text"], f"question {q.id}, option {o.id}", o.text)
+                )
+    return fields
+
+
+def _markup_faults(exam: ExamDef) -> list[dict[str, Any]]:
+    """Each rich text field that `richtext.render` refuses, named by its question."""
+    faults: list[dict[str, Any]] = []
+    for loc, whose, value in text_fields(exam):
+        if isinstance(value, RichTextDef):
+            try:
+                richtext.render(value.html)
+            except richtext.MarkupError as exc:
+                faults.append({"loc": [*loc, "html"], "msg": f"{whose}: {exc}"})
+    return faults
+
+
+def media_uses(exam: ExamDef) -> dict[str, str]:
+    """Each medium the markup shows, with the first field that shows it (for an error)."""
+    uses: dict[str, str] = {}
+    for _loc, whose, value in text_fields(exam):
+        if isinstance(value, RichTextDef):
+            for name in richtext.render(value.html).media:
+                uses.setdefault(name, whose)
+    return uses
+
+
+def shown(value: Content) -> Shown:
+    """A text field as a candidate receives it (a checked field: parse_definition ran)."""
+    if isinstance(value, str):
+        return value
+    return {"html": richtext.render(value.html).html}
+
+
+def _author(value: Content | None) -> Any:
+    return value if value is None or isinstance(value, str) else {"html": value.html}
+
+
+def plain_title(exam: ExamDef) -> str:
+    """The exam's title as text, for lists that show text only."""
+    if isinstance(exam.title, str):
+        return exam.title
+    return richtext.plain_text(exam.title.html)[:500] or exam.id
 
 
 def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
@@ -232,6 +307,11 @@ def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
 def normalized(exam: ExamDef) -> dict[str, Any]:
     """The stored form: every default filled in, times in UTC, JSON-ready."""
     doc = exam.model_dump(mode="python")
+    for section in doc["sections"]:
+        # Added with rich text; left out when unset so that an older definition reads back
+        # exactly as it was stored.
+        if section.get("instructions") is None:
+            section.pop("instructions", None)
     for name in ("opens_at", "closes_at"):
         value = doc[name]
         doc[name] = None if value is None else format_time_dt(value)
@@ -241,15 +321,31 @@ def normalized(exam: ExamDef) -> dict[str, Any]:
 def fingerprint(exam: ExamDef) -> str:
     """Equal for two definitions that are "the same definition" in docs/api.md's sense."""
     compiled = compile_exam(exam, version=1)
+    # The author's markup, not what a candidate is shown: two spellings of one formula
+    # are two definitions, and GET /exams/{id} gives back the one stored. A plain string
+    # gives the same parts as before rich text existed, so stored fingerprints still hold.
     parts = [
         repr(normalized(exam) | {"sections": None}),
         repr(
             [
-                (q.id, q.section_id, q.text, q.options, _canonical(q.rule))
-                for q in compiled.questions
+                (
+                    q.id,
+                    s.id,
+                    _author(q.text),
+                    tuple((o.id, _author(o.text)) for o in (q.options or [])),
+                    _canonical(compiled.by_id[q.id].rule),
+                )
+                for s in exam.sections
+                for q in s.questions
             ]
         ),
-        repr([(s.id, s.title) for s in compiled.sections]),
+        repr(
+            [
+                (s.id, s.id if s.title is None else _author(s.title))
+                + (() if s.instructions is None else (_author(s.instructions),))
+                for s in exam.sections
+            ]
+        ),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -278,8 +374,8 @@ class Question:
     id: str
     section_id: str
     type: marking.QuestionType
-    text: str
-    options: tuple[tuple[str, str], ...]
+    text: Shown
+    options: tuple[tuple[str, Shown], ...]
     option_ids: frozenset[str]
     rule: marking.Rule
     marks: Mapping[str, Any]
@@ -288,9 +384,10 @@ class Question:
 @dataclass(frozen=True, slots=True)
 class Section:
     id: str
-    title: str
+    title: Shown
     question_ids: tuple[str, ...]
     max_score: Fraction
+    instructions: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +397,7 @@ class Exam:
     id: str
     version: int
     key_version: int
-    title: str
+    title: Shown
     duration_seconds: int
     grace_seconds: int
     opens_at: int | None
@@ -312,7 +409,9 @@ class Exam:
     questions: tuple[Question, ...]
     by_id: Mapping[str, Question] = field(repr=False)
     max_score: Fraction
-    instructions: str | None = None
+    instructions: Shown | None = None
+    # The media the markup shows, each once: a start carries these names, never bytes.
+    media: tuple[str, ...] = ()
 
 
 def _rule(q: QuestionDef) -> marking.Rule:
@@ -377,13 +476,13 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         ids: list[str] = []
         for q in s.questions:
             rule = _rule(q)
-            opts = tuple((o.id, o.text) for o in (q.options or []))
+            opts = tuple((o.id, shown(o.text)) for o in (q.options or []))
             questions.append(
                 Question(
                     id=q.id,
                     section_id=s.id,
                     type=q.type,
-                    text=q.text,
+                    text=shown(q.text),
                     options=opts,
                     option_ids=frozenset(o for o, _ in opts),
                     rule=rule,
@@ -394,7 +493,8 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         sections.append(
             Section(
                 id=s.id,
-                title=s.title if s.title is not None else s.id,
+                title=shown(s.title) if s.title is not None else s.id,
+                instructions=None if s.instructions is None else shown(s.instructions),
                 question_ids=tuple(ids),
                 max_score=sum(
                     (q.rule.marking.correct for q in questions if q.section_id == s.id),
@@ -406,7 +506,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         id=exam.id,
         version=version,
         key_version=key_version,
-        title=exam.title,
+        title=shown(exam.title),
         duration_seconds=exam.duration_seconds,
         grace_seconds=exam.grace_seconds,
         opens_at=None if exam.opens_at is None else to_micros(exam.opens_at),
@@ -418,7 +518,8 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         questions=tuple(questions),
         by_id={q.id: q for q in questions},
         max_score=sum((s.max_score for s in sections), Fraction(0)),
-        instructions=exam.instructions,
+        instructions=None if exam.instructions is None else shown(exam.instructions),
+        media=tuple(media_uses(exam)),
     )
 
 
@@ -467,7 +568,7 @@ def candidate_order(exam: Exam, candidate_id: str) -> list[tuple[Section, list[Q
     return ordered
 
 
-def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, str]]:
+def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, Shown]]:
     """A question's options in this candidate's order."""
     opts = list(question.options)
     if exam.shuffle_options:

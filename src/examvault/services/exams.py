@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from examvault import errors
 from examvault.clock import Clock, format_time
 from examvault.domain import exact_json
-from examvault.domain.exams import ExamDef, compile_exam, fingerprint, normalized
+from examvault.domain.exams import (
+    ExamDef,
+    compile_exam,
+    fingerprint,
+    media_uses,
+    normalized,
+    plain_title,
+)
 from examvault.metrics import Metrics
 from examvault.services import audit
 from examvault.services.queue import JobQueue
@@ -43,7 +50,7 @@ class PutExam:
         values = {
             "fingerprint": fp,
             "definition": exact_json.dumps(normalized(exam)),
-            "title": exam.title,
+            "title": plain_title(exam),
             "opens_at": compiled.opens_at,
             "closes_at": compiled.closes_at,
             "grace_seconds": exam.grace_seconds,
