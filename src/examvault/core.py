@@ -29,6 +29,7 @@ from examvault.services.imports import Sandbox
 from examvault.services.invigilators import Invigilators
 from examvault.services.journal import Journal
 from examvault.services.keys import Keys
+from examvault.services.media import Media
 from examvault.services.queue import JobQueue
 from examvault.services.results import Results
 from examvault.services.sweeper import Sweeper
@@ -53,6 +54,7 @@ class Core:
     examday: ExamDay
     attempts: Attempts
     exams: Exams
+    media: Media
     imports: Sandbox
     keys: Keys
     results: Results
@@ -74,6 +76,7 @@ class Core:
         shard = secrets.randbelow(1 << 15)
         writes = Writes(store, settings, metrics, Journal(clock, catalog, queue, shard))
         exams = Exams(store, writes, clock, queue, metrics)
+        media = Media(store, writes, clock, settings.media_exam_bytes)
         analytics = Analytics(store, writes, catalog, clock)
         ranks = Ranks(store, catalog)
         handlers: dict[str, Handler] = {
@@ -96,6 +99,7 @@ class Core:
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),
             exams=exams,
+            media=media,
             imports=Sandbox(
                 settings.import_cpu_seconds,
                 settings.import_memory_bytes,

@@ -29,7 +29,7 @@ from examvault.services import audit
 from examvault.services.queue import JobQueue
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
-from examvault.store.queries import attempts, candidates, exams
+from examvault.store.queries import attempts, candidates, exams, media
 
 log = logging.getLogger("examvault.exams")
 
@@ -45,6 +45,7 @@ class PutExam:
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
         exam = self.definition
+        await _check_media(conn, exam)
         fp = fingerprint(exam)
         compiled = compile_exam(exam, version=1)
         values = {
@@ -74,6 +75,22 @@ class PutExam:
             conn, self.now, self.actor, "exam_replaced", exam.id, {"version": version + 1}
         )
         return 201, {"id": exam.id, "version": version + 1}
+
+
+async def _check_media(conn: AsyncConnection, exam: ExamDef) -> None:
+    """422 when the markup shows a medium this exam does not have (docs/api.md, Media)."""
+    uses = media_uses(exam)
+    if not uses:
+        return
+    stored = await media.names(conn, exam.id)
+    missing = [(name, whose) for name, whose in uses.items() if name not in stored]
+    if missing:
+        raise errors.InvalidBody(
+            [
+                {"loc": ["media", name], "msg": f"{whose}: no medium {name!r} in exam {exam.id!r}"}
+                for name, whose in missing
+            ]
+        )
 
 
 @dataclass(eq=False)

@@ -66,7 +66,7 @@ _EXPORT[200] = {
 async def put_exam(request: Request, actor: Admin) -> Any:
     """Create an exam (201), repeat it harmlessly (200), or replace it before any attempt."""
     server = server_of(request)
-    definition = parse_definition(await read_json(request, server.settings.max_body_bytes))
+    definition = parse_definition(await read_json(request, server.settings.max_exam_body_bytes))
     status, body = await server.exams.put(definition, actor)
     return JSON(body, status_code=status)
 

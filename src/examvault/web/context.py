@@ -21,6 +21,7 @@ from examvault.services.exams import Exams
 from examvault.services.imports import Sandbox
 from examvault.services.invigilators import Invigilators
 from examvault.services.keys import Keys
+from examvault.services.media import Media
 from examvault.services.results import Results
 from examvault.services.writes import Writes
 from examvault.settings import Settings
@@ -38,6 +39,7 @@ class Server(Protocol):
     directory: Directory
     attempts: Attempts
     exams: Exams
+    media: Media
     imports: Sandbox
     keys: Keys
     results: Results

@@ -105,6 +105,13 @@ class SectionView(_Out):
     questions: list[QuestionView]
 
 
+class MediumStored(_Out):
+    name: str
+    sha256: str
+    bytes: int
+    content_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+
 class AnswerView(_Out):
     response: Any
     seq: int
