@@ -22,10 +22,12 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,13 +53,21 @@ class _Model(BaseModel):
 class RichTextDef(_Model):
     """Formatted text (docs/exam-format.md, "Rich text"): checked by `richtext.render`."""
 
-    # The limit is in UTF-8 bytes (richtext.MAX_MARKUP_BYTES); this bound only keeps a
-    # wildly long string from reaching the parser at all.
-    html: Annotated[str, StringConstraints(max_length=richtext.MAX_MARKUP_BYTES)]
+    # Its limit is in UTF-8 bytes, checked first by richtext.render (so the error names
+    # the question); the body's limit bounds the string before that.
+    html: str
 
 
-# A text field: a plain string, shown as text exactly as before, or {"html": …}.
-Content = Text | RichTextDef
+def _content_kind(value: Any) -> str:
+    return "html" if isinstance(value, dict | RichTextDef) else "text"
+
+
+# A text field: a plain string, shown as text exactly as before, or {"html": …}. The
+# discriminator makes an error name the one form that was meant, not both.
+Content = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[RichTextDef, Tag("html")],
+    Discriminator(_content_kind),
+]
 # What a candidate receives for a text field: the string, or {"html": the re-serialisation}.
 Shown = str | dict[str, str]
 
@@ -173,7 +183,11 @@ class ExamDef(_Model):
     """The exam document; docs/exam-format.md gives the meaning of each field."""
 
     id: Ident
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)] | RichTextDef
+    title: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=500), Tag("text")]
+        | Annotated[RichTextDef, Tag("html")],
+        Discriminator(_content_kind),
+    ]
     duration_seconds: Annotated[StrictInt, Field(gt=0, le=31 * 24 * 3600)]
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None

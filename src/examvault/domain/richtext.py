@@ -406,5 +406,6 @@ def _second_opinion(out: str) -> None:
 
 
 def plain_text(markup: str) -> str:
-    """The words of checked markup, for a place that shows text only (the exam list)."""
+    """The words of checked markup, for a place that shows text only (the exam list):
+    tags dropped, LaTeX as written (its source reads better than a formula's letters)."""
     return " ".join("".join(_parse(markup).itertext()).split())
