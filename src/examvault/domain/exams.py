@@ -58,14 +58,19 @@ class RichTextDef(_Model):
     html: str
 
 
+# The tags of the two forms of a text field; pydantic puts them in an error's loc, and
+# parse_definition takes them out again (a loc names fields of the document only).
+_PLAIN, _RICH = "<plain-text>", "<rich-text>"
+
+
 def _content_kind(value: Any) -> str:
-    return "html" if isinstance(value, dict | RichTextDef) else "text"
+    return _RICH if isinstance(value, dict | RichTextDef) else _PLAIN
 
 
 # A text field: a plain string, shown as text exactly as before, or {"html": …}. The
 # discriminator makes an error name the one form that was meant, not both.
 Content = Annotated[
-    Annotated[Text, Tag("text")] | Annotated[RichTextDef, Tag("html")],
+    Annotated[Text, Tag(_PLAIN)] | Annotated[RichTextDef, Tag(_RICH)],
     Discriminator(_content_kind),
 ]
 # What a candidate receives for a text field: the string, or {"html": the re-serialisation}.
@@ -184,8 +189,8 @@ class ExamDef(_Model):
 
     id: Ident
     title: Annotated[
-        Annotated[str, StringConstraints(min_length=1, max_length=500), Tag("text")]
-        | Annotated[RichTextDef, Tag("html")],
+        Annotated[str, StringConstraints(min_length=1, max_length=500), Tag(_PLAIN)]
+        | Annotated[RichTextDef, Tag(_RICH)],
         Discriminator(_content_kind),
     ]
     duration_seconds: Annotated[StrictInt, Field(gt=0, le=31 * 24 * 3600)]
@@ -222,7 +227,10 @@ def parse_definition(document: Any) -> ExamDef:
         exam = ExamDef.model_validate(document)
     except ValidationError as exc:
         raise DefinitionError(
-            [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+            [
+                {"loc": [p for p in e["loc"] if p not in (_PLAIN, _RICH)], "msg": e["msg"]}
+                for e in exc.errors(include_url=False)
+            ]
         ) from None
     faults = _duplicates(exam) + _markup_faults(exam)
     for si, section in enumerate(exam.sections):

@@ -86,22 +86,29 @@ class Problem(_Out):
     errors: list[ProblemItem] | None = None
 
 
+class RichTextView(_Out):
+    """Rich text as a candidate receives it: the server's re-serialisation, math as MathML."""
+
+    html: str
+
+
 class OptionView(_Out):
     id: str
-    text: str
+    text: str | RichTextView
 
 
 class QuestionView(_Out):
     id: str
     type: Literal["single", "multiple", "numeric"]
-    text: str
+    text: str | RichTextView
     options: list[OptionView] | None = None
     marks: dict[str, Any]
 
 
 class SectionView(_Out):
     id: str
-    title: str
+    title: str | RichTextView
+    instructions: str | RichTextView | None = None
     questions: list[QuestionView]
 
 
@@ -131,6 +138,8 @@ class AttemptView(_Out):
     sections: list[SectionView]
     answers: dict[str, AnswerView]
     last_seq: int
+    # The names of the exam's media (GET …/media/NAME), never their bytes.
+    media: list[str] = []
     announcements: list[Note] = []
 
 
@@ -251,14 +260,15 @@ class Submitted(_Out):
 
 class SectionOutline(_Out):
     id: str
-    title: str
+    title: str | RichTextView
+    instructions: str | RichTextView | None = None
     questions: int
     marks: list[dict[str, Any]]
 
 
 class ExamOutline(_Out):
     id: str
-    title: str
+    title: str | RichTextView
     duration_seconds: int
     opens_at: Time | None
     closes_at: Time | None
@@ -312,7 +322,7 @@ class ExamList(_Out):
 
 class StoredExam(_Out):
     id: str
-    title: str
+    title: str | RichTextView
     duration_seconds: int
     sections: list[dict[str, Any]]
     version: int
