@@ -330,7 +330,8 @@ def tex_to_mathml(tex: str, display: bool) -> ET.Element:
             tex, display="block" if display else "inline"
         )
     except Exception as exc:  # the converter raises many kinds; each means "cannot"
-        raise MarkupError(f"the LaTeX {tex[:80]!r} cannot be converted ({exc})") from None
+        why = str(exc) or type(exc).__name__
+        raise MarkupError(f"the LaTeX {tex[:80]!r} cannot be converted ({why})") from None
     node = _adopt(converted)
     _check(node, in_math=False, media=[])
     if not len(node):
