@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from examvault.domain.demo import DEMO_ID, demo_exam, demo_media
 from examvault.domain.diagrams import png
 from tests.helpers import ADMIN, Server, bearer, running, small_exam
 
@@ -224,3 +225,19 @@ async def test_an_exam_definition_may_be_up_to_ten_mib(server: Server) -> None:
         headers={"Content-Type": "application/json"} | bearer(ADMIN),
     )
     assert r.status_code == 413  # other routes keep 1 MiB
+
+
+async def test_the_demo_shows_a_diagram_a_formula_and_a_table(server: Server) -> None:
+    for name, (content_type, data) in demo_media().items():
+        r = await put(server, name, data, exam=DEMO_ID, content_type=content_type)
+        assert r.status_code == 201, r.text
+    await server.create_exam(demo_exam())
+    tokens = await server.register(DEMO_ID, "C1")
+    view = await server.start(DEMO_ID, tokens["C1"])
+    assert view["media"] == ["incline.png"]
+    texts = [q["text"]["html"] for s in view["sections"] for q in s["questions"] if isinstance(q["text"], dict)]  # fmt: skip
+    assert any('<img src="media:incline.png"' in t for t in texts)
+    assert any('<math display="block">' in t for t in texts)
+    assert any("<table><caption>" in t for t in texts)
+    picture = await read(server, tokens["C1"], "incline.png", exam=DEMO_ID)
+    assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
