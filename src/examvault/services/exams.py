@@ -7,7 +7,7 @@ in the same transaction, so a crash can delay them but never lose them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from examvault import errors
 from examvault.clock import Clock, format_time
 from examvault.domain import exact_json
 from examvault.domain.exams import (
+    Exam,
     ExamDef,
     compile_exam,
     fingerprint,
@@ -42,12 +43,20 @@ class PutExam:
     actor: str
     now: int
     action: str = "exam_created"
+    # Worked out when the op is made, on the request's loop: rendering rich text is the
+    # costly part of an exam, and the writer's transaction is shared by every save.
+    fp: str = field(init=False)
+    compiled: Exam = field(init=False)
+    media: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fp = fingerprint(self.definition)
+        self.compiled = compile_exam(self.definition, version=1)
+        self.media = media_uses(self.definition)
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        exam = self.definition
-        await _check_media(conn, exam)
-        fp = fingerprint(exam)
-        compiled = compile_exam(exam, version=1)
+        exam, fp, compiled = self.definition, self.fp, self.compiled
+        await _check_media(conn, exam.id, self.media)
         values = {
             "fingerprint": fp,
             "definition": exact_json.dumps(normalized(exam)),
@@ -77,17 +86,16 @@ class PutExam:
         return 201, {"id": exam.id, "version": version + 1}
 
 
-async def _check_media(conn: AsyncConnection, exam: ExamDef) -> None:
+async def _check_media(conn: AsyncConnection, exam_id: str, uses: dict[str, str]) -> None:
     """422 when the markup shows a medium this exam does not have (docs/api.md, Media)."""
-    uses = media_uses(exam)
     if not uses:
         return
-    stored = await media.names(conn, exam.id)
+    stored = await media.names(conn, exam_id)
     missing = [(name, whose) for name, whose in uses.items() if name not in stored]
     if missing:
         raise errors.InvalidBody(
             [
-                {"loc": ["media", name], "msg": f"{whose}: no medium {name!r} in exam {exam.id!r}"}
+                {"loc": ["media", name], "msg": f"{whose}: no medium {name!r} in exam {exam_id!r}"}
                 for name, whose in missing
             ]
         )
