@@ -58,7 +58,15 @@ def rich_exam(server: ServerProcess) -> Exam:
         "title": {"html": "Rich paper \\(x^2\\)"},
         "duration_seconds": 3600,
         "show_result": "on_submit",
-        "sections": [{"id": "s", "title": "Pictures", "questions": questions}],
+        "instructions": {"html": "<p>Read <em>every</em> question.</p>"},
+        "sections": [
+            {
+                "id": "s",
+                "title": "Pictures",
+                "instructions": {"html": "<p>Take <b>g = 9.8</b> \\(\\mathrm{m/s^2}\\).</p>"},
+                "questions": questions,
+            }
+        ],
     }
     with admin_client(server) as admin:
         for name, data in (("incline.png", DIAGRAM), ("dot.png", DOT), ("row.png", ROW)):
@@ -87,6 +95,12 @@ def test_pictures_formulas_and_tables_survive_an_offline_reload(
 ) -> None:
     exam = rich_exam(live_server)
     page.goto(f"{exam.server.url}/?token={exam.token}")
+    # The instructions: a rich title, the exam's and the section's instructions as markup.
+    heading = page.get_by_role("heading", name="Rich paper", level=1)
+    expect(heading.locator("math")).to_be_visible()
+    expect(page.locator("#exam-instructions em")).to_have_text("every")
+    expect(page.locator("#section-instructions b")).to_have_text("g = 9.8")
+    assert page.locator("#section-instructions math").count() == 1
     page.get_by_role("button", name="Start exam").click()
     expect(page.get_by_role("heading", name="Question 1")).to_be_visible()
     page.wait_for_function(SHOWN)

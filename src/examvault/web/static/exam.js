@@ -105,6 +105,17 @@ function showInstructions() {
   $("exam-window").textContent = window.join(" ");
   $("exam-instructions").hidden = !info.instructions;
   renderText($("exam-instructions"), info.instructions || "");
+  // A section's own instructions, under its title (rich text is checked by renderText).
+  const notes = $("section-instructions");
+  notes.replaceChildren();
+  for (const section of info.sections.filter((s) => s.instructions)) {
+    const head = document.createElement("h3");
+    head.textContent = plainText(section.title);
+    const text = document.createElement("div");
+    text.className = "exam-instructions";
+    renderText(text, section.instructions);
+    notes.append(head, text);
+  }
   const body = $("sections-body");
   body.replaceChildren();
   for (const section of info.sections) {
