@@ -38,128 +38,38 @@ _PREFIXES = {
     _XMLNS: "xmlns:",
 }
 
-HTML_ELEMENTS = frozenset(
-    [
-        "p",
-        "br",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "sub",
-        "sup",
-        "span",
-        "div",
-        "ul",
-        "ol",
-        "li",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "caption",
-        "pre",
-        "code",
-        "blockquote",
-        "img",
-    ]
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+HTML_ELEMENTS = _words(
+    "p br b strong i em u sub sup span div ul ol li table thead tbody tr th td caption pre "
+    "code blockquote img"
 )
 # MathML Core's elements (https://w3c.github.io/mathml-core/#mathml-elements-and-attributes)
 # and `menclose`, which latex2mathml writes for \cancel and \boxed (a browser without it
 # shows the content as an mrow). `annotation-xml` is left out: it may hold HTML, the
 # classic way markup changes meaning between a sanitiser and a browser.
-MATHML_ELEMENTS = frozenset(
-    [
-        "math",
-        "annotation",
-        "semantics",
-        "merror",
-        "mfrac",
-        "mi",
-        "mmultiscripts",
-        "mn",
-        "mo",
-        "mover",
-        "mpadded",
-        "mphantom",
-        "mprescripts",
-        "mroot",
-        "mrow",
-        "ms",
-        "mspace",
-        "msqrt",
-        "mstyle",
-        "msub",
-        "msubsup",
-        "msup",
-        "mtable",
-        "mtd",
-        "mtext",
-        "mtr",
-        "munder",
-        "munderover",
-        "none",
-        "menclose",
-    ]
+MATHML_ELEMENTS = _words(
+    "math annotation semantics merror mfrac mi mmultiscripts mn mo mover mpadded mphantom "
+    "mprescripts mroot mrow ms mspace msqrt mstyle msub msubsup msup mtable mtd mtext mtr "
+    "munder munderover none menclose"
 )
 # MathML's presentation attributes (Core's global and element attributes, and those of
 # tables and menclose that latex2mathml writes). No href, no style, no class, no event.
-MATHML_ATTRIBUTES = frozenset(
-    [
-        "dir",
-        "displaystyle",
-        "mathbackground",
-        "mathcolor",
-        "mathsize",
-        "mathvariant",
-        "scriptlevel",
-        "display",
-        "alttext",
-        "form",
-        "fence",
-        "separator",
-        "lspace",
-        "rspace",
-        "stretchy",
-        "symmetric",
-        "maxsize",
-        "minsize",
-        "largeop",
-        "movablelimits",
-        "accent",
-        "accentunder",
-        "linethickness",
-        "width",
-        "height",
-        "depth",
-        "voffset",
-        "columnspan",
-        "rowspan",
-        "columnalign",
-        "rowalign",
-        "columnspacing",
-        "rowspacing",
-        "columnlines",
-        "rowlines",
-        "frame",
-        "framespacing",
-        "equalrows",
-        "equalcolumns",
-        "notation",
-        "align",
-        "columnwidth",
-        "encoding",
-    ]
+MATHML_ATTRIBUTES = _words(
+    "dir displaystyle mathbackground mathcolor mathsize mathvariant scriptlevel display "
+    "alttext form fence separator lspace rspace stretchy symmetric maxsize minsize largeop "
+    "movablelimits accent accentunder linethickness width height depth voffset columnspan "
+    "rowspan columnalign rowalign columnspacing rowspacing columnlines rowlines frame "
+    "framespacing equalrows equalcolumns notation align columnwidth encoding"
 )
 HTML_ATTRIBUTES: dict[str, frozenset[str]] = {
     "img": frozenset({"src", "alt", "width", "height"}),
     "td": frozenset({"colspan", "rowspan"}),
     "th": frozenset({"colspan", "rowspan"}),
 }
-_VOID = frozenset({"br", "img"})
 _NUMBER = re.compile(r"[0-9]{1,5}")
 # A MathML attribute value is a length, a name, a colour or a few words; `(` and `:`
 # (url(), javascript:) never appear in one. alttext is free text and only escaped.
