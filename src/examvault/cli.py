@@ -125,13 +125,15 @@ def _safe(url: str) -> str:
 
 
 def _load_demo(settings: Settings) -> None:
-    from examvault.domain.demo import DEMO_CANDIDATES, DEMO_ID, demo_exam
+    from examvault.domain.demo import DEMO_CANDIDATES, DEMO_ID, demo_exam, demo_media
     from examvault.domain.exams import parse_definition
     from examvault.errors import AlreadyRegistered
 
     tokens_file = settings.data_dir / "demo-candidates.csv"
 
     async def work(core: Any) -> list[dict[str, str]]:
+        for name, (content_type, data) in demo_media().items():
+            await core.media.put(DEMO_ID, name, content_type, data, "demo")
         await core.exams.put(parse_definition(demo_exam()), "demo")
         try:
             return list(await core.directory.register(DEMO_ID, DEMO_CANDIDATES, "demo"))

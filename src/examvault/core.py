@@ -31,6 +31,7 @@ from examvault.services.journal import Journal
 from examvault.services.keys import Keys
 from examvault.services.markers import Markers
 from examvault.services.marks import Marks
+from examvault.services.media import Media
 from examvault.services.queue import JobQueue
 from examvault.services.results import Results
 from examvault.services.sweeper import Sweeper
@@ -57,6 +58,7 @@ class Core:
     marks: Marks
     attempts: Attempts
     exams: Exams
+    media: Media
     imports: Sandbox
     keys: Keys
     results: Results
@@ -78,6 +80,7 @@ class Core:
         shard = secrets.randbelow(1 << 15)
         writes = Writes(store, settings, metrics, Journal(clock, catalog, queue, shard))
         exams = Exams(store, writes, clock, queue, metrics)
+        media = Media(store, writes, clock, settings.media_exam_bytes)
         analytics = Analytics(store, writes, catalog, clock)
         ranks = Ranks(store, catalog)
         handlers: dict[str, Handler] = {
@@ -102,6 +105,7 @@ class Core:
                 store, writes, catalog, clock, max_items_per_save=settings.max_items_per_save
             ),
             exams=exams,
+            media=media,
             imports=Sandbox(
                 settings.import_cpu_seconds,
                 settings.import_memory_bytes,

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
 
     max_body_bytes: int = 1 << 20
+    # POST /exams: a definition with rich text may be large (docs/api.md, Rich text).
+    max_exam_body_bytes: int = 10 << 20
+    # The pictures of one exam together (docs/api.md, Media); each is at most 2 MiB.
+    media_exam_bytes: int = 50 << 20
     max_import_bytes: int = 20 << 20
     max_items_per_save: int = 1000
     # An uploaded import is parsed in a child process capped at this much CPU time and

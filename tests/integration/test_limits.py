@@ -193,7 +193,11 @@ async def test_a_body_over_1_mib_is_413_declared_or_streamed(attempt: Any) -> No
             yield b" " * 65536
 
     assert_problem(await put_raw(server, token, aid, chunks()), 413)
+    # POST /exams takes definitions up to 10 MiB (rich text, docs/api.md): 1 MiB is fine.
     r = await server.client.post("/api/v1/exams", content=big, headers=JSON_ADMIN)
+    assert r.status_code == 422, r.text
+    bigger = b'{"pad": "' + b"x" * (10 << 20) + b'"}'
+    r = await server.client.post("/api/v1/exams", content=bigger, headers=JSON_ADMIN)
     assert_problem(r, 413)
 
 

@@ -44,6 +44,11 @@ async def test_pages_are_served_with_a_strict_content_security_policy(server: Se
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        # Pictures come from the page's own store as blob: URLs; nothing else is added.
+        assert "img-src 'self' data: blob:;" in csp and "unsafe-eval" not in csp
+    # An API answer is not cached unless its route says so.
+    r = await server.client.get("/api/v1/exams", headers={"Authorization": "Bearer x"})
+    assert r.headers.get_list("cache-control") == ["no-store"]
 
 
 async def test_past_its_capacity_the_server_answers_503_at_once(

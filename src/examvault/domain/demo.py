@@ -8,10 +8,20 @@ the same seed always gives the same exam.
 from __future__ import annotations
 
 import random
+import re
 from decimal import Decimal
 from typing import Any
 
+from examvault.domain import diagrams
+
 DEMO_ID = "demo"
+INCLINE = "incline.png"
+
+
+def demo_media() -> dict[str, tuple[str, bytes]]:
+    """The demo's pictures by name: (content type, bytes); uploaded before the exam."""
+    return {INCLINE: ("image/png", diagrams.incline())}
+
 
 _PHYSICS = [
     ("SI unit of force?", ["newton", "joule", "watt", "pascal"], "newton"),
@@ -166,6 +176,7 @@ def demo_exam(seed: int = 7) -> dict[str, Any]:
             maths.append(
                 _arith_single(qid, {"correct": 2, "wrong": "-2/3", "unanswered": "-1/4"}, rng)
             )
+    _rich(physics, chemistry)
     return {
         "id": DEMO_ID,
         "title": "Demo mock test",
@@ -179,6 +190,34 @@ def demo_exam(seed: int = 7) -> dict[str, Any]:
             {"id": "chemistry", "title": "Chemistry", "questions": chemistry},
             {"id": "mathematics", "title": "Mathematics", "questions": maths},
         ],
+    }
+
+
+def _rich(physics: list[dict[str, Any]], chemistry: list[dict[str, Any]]) -> None:
+    """Three questions shown with a diagram, a formula and a table (docs/exam-format.md,
+    Rich text); their keys and options are those generated above."""
+    physics[0]["text"] = {
+        "html": "<p>A block rests on a rough plane inclined at \\(\\theta = 30^\\circ\\). "
+        "Gravity pulls it with a force \\(F = m g\\).</p>"
+        f'<img src="media:{INCLINE}" alt="A grey block resting on a plane inclined at 30 '
+        'degrees" width="240" height="150"><p>What is the SI unit of force?</p>'
+    }
+    tolerance = physics[20]
+    tolerance["text"] = {
+        "html": f"<p>Newton's second law: \\[F = m\\,a\\]</p><p>{tolerance['text']}</p>".replace(
+            "m/s²", "\\(\\mathrm{m}/\\mathrm{s}^2\\)"
+        )
+    }
+    product = chemistry[0]
+    found = re.fullmatch(r"What is (\d+) × (\d+)\?", product["text"])
+    assert found is not None
+    a, b = found.groups()
+    product["text"] = {
+        "html": "<p>A sample holds the moles and the molecules per mole below. "
+        "How many molecules is that, \\(n \\times N\\)?</p>"
+        "<table><caption>The sample</caption><thead><tr><th>Quantity</th><th>Value</th></tr>"
+        f"</thead><tbody><tr><td>\\(n\\), moles</td><td>{a}</td></tr>"
+        f"<tr><td>\\(N\\), molecules per mole</td><td>{b}</td></tr></tbody></table>"
     }
 
 

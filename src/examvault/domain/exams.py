@@ -22,17 +22,19 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from examvault.clock import format_time, to_micros
-from examvault.domain import draw, marking
+from examvault.domain import draw, marking, richtext
 from examvault.errors import InvalidBody
 
 IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -48,9 +50,36 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RichTextDef(_Model):
+    """Formatted text (docs/exam-format.md, "Rich text"): checked by `richtext.render`."""
+
+    # Its limit is in UTF-8 bytes, checked first by richtext.render (so the error names
+    # the question); the body's limit bounds the string before that.
+    html: str
+
+
+# The tags of the two forms of a text field; pydantic puts them in an error's loc, and
+# parse_definition takes them out again (a loc names fields of the document only).
+_PLAIN, _RICH = "<plain-text>", "<rich-text>"
+
+
+def _content_kind(value: Any) -> str:
+    return _RICH if isinstance(value, dict | RichTextDef) else _PLAIN
+
+
+# A text field: a plain string, shown as text exactly as before, or {"html": …}. The
+# discriminator makes an error name the one form that was meant, not both.
+Content = Annotated[
+    Annotated[Text, Tag(_PLAIN)] | Annotated[RichTextDef, Tag(_RICH)],
+    Discriminator(_content_kind),
+]
+# What a candidate receives for a text field: the string, or {"html": the re-serialisation}.
+Shown = str | dict[str, str]
+
+
 class OptionDef(_Model):
     id: Ident
-    text: Text = ""
+    text: Content = ""
 
 
 class MarkingDef(_Model):
@@ -105,7 +134,7 @@ MAX_MAX_CHARS = 100_000
 class QuestionDef(_Model):
     id: Ident
     type: Literal["single", "multiple", "numeric", "text"]
-    text: Text = ""
+    text: Content = ""
     options: list[OptionDef] | None = None
     answer: Any = None
     marking: str | MarkingDef
@@ -194,7 +223,8 @@ def _choice_key(qtype: str, answer: Any) -> frozenset[str]:
 
 class SectionDef(_Model):
     id: Ident
-    title: Text | None = None
+    title: Content | None = None
+    instructions: Content | None = None
     questions: Annotated[list[QuestionDef], Field(min_length=1, max_length=5_000)]
     # A pool: each candidate gets `draw` of the questions (domain/draw.py). Its range and
     # the one-marking rule are checked in `parse_definition`, so the 422 names the section.
@@ -210,7 +240,11 @@ class ExamDef(_Model):
     """The exam document; docs/exam-format.md gives the meaning of each field."""
 
     id: Ident
-    title: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    title: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=500), Tag(_PLAIN)]
+        | Annotated[RichTextDef, Tag(_RICH)],
+        Discriminator(_content_kind),
+    ]
     duration_seconds: Annotated[StrictInt, Field(gt=0, le=31 * 24 * 3600)]
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None
@@ -220,7 +254,7 @@ class ExamDef(_Model):
     release: Literal["when_marked", "immediately"] | None = None
     review: Literal["none", "responses", "full"] | None = None
     shuffle: ShuffleDef = ShuffleDef()
-    instructions: Text | None = None
+    instructions: Content | None = None
     sections: Annotated[list[SectionDef], Field(min_length=1, max_length=100)]
 
     @model_validator(mode="after")
@@ -248,9 +282,12 @@ def parse_definition(document: Any) -> ExamDef:
         exam = ExamDef.model_validate(document)
     except ValidationError as exc:
         raise DefinitionError(
-            [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)]
+            [
+                {"loc": [p for p in e["loc"] if p not in (_PLAIN, _RICH)], "msg": e["msg"]}
+                for e in exc.errors(include_url=False)
+            ]
         ) from None
-    faults = _duplicates(exam)
+    faults = _duplicates(exam) + _markup_faults(exam)
     for si, section in enumerate(exam.sections):
         markings: list[marking.Marking] = []
         for qi, q in enumerate(section.questions):
@@ -286,6 +323,71 @@ def _draw_faults(
     return []
 
 
+def text_fields(exam: ExamDef) -> list[tuple[list[Any], str, Content]]:
+    """Every text field of a definition: where it is, whose it is (for an error), value."""
+    fields: list[tuple[list[Any], str, Content]] = [(["title"], "exam title", exam.title)]
+    if exam.instructions is not None:
+        fields.append((["instructions"], "exam instructions", exam.instructions))
+    for si, s in enumerate(exam.sections):
+        for name in ("title", "instructions"):
+            value = getattr(s, name)
+            if value is not None:
+                fields.append((["sections", si, name], f"section {s.id} {name}", value))
+        for qi, q in enumerate(s.questions):
+            where: list[Any] = ["sections", si, "questions", qi]
+            fields.append(([*where, "text"], f"question {q.id}", q.text))
+            for oi, o in enumerate(q.options or []):
+                fields.append(
+                    ([*where, "options", oi, "text"], f"question {q.id}, option {o.id}", o.text)
+                )
+    return fields
+
+
+def _markup_faults(exam: ExamDef) -> list[dict[str, Any]]:
+    """Each rich text field that `richtext.render` refuses, named by its question."""
+    faults: list[dict[str, Any]] = []
+    for loc, whose, value in text_fields(exam):
+        if isinstance(value, RichTextDef):
+            try:
+                richtext.render(value.html)
+            except richtext.MarkupError as exc:
+                faults.append({"loc": [*loc, "html"], "msg": f"{whose}: {exc}"})
+    return faults
+
+
+def media_uses(exam: ExamDef) -> dict[str, str]:
+    """Each medium the markup shows, with the first field that shows it (for an error)."""
+    uses: dict[str, str] = {}
+    for _loc, whose, value in text_fields(exam):
+        if isinstance(value, RichTextDef):
+            for name in richtext.render(value.html).media:
+                uses.setdefault(name, whose)
+    return uses
+
+
+def has_rich_text(exam: ExamDef) -> bool:
+    """Whether any text field of the definition is rich text."""
+    return any(isinstance(value, RichTextDef) for _loc, _whose, value in text_fields(exam))
+
+
+def shown(value: Content) -> Shown:
+    """A text field as a candidate receives it (a checked field: parse_definition ran)."""
+    if isinstance(value, str):
+        return value
+    return {"html": richtext.render(value.html).html}
+
+
+def _author(value: Content | None) -> Any:
+    return value if value is None or isinstance(value, str) else {"html": value.html}
+
+
+def plain_title(exam: ExamDef) -> str:
+    """The exam's title as text, for lists that show text only."""
+    if isinstance(exam.title, str):
+        return exam.title
+    return richtext.plain_text(exam.title.html)[:500] or exam.id
+
+
 def _duplicates(exam: ExamDef) -> list[dict[str, Any]]:
     faults: list[dict[str, Any]] = []
     sections: set[str] = set()
@@ -319,6 +421,10 @@ def normalized(exam: ExamDef) -> dict[str, Any]:
     for section in doc["sections"]:
         if section["draw"] is None:  # stored and shown only where it is used
             del section["draw"]
+        # Added with rich text; left out when unset so that an older definition reads back
+        # exactly as it was stored.
+        if section.get("instructions") is None:
+            section.pop("instructions", None)
     for name in ("opens_at", "closes_at"):
         value = doc[name]
         doc[name] = None if value is None else format_time_dt(value)
@@ -343,18 +449,37 @@ def normalized(exam: ExamDef) -> dict[str, Any]:
 def fingerprint(exam: ExamDef) -> str:
     """Equal for two definitions that are "the same definition" in docs/api.md's sense."""
     compiled = compile_exam(exam, version=1)
+    # The author's markup, not what a candidate is shown: two spellings of one formula
+    # are two definitions, and GET /exams/{id} gives back the one stored. A plain string
+    # gives the same parts as before rich text existed, so stored fingerprints still hold.
     parts = [
         repr(normalized(exam) | {"sections": None}),
         repr(
             [
-                (q.id, q.section_id, q.text, q.options, _canonical(q.rule))
-                for q in compiled.questions
+                (
+                    q.id,
+                    s.id,
+                    _author(q.text),
+                    tuple((o.id, _author(o.text)) for o in (q.options or [])),
+                    _canonical(compiled.by_id[q.id].rule),
+                )
+                for s in exam.sections
+                for q in s.questions
             ]
         ),
         repr(
             [
-                (s.id, s.title) if s.draw is None else (s.id, s.title, s.draw)
-                for s in compiled.sections
+                (s.id, s.id if s.title is None else _author(s.title))
+                + (() if s.instructions is None else (_author(s.instructions),))
+                for s in exam.sections
+            ]
+        ),
+        repr(
+            [
+                (s.id, s.id if s.title is None else _author(s.title))
+                + (() if s.instructions is None else (_author(s.instructions),))
+                + (() if s.draw is None else (s.draw,))
+                for s in exam.sections
             ]
         ),
     ]
@@ -386,8 +511,8 @@ class Question:
     id: str
     section_id: str
     type: marking.QuestionType
-    text: str
-    options: tuple[tuple[str, str], ...]
+    text: Shown
+    options: tuple[tuple[str, Shown], ...]
     option_ids: frozenset[str]
     rule: marking.Rule
     marks: Mapping[str, Any]
@@ -407,10 +532,11 @@ class Section:
     """A compiled section; `draw` is how many of its questions each candidate gets."""
 
     id: str
-    title: str
+    title: Shown
     question_ids: tuple[str, ...]
     max_score: Fraction
     draw: int | None = None
+    instructions: Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,7 +546,7 @@ class Exam:
     id: str
     version: int
     key_version: int
-    title: str
+    title: Shown
     duration_seconds: int
     grace_seconds: int
     opens_at: int | None
@@ -432,7 +558,9 @@ class Exam:
     questions: tuple[Question, ...]
     by_id: Mapping[str, Question] = field(repr=False)
     max_score: Fraction
-    instructions: str | None = None
+    instructions: Shown | None = None
+    # The media the markup shows, each once: a start carries these names, never bytes.
+    media: tuple[str, ...] = ()
     has_draw: bool = False
     release: str = "immediately"
     review: str = "none"
@@ -529,13 +657,13 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         ids: list[str] = []
         for q in s.questions:
             rule = _rule(q)
-            opts = tuple((o.id, o.text) for o in (q.options or []))
+            opts = tuple((o.id, shown(o.text)) for o in (q.options or []))
             questions.append(
                 Question(
                     id=q.id,
                     section_id=s.id,
                     type=q.type,
-                    text=q.text,
+                    text=shown(q.text),
                     options=opts,
                     option_ids=frozenset(o for o, _ in opts),
                     rule=rule,
@@ -551,7 +679,8 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         sections.append(
             Section(
                 id=s.id,
-                title=s.title if s.title is not None else s.id,
+                title=shown(s.title) if s.title is not None else s.id,
+                instructions=None if s.instructions is None else shown(s.instructions),
                 question_ids=tuple(ids),
                 max_score=sum((q.rule.marking.correct for q in given), Fraction(0)),
                 draw=None if s.draw is None or s.draw >= len(ids) else s.draw,
@@ -561,7 +690,7 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         id=exam.id,
         version=version,
         key_version=key_version,
-        title=exam.title,
+        title=shown(exam.title),
         duration_seconds=exam.duration_seconds,
         grace_seconds=exam.grace_seconds,
         opens_at=None if exam.opens_at is None else to_micros(exam.opens_at),
@@ -573,7 +702,8 @@ def compile_exam(exam: ExamDef, *, version: int, key_version: int = 1) -> Exam:
         questions=tuple(questions),
         by_id={q.id: q for q in questions},
         max_score=sum((s.max_score for s in sections), Fraction(0)),
-        instructions=exam.instructions,
+        instructions=None if exam.instructions is None else shown(exam.instructions),
+        media=tuple(media_uses(exam)),
         has_draw=any(s.draw is not None for s in sections),
         release=exam.release
         or ("when_marked" if any(q.rule.manual for q in questions) else "immediately"),
@@ -655,7 +785,7 @@ def left_out(exam: Exam, candidate_id: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, str]]:
+def option_order(exam: Exam, candidate_id: str, question: Question) -> list[tuple[str, Shown]]:
     """A question's options in this candidate's order."""
     opts = list(question.options)
     if exam.shuffle_options:

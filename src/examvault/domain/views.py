@@ -16,7 +16,7 @@ import orjson
 
 from examvault.clock import format_time
 from examvault.domain import deadlines, exact_json
-from examvault.domain.exams import Exam, Question, candidate_order, option_order
+from examvault.domain.exams import Exam, Question, Shown, candidate_order, option_order
 from examvault.domain.marking import round_half_away, score
 from examvault.domain.totals import Part, Totals, parse_fraction
 
@@ -86,7 +86,7 @@ def released_result(
     return result(exam, totals, rank, percentile)
 
 
-def _question(q: Question, options: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def _question(q: Question, options: Iterable[tuple[str, Shown]]) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": q.id, "type": q.type, "text": q.text}
     if q.type in ("single", "multiple"):
         doc["options"] = [{"id": oid, "text": text} for oid, text in options]
@@ -158,10 +158,12 @@ def sections_view(exam: Exam, candidate_id: str, fragments: QuestionFragments) -
     frags = None if exam.shuffle_options else fragments.get(exam)
     out = []
     for section, questions in candidate_order(exam, candidate_id):
+        doc: dict[str, Any] = {"id": section.id, "title": section.title}
+        if section.instructions is not None:
+            doc["instructions"] = section.instructions
         out.append(
-            {
-                "id": section.id,
-                "title": section.title,
+            doc
+            | {
                 "questions": [
                     frags[q.id]
                     if frags is not None
@@ -197,6 +199,8 @@ def attempt_view(
         "submit_kind": row.submit_kind,
         "show_result": exam.show_result,
         "sections": sections_view(exam, row.candidate_id, fragments),
+        # Names only: the page fetches each with the candidate's token (GET …/media/NAME).
+        "media": list(exam.media),
         "answers": {
             a.question_id: {
                 "response": None if a.response is None else orjson.Fragment(a.response),
@@ -243,6 +247,7 @@ def section_marks(exam: Exam) -> list[dict[str, Any]]:
             {
                 "id": s.id,
                 "title": s.title,
+                **({} if s.instructions is None else {"instructions": s.instructions}),
                 "questions": len(s.question_ids[: s.draw]),
                 "marks": [dict(m) | {"questions": n} for m, n in groups.values()],
             }

@@ -7,7 +7,7 @@ in the same transaction, so a crash can delay them but never lose them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,13 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from examvault import errors
 from examvault.clock import Clock, format_time
 from examvault.domain import exact_json
-from examvault.domain.exams import ExamDef, compile_exam, fingerprint, normalized
+from examvault.domain.exams import (
+    Exam,
+    ExamDef,
+    compile_exam,
+    fingerprint,
+    media_uses,
+    normalized,
+    plain_title,
+)
 from examvault.metrics import Metrics
 from examvault.services import audit
 from examvault.services.queue import JobQueue
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
-from examvault.store.queries import attempts, candidates, exams
+from examvault.store.queries import attempts, candidates, exams, media
 
 log = logging.getLogger("examvault.exams")
 
@@ -35,15 +43,24 @@ class PutExam:
     actor: str
     now: int
     action: str = "exam_created"
+    # Worked out when the op is made, on the request's loop: rendering rich text is the
+    # costly part of an exam, and the writer's transaction is shared by every save.
+    fp: str = field(init=False)
+    compiled: Exam = field(init=False)
+    media: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fp = fingerprint(self.definition)
+        self.compiled = compile_exam(self.definition, version=1)
+        self.media = media_uses(self.definition)
 
     async def apply(self, conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
-        exam = self.definition
-        fp = fingerprint(exam)
-        compiled = compile_exam(exam, version=1)
+        exam, fp, compiled = self.definition, self.fp, self.compiled
+        await _check_media(conn, exam.id, self.media)
         values = {
             "fingerprint": fp,
             "definition": exact_json.dumps(normalized(exam)),
-            "title": exam.title,
+            "title": plain_title(exam),
             "opens_at": compiled.opens_at,
             "closes_at": compiled.closes_at,
             "grace_seconds": exam.grace_seconds,
@@ -67,6 +84,21 @@ class PutExam:
             conn, self.now, self.actor, "exam_replaced", exam.id, {"version": version + 1}
         )
         return 201, {"id": exam.id, "version": version + 1}
+
+
+async def _check_media(conn: AsyncConnection, exam_id: str, uses: dict[str, str]) -> None:
+    """422 when the markup shows a medium this exam does not have (docs/api.md, Media)."""
+    if not uses:
+        return
+    stored = await media.names(conn, exam_id)
+    missing = [(name, whose) for name, whose in uses.items() if name not in stored]
+    if missing:
+        raise errors.InvalidBody(
+            [
+                {"loc": ["media", name], "msg": f"{whose}: no medium {name!r} in exam {exam_id!r}"}
+                for name, whose in missing
+            ]
+        )
 
 
 @dataclass(eq=False)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -237,4 +238,18 @@ analytics = Table(
     Column("computed_at", BigInteger, nullable=False),
     Column("basis", Text, nullable=False),
     Column("document", Text, nullable=False),
+)
+
+# The pictures an exam's markup shows (docs/api.md, Media). Kept per exam id, which need
+# not exist yet: media may be uploaded before the definition that names them.
+media = Table(
+    "media",
+    metadata,
+    Column("exam_id", String(64), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("content_type", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("stored_at", BigInteger, nullable=False),
 )

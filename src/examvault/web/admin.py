@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from examvault import errors, formats
-from examvault.domain.exams import parse_definition
+from examvault.domain.exams import has_rich_text, parse_definition
 from examvault.domain.results import results_csv
 from examvault.services import audit as audit_trail
 from examvault.services.candidates import parse_registration
@@ -67,7 +67,7 @@ _EXPORT[200] = {
 async def put_exam(request: Request, actor: Admin) -> Any:
     """Create an exam (201), repeat it harmlessly (200), or replace it before any attempt."""
     server = server_of(request)
-    definition = parse_definition(await read_json(request, server.settings.max_body_bytes))
+    definition = parse_definition(await read_json(request, server.settings.max_exam_body_bytes))
     status, body = await server.exams.put(definition, actor)
     return JSON(body, status_code=status)
 
@@ -253,6 +253,11 @@ async def export_exam(
 ) -> Any:
     """The exam as a file (QTI as a zip package)."""
     doc, _version, _key_version = await server_of(request).exams.stored_definition(exam_id)
+    if format in ("qti", "gift") and has_rich_text(parse_definition(doc)):
+        # Until the QTI and GIFT writers carry markup, math and media, refuse rather than
+        # write a file that has lost them (docs/decisions.md, Rich text and media).
+        why = f"a {format} export cannot carry this exam's rich text yet; use json or yaml"
+        raise errors.InvalidBody([{"loc": ["query", "format"], "msg": why}])
     try:
         content, media, name = formats.export_exam(doc, format)
     except ValueError as exc:

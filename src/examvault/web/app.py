@@ -32,7 +32,7 @@ from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
-from examvault.web import admin, candidate, examiner, invigilator, marker, ops, problems
+from examvault.web import admin, candidate, examiner, invigilator, marker, media, ops, problems
 from examvault.web.context import Server
 from examvault.web.fastpath import FastPath
 
@@ -43,7 +43,7 @@ STATIC = resources.files("examvault") / "web" / "static"
 # them from a CDN; `swagger-ui-bundle` ships Swagger UI 4, which cannot read OpenAPI 3.1).
 SWAGGER_UI = resources.files("swagger_ui") / "static"
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _SECURITY_HEADERS = [
@@ -87,7 +87,8 @@ class RequestMiddleware:
                 headers += _SECURITY_HEADERS
                 if is_page:
                     headers += _PAGE_HEADERS
-                else:
+                elif not any(name.lower() == b"cache-control" for name, _ in headers):
+                    # An API answer is not cached unless its route says so (media do).
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
@@ -176,6 +177,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(examiner.router)
     app.include_router(invigilator.router)
     app.include_router(marker.router)
+    app.include_router(media.router)
     _pages(app)
     _api_docs(app)
     app.add_middleware(FastPath)  # inside RequestMiddleware: metrics, limits and headers apply

@@ -130,6 +130,28 @@ async def require_staff(request: Request, _: AdminScheme, __: InvigilatorScheme)
     raise errors.Unauthorized("unknown token")
 
 
+async def require_reader(
+    request: Request, _: AdminScheme, __: InvigilatorScheme, ___: CandidateScheme
+) -> Staff | Candidate:
+    """Whoever may read a paper's media: the admin, an invigilator, or a candidate (the
+    route checks the exam). A candidate's reads are not counted towards the rate limit
+    of saves: the page fetches every picture at the start."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <token>")
+    if _is_admin(request, token):
+        return ADMIN
+    server = server_of(request)
+    candidate = await server.directory.find(token)
+    if candidate is not None:
+        return candidate
+    staff = await server.invigilators.find(token)
+    if staff is not None:
+        return staff
+    raise errors.Unauthorized("unknown token")
+
+
 async def require_candidate(request: Request, _: CandidateScheme) -> Candidate:
     """The candidate of a request; raises 401/403/429 otherwise."""
     return await _candidate(request, limited=True)

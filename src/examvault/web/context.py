@@ -23,6 +23,7 @@ from examvault.services.invigilators import Invigilators
 from examvault.services.keys import Keys
 from examvault.services.markers import Markers
 from examvault.services.marks import Marks
+from examvault.services.media import Media
 from examvault.services.results import Results
 from examvault.services.writes import Writes
 from examvault.settings import Settings
@@ -40,6 +41,7 @@ class Server(Protocol):
     directory: Directory
     attempts: Attempts
     exams: Exams
+    media: Media
     imports: Sandbox
     keys: Keys
     results: Results

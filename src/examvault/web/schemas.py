@@ -86,15 +86,21 @@ class Problem(_Out):
     errors: list[ProblemItem] | None = None
 
 
+class RichTextView(_Out):
+    """Rich text as a candidate receives it: the server's re-serialisation, math as MathML."""
+
+    html: str
+
+
 class OptionView(_Out):
     id: str
-    text: str
+    text: str | RichTextView
 
 
 class QuestionView(_Out):
     id: str
     type: Literal["single", "multiple", "numeric", "text"]
-    text: str
+    text: str | RichTextView
     options: list[OptionView] | None = None
     max_chars: int | None = None
     marks: dict[str, Any]
@@ -102,8 +108,16 @@ class QuestionView(_Out):
 
 class SectionView(_Out):
     id: str
-    title: str
+    title: str | RichTextView
+    instructions: str | RichTextView | None = None
     questions: list[QuestionView]
+
+
+class MediumStored(_Out):
+    name: str
+    sha256: str
+    bytes: int
+    content_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
 
 
 class AnswerView(_Out):
@@ -125,6 +139,8 @@ class AttemptView(_Out):
     sections: list[SectionView]
     answers: dict[str, AnswerView]
     last_seq: int
+    # The names of the exam's media (GET …/media/NAME), never their bytes.
+    media: list[str] = []
     announcements: list[Note] = []
 
 
@@ -281,14 +297,15 @@ class Submitted(_Out):
 
 class SectionOutline(_Out):
     id: str
-    title: str
+    title: str | RichTextView
+    instructions: str | RichTextView | None = None
     questions: int
     marks: list[dict[str, Any]]
 
 
 class ExamOutline(_Out):
     id: str
-    title: str
+    title: str | RichTextView
     duration_seconds: int
     opens_at: Time | None
     closes_at: Time | None
@@ -398,7 +415,7 @@ class ExamList(_Out):
 
 class StoredExam(_Out):
     id: str
-    title: str
+    title: str | RichTextView
     duration_seconds: int
     sections: list[dict[str, Any]]
     version: int

@@ -16,9 +16,11 @@ import {
 } from "./examday.js";
 import { formatMark, hasResponse } from "./format.js";
 import { LivePoller } from "./live.js";
+import { loadMedia } from "./media.js";
 import { openOutbox } from "./outbox.js";
 import { buildPalette, buildTabs, paintQuestion, questionState, selectTab } from "./palette.js";
 import { NUMERIC, TYPE_TEXT, renderQuestion } from "./question.js";
+import { plainText } from "./richtext.js";
 import { OFFLINE, SAVED, SAVING, Sender } from "./sender.js";
 import { session } from "./session.js";
 import { fillStoredCount, renderReceipt, submitWithRetry } from "./submit.js";
@@ -94,7 +96,7 @@ export async function openExam(view, { api, clock, show }) {
   for (const section of view.sections) {
     const entry = { id: section.id, title: section.title, first: exam.questions.length, questions: [] };
     for (const question of section.questions) {
-      const q = { ...question, section: section.id, sectionTitle: section.title, number: exam.questions.length + 1 };
+      const q = { ...question, section: section.id, sectionTitle: plainText(section.title), number: exam.questions.length + 1 };
       exam.questions.push(q);
       entry.questions.push(q);
     }
@@ -131,6 +133,9 @@ export async function openExam(view, { api, clock, show }) {
     control.disabled = false;
   }
   $("submitting").textContent = "";
+  // The pictures come from this device's store, or from the server with this token; a
+  // picture still missing shows its alt text until it arrives.
+  exam.media = loadMedia(page.api.token, view.exam_id, view.media || []);
   buildTabs($("section-tabs"), exam.sections, openSection);
   buildPalette($("palette-groups"), exam.sections, (number) => goTo(number - 1, { focus: true }));
   session.set("ev.screen", "exam");
@@ -424,7 +429,7 @@ async function submitNow() {
   countdown.stop();
   setSaveState(SAVED);
   session.set("ev.screen", "submitted");
-  const titles = new Map((exam.view?.sections || []).map((section) => [section.id, section.title]));
+  const titles = new Map((exam.view?.sections || []).map((section) => [section.id, plainText(section.title)]));
   renderReceipt(data, exam.attemptId, titles);
   clearNotice();
   page.show("submitted");

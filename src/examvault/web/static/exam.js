@@ -1,6 +1,7 @@
 // The student's exam page, its shell: sign in, instructions, start or resume; the attempt
 // itself (questions, outbox, countdown, submit) is attempt.js. Accessible names are the ones tests/browser checks.
 
+import { plainText, renderText } from "./richtext.js";
 import { Api, NetworkError, Pause, ServerClock, backoffMs, problemMessage } from "./api.js";
 import { openExam } from "./attempt.js";
 import { formatDuration, formatMark, formatTime } from "./format.js";
@@ -19,7 +20,7 @@ const SCREENS = ["signin", "instructions", "exam", "submitted"];
 function show(name) {
   $("loading").hidden = true;
   for (const screen of SCREENS) $(`screen-${screen}`).hidden = screen !== name;
-  const title = me?.exam?.title ?? "Exam";
+  const title = plainText(me?.exam?.title) || "Exam";
   const titles = {
     signin: "Sign in · examvault",
     instructions: `${title} · instructions`,
@@ -93,7 +94,7 @@ $("signin-form").addEventListener("submit", (event) => {
 
 function showInstructions() {
   const info = me.exam;
-  $("exam-title").textContent = info.title;
+  renderText($("exam-title"), info.title);
   $("candidate-line").textContent = `Candidate: ${me.name ? `${me.name} (${me.candidate_id})` : me.candidate_id}`;
   $("exam-duration").textContent = formatDuration(info.duration_seconds);
   const window = [
@@ -103,14 +104,25 @@ function showInstructions() {
   $("exam-window-row").hidden = window.length === 0;
   $("exam-window").textContent = window.join(" ");
   $("exam-instructions").hidden = !info.instructions;
-  $("exam-instructions").textContent = info.instructions || "";
+  renderText($("exam-instructions"), info.instructions || "");
+  // A section's own instructions, under its title (rich text is checked by renderText).
+  const notes = $("section-instructions");
+  notes.replaceChildren();
+  for (const section of info.sections.filter((s) => s.instructions)) {
+    const head = document.createElement("h3");
+    head.textContent = plainText(section.title);
+    const text = document.createElement("div");
+    text.className = "exam-instructions";
+    renderText(text, section.instructions);
+    notes.append(head, text);
+  }
   const body = $("sections-body");
   body.replaceChildren();
   for (const section of info.sections) {
     const row = body.insertRow();
     const head = document.createElement("th");
     head.scope = "row";
-    head.textContent = section.title;
+    head.textContent = plainText(section.title);
     row.append(head);
     row.insertCell().textContent = String(section.questions);
     row.insertCell().textContent = (section.marks || [])

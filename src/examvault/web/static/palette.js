@@ -1,6 +1,7 @@
 // The section tabs and the question palette: one button per question, grouped by
 // section, named "Question N <state>" with the five familiar states.
 
+import { plainText } from "./richtext.js";
 import { hasResponse } from "./format.js";
 
 const STATE_CLASS = {
@@ -28,7 +29,7 @@ export function buildTabs(container, sections, open) {
     const tab = document.createElement("button");
     tab.type = "button";
     tab.id = `tab-${index}`;
-    tab.textContent = section.title;
+    tab.textContent = plainText(section.title);
     tab.setAttribute("role", "tab");
     tab.setAttribute("aria-controls", "question-panel");
     tab.addEventListener("click", () => open(index));
@@ -62,7 +63,7 @@ export function buildPalette(container, sections, go) {
     group.setAttribute("role", "group");
     const title = document.createElement("h3");
     title.id = `palette-section-${index}`;
-    title.textContent = section.title;
+    title.textContent = plainText(section.title);
     group.setAttribute("aria-labelledby", title.id);
     const list = document.createElement("ul");
     for (const question of section.questions) {

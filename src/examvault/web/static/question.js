@@ -1,8 +1,10 @@
 // One question on screen: options as radio buttons or checkboxes labelled with their
-// text, or a numeric field "Your answer" with an on-screen keypad. Text is set with
-// textContent only: question text is never read as HTML.
+// text, or a numeric field "Your answer" with an on-screen keypad. Plain text is set with
+// textContent; rich text ({"html": …}) goes through richtext.js, which checks it again
+// and builds its nodes: question text is never given to innerHTML.
 
 import { hasResponse } from "./format.js";
+import { isRich, renderText } from "./richtext.js";
 
 export const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const KEYS = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "0", ".", "-", "backspace"];
@@ -51,7 +53,8 @@ export function renderQuestion(body, question, response, handlers) {
 }
 
 function renderNumeric(body, question, response, { edit, commit }) {
-  const text = element("p", { className: "question-text", id: "question-text", textContent: question.text });
+  const text = element(isRich(question.text) ? "div" : "p", { className: "question-text", id: "question-text" });
+  renderText(text, question.text);
   const label = element("label", { htmlFor: "numeric-answer", textContent: "Your answer" });
   const input = element(
     "input",
@@ -99,7 +102,9 @@ function renderNumeric(body, question, response, { edit, commit }) {
 function renderOptions(body, question, response, { choose }) {
   const multiple = question.type === "multiple";
   const fieldset = element("fieldset");
-  fieldset.append(element("legend", { className: "question-text", textContent: question.text }));
+  const legend = element("legend", { className: "question-text" });
+  renderText(legend, question.text);
+  fieldset.append(legend);
   const chosen = new Set(Array.isArray(response) ? response : response == null ? [] : [response]);
   const list = element("div", { className: "options" });
   for (const option of question.options || []) {
@@ -118,7 +123,9 @@ function renderOptions(body, question, response, { choose }) {
         choose(option.id);
       }
     });
-    label.append(input, element("span", { textContent: option.text }));
+    const text = element("span");
+    renderText(text, option.text);
+    label.append(input, text);
     list.append(label);
   }
   fieldset.append(list);

@@ -4,7 +4,7 @@
 // once; the cache answers only when the network does not, within a few seconds. The API is
 // never touched here: answers go straight from the page to the server.
 
-const CACHE = "examvault-page-v1";
+const CACHE = "examvault-page-v2";
 const PAGE = [
   "/",
   "/static/style.css",
@@ -18,6 +18,8 @@ const PAGE = [
   "/static/countdown.js",
   "/static/palette.js",
   "/static/question.js",
+  "/static/richtext.js",
+  "/static/media.js",
   "/static/submit.js",
   "/static/live.js",
   "/static/examday.js",
