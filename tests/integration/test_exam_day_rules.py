@@ -369,3 +369,71 @@ async def test_announcements_oldest_first_and_one_per_room_of_an_invigilator(
     entries = (await server.admin("GET", "/audit?exam_id=mock-1")).json()["entries"]
     notes = [e["detail"] for e in entries if e["action"] == "announcement"]
     assert [n["rooms"] for n in notes] == [["R2"], ["R1", "R2"], [None]]
+
+
+async def test_live_writes_nothing_and_is_not_rate_limited(database: str, tmp_path: Path) -> None:
+    async with running(database, tmp_path, rate_burst=3, rate_per_second=0.001) as server:
+        await server.create_exam(small_exam())
+        t = await register(server, "mock-1", {"id": "A1"})
+        aid = (await server.start("mock-1", t["A1"]))["attempt_id"]
+        before = await table(server)
+        server.clock.advance(30)
+        for _ in range(20):
+            r = await server.as_(t["A1"], "GET", f"/attempts/{aid}/live")
+            assert r.status_code == 200, r.text
+        assert await table(server) == before  # not even last_seen moved
+        assert r.json()["server_time"] == format_time(server.clock.now())
+        codes = [
+            (
+                await server.save(t["A1"], aid, {"question_id": "s0", "response": "B", "seq": i})
+            ).status_code
+            for i in range(1, 6)
+        ]
+        assert 429 in codes  # saves are limited; the 20 polls above did not use the budget
+        assert codes[:2] == [200, 200]
+
+
+async def test_exam_day_bodies_and_unknown_exams_are_refused_whole(server: Server) -> None:
+    t = await setup_rooms(server)
+    for method, path, body, loc in [
+        ("POST", "/exams/mock-1/invigilators", {"invigilators": [{"id": "bad id"}]},
+         ["body", "invigilators", 0, "id"]),
+        ("POST", "/exams/mock-1/invigilators", {"invigilators": [{"id": "I7", "rooms": []}]},
+         ["body", "invigilators", 0, "rooms"]),
+        ("POST", "/exams/mock-1/announcements", {"text": "x" * 2_001}, ["body", "text"]),
+        ("POST", "/exams/mock-1/announcements", {"text": "x", "room": "R 1"}, ["body", "room"]),
+        ("POST", "/exams/mock-1/announcements", {"text": "x", "to": "R1"}, ["body", "to"]),
+        ("PATCH", "/exams/mock-1/candidates/A1", {"seat": 3}, ["body", "seat"]),
+        ("PATCH", "/exams/mock-1/candidates/A1", {"room": "R/1"}, ["body", "room"]),
+        ("POST", "/exams/mock-1/actions",
+         {"action": "pause", "reason": "r", "candidates": ["A1"] * 10_001},
+         ["body", "candidates"]),
+        ("POST", "/exams/mock-1/actions",
+         {"action": "extend", "seconds": 86_401, "reason": "r", "all": True}, ["body", "seconds"]),
+        ("POST", "/exams/mock-1/actions",
+         {"action": "pause", "reason": "r" * 501, "all": True}, ["body", "reason"]),
+        ("POST", "/exams/mock-1/actions", {"action": "pause", "reason": "r", "all": False},
+         ["body", "all"]),
+    ]:  # fmt: skip
+        r = await server.admin(method, path, json=body)
+        assert r.status_code == 422, (path, body, r.text)
+        assert r.json()["type"] == "urn:examvault:invalid"
+        assert loc in [e["loc"] for e in r.json()["errors"]], (body, r.json())
+    r = await server.admin("POST", "/exams/mock-1/invigilators", json={"invigilators": [
+        {"id": "I8"}, {"id": "I1"}]})  # fmt: skip
+    assert r.status_code == 409 and r.json()["type"] == "urn:examvault:already-registered"
+    assert (await server.as_(t["I1"], "GET", "/exams/mock-1/candidates")).status_code == 200
+    rows = (await server.admin("GET", "/audit?exam_id=mock-1")).json()["entries"]
+    assert [e["action"] for e in rows].count("invigilators_registered") == 1
+    assert (await table(server))["A1"]["room"] == "R1"
+    for method, path, body in [
+        ("POST", "/exams/nope/actions", {"action": "pause", "reason": "r", "all": True}),
+        ("POST", "/exams/nope/announcements", {"text": "x"}),
+        ("GET", "/exams/nope/announcements", None),
+        ("POST", "/exams/nope/invigilators", {"invigilators": [{"id": "I1"}]}),
+        ("PATCH", "/exams/nope/candidates/A1", {"room": "R1"}),
+        ("GET", "/exams/nope/candidates", None),
+    ]:
+        r = await server.admin(method, path, json=body)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["type"] == "urn:examvault:not-found"
