@@ -309,7 +309,9 @@ class StoredExam(_Out):
     duration_seconds: int
     sections: list[dict[str, Any]]
     version: int
-    key_version: int
+    key_version: int | None = Field(
+        default=None, description="left out for an invigilator (with every `answer`)"
+    )
 
 
 class CandidateRow(_Out):
@@ -373,6 +375,14 @@ class AuditEntry(_Out):
         "candidates_registered",
         "exam_closed",
         "key_changed",
+        "candidate_changed",
+        "invigilators_registered",
+        "extend",
+        "pause",
+        "resume",
+        "reopen",
+        "invigilator_submit",
+        "announcement",
     ]
     exam_id: str | None
     detail: Any
