@@ -6,6 +6,7 @@ action kind, the candidate table and the announcements. Every test runs on both 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from pathlib import Path
@@ -437,3 +438,26 @@ async def test_exam_day_bodies_and_unknown_exams_are_refused_whole(server: Serve
         r = await server.admin(method, path, json=body)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["type"] == "urn:examvault:not-found"
+
+
+async def test_polls_read_together_each_get_their_own_attempt(server: Server) -> None:
+    """`live` polls arriving together are read in one snapshot (services/examday.py):
+    each still answers for its own attempt, and another candidate's is still 404."""
+    await server.create_exam(small_exam(duration_seconds=600))
+    people = [{"id": f"P{i:02}", "extra_seconds": 10 * i} for i in range(12)]
+    t = await register(server, "mock-1", *people)
+    views = {c: await server.start("mock-1", t[c]) for c in t}
+    await act(server, action="pause", reason="r", candidates=["P03", "P07"])
+
+    async def poll(owner: str, cid: str) -> tuple[str, str, Any]:
+        r = await server.as_(t[owner], "GET", f"/attempts/{views[cid]['attempt_id']}/live")
+        return owner, cid, r
+
+    polls = [poll(c, c) for c in t for _ in range(3)] + [poll("P00", "P01"), poll("P05", "P11")]
+    for owner, cid, r in await asyncio.gather(*polls):
+        if owner != cid:
+            assert r.status_code == 404, r.text
+            continue
+        assert r.status_code == 200, r.text
+        assert r.json()["deadline"] == views[cid]["deadline"]
+        assert r.json()["paused"] is (cid in ("P03", "P07"))
