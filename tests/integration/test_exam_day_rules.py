@@ -461,3 +461,32 @@ async def test_polls_read_together_each_get_their_own_attempt(server: Server) ->
         assert r.status_code == 200, r.text
         assert r.json()["deadline"] == views[cid]["deadline"]
         assert r.json()["paused"] is (cid in ("P03", "P07"))
+
+
+async def test_refused_actions_apply_nothing_and_a_repeated_body_is_two_actions(
+    server: Server,
+) -> None:
+    t = await setup_rooms(server, duration_seconds=600, grace_seconds=0)
+    a1 = (await server.start("mock-1", t["A1"]))["attempt_id"]
+    await server.start("mock-1", t["B1"])
+    before = await table(server)
+    for body in (
+        {"action": "pause", "reason": "x", "candidates": ["A1", "B1"]},  # B1: not its room
+        {"action": "extend", "seconds": 60, "reason": "x", "candidates": ["A1", "NOPE"]},
+    ):
+        r = await act(server, t["I1"], **body)
+        assert r.status_code in (403, 422), r.text
+    assert await table(server) == before
+    body = {"action": "extend", "seconds": 60, "reason": "twice", "candidates": ["A1"]}
+    first, second = await act(server, **body), await act(server, **body)
+    assert first.json()["action_id"] != second.json()["action_id"]
+    assert (await table(server))["A1"]["extended_seconds"] == 120
+    # A candidate may submit while paused, even past the end it had before the pause.
+    await act(server, action="pause", reason="r", candidates=["A1"])
+    server.clock.advance(2_000)
+    r = await server.as_(t["A1"], "POST", f"/attempts/{a1}/submit",
+                         json={"answers": [{"question_id": "s0", "response": "B", "seq": 1}]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert (r.json()["submit_kind"], r.json()["late"]) == ("manual", [])
+    assert r.json()["submitted_at"] == format_time(server.clock.now())
+    assert (await table(server))["A1"]["score"] == 4
