@@ -47,9 +47,10 @@ async def test_each_skip_reason_and_the_first_that_applies(database: str, tmp_pa
             {"id": "Q", "extra_seconds": 5_000},  # paused at 10 s
             {"id": "S", "extra_seconds": 5_000},  # submitted at 10 s, before its end
             {"id": "S2"},  # submitted at 10 s; its end (600 s) has passed since
+            {"id": "F"},  # like E, then reopened before any sweeper seals it
         )
         ids = {c: (await server.start("mock-1", t[c]))["attempt_id"] for c in "EPQS"}
-        ids["S2"] = (await server.start("mock-1", t["S2"]))["attempt_id"]
+        ids |= {c: (await server.start("mock-1", t[c]))["attempt_id"] for c in ("S2", "F")}
         server.clock.advance(10)
         for c in ("S", "S2"):
             r = await server.as_(t[c], "POST", f"/attempts/{ids[c]}/submit", json={})
@@ -72,10 +73,18 @@ async def test_each_skip_reason_and_the_first_that_applies(database: str, tmp_pa
         r = await act(server, action="submit", reason="r", candidates=everyone)
         assert whys(r) == {"E": "ended", "N": "not_started", "S": "submitted", "S2": "ended"}
         assert applied(r) == ["Q"]
+        # Past its end but not sealed yet is as good as sealed: a reopen applies.
+        r = await act(server, action="reopen", seconds=60, reason="r", candidates=["F"])
+        assert applied(r) == ["F"] and r.json()["applied"][0]["status"] == "in_progress"
+        assert (
+            seconds_between(format_time(server.clock.now()), r.json()["applied"][0]["deadline"])
+            == 60
+        )
         # E was skipped as ended: it is sealed at its own end, as it would have been.
         await server.core.sweeper.sweep()
         view = (await server.as_(t["E"], "GET", f"/attempts/{ids['E']}")).json()
         assert view["status"] == "submitted" and view["submit_kind"] == "auto"
+        assert (await table(server))["F"]["status"] == "in_progress"
         assert seconds_between(view["started_at"], view["submitted_at"]) == 600
         assert whys(await act(server, action="pause", reason="r", candidates=["E"])) == {
             "E": "ended"

@@ -108,17 +108,22 @@ def parse_action(body: Any) -> Action:
 def _why(action: str, row: Any | None, closed: bool, now: int) -> str | None:
     """Why this action skips the candidate whose attempt is `row`, or None to apply it."""
     paused = row is not None and views.is_paused(row)
+    # Past its end and not paused, or sealed at its end (by a sweeper, a touch, or a
+    # close that came after it).
+    ended = (
+        row is not None
+        and not paused
+        and (now > row.end_at or (row.submitted_at is not None and row.submitted_at >= row.end_at))
+    )
     facts = {
         "not_started": row is None,
-        # Past its end and not paused, or sealed at its end (by a sweeper, a touch, or a
-        # close that came after it).
-        "ended": row is not None
-        and not paused
-        and (now > row.end_at or (row.submitted_at is not None and row.submitted_at >= row.end_at)),
+        "ended": ended,
         "submitted": row is not None and row.status == "submitted",
         "already_paused": paused,
         "not_paused": not paused,
-        "not_submitted": row is None or row.status != "submitted",
+        # An attempt past its end is as good as sealed, whether or not a sweeper has come
+        # by yet: a reopen applies to it as to a sealed one.
+        "not_submitted": row is None or (row.status != "submitted" and not ended),
         "exam_closed": closed,
     }
     return next((why for why in _SKIPS[action] if facts[why]), None)
