@@ -447,8 +447,8 @@ class ExamDay:
         than the rest of the request (docs/performance.md). So the polls that arrive while
         a read is running wait for the next one, which reads them all in one snapshot
         (`attempts.live_many`): no added wait when polls are few, one read for many when
-        they are many. Nothing is cached: each answer comes from a read begun after its
-        poll arrived.
+        they are many. The attempt's state is never cached: each answer comes from a read
+        begun after its poll arrived (only the announcements may be 2 s old).
         """
         waiter: asyncio.Future[tuple[Any, list[dict[str, Any]]]] = (
             asyncio.get_running_loop().create_future()
