@@ -499,3 +499,17 @@ async def test_refused_actions_apply_nothing_and_a_repeated_body_is_two_actions(
     assert (r.json()["submit_kind"], r.json()["late"]) == ("manual", [])
     assert r.json()["submitted_at"] == format_time(server.clock.now())
     assert (await table(server))["A1"]["score"] == 4
+
+
+async def test_a_patch_that_changes_nothing_writes_no_audit_entry(server: Server) -> None:
+    await setup_rooms(server)
+    for body in ({}, {"room": "R1"}, {"extra_seconds": 0}, {"room": "R1", "extra_seconds": 0}):
+        r = await server.admin("PATCH", "/exams/mock-1/candidates/A1", json=body)
+        assert r.status_code == 200 and r.json()["room"] == "R1", (body, r.text)
+    r = await server.admin("PATCH", "/exams/mock-1/candidates/A1", json={"room": "R2",
+                                                                          "extra_seconds": 0})  # fmt: skip
+    assert r.json()["room"] == "R2"
+    entries = (await server.admin("GET", "/audit?exam_id=mock-1")).json()["entries"]
+    assert [e["detail"] for e in entries if e["action"] == "candidate_changed"] == [
+        {"candidate_id": "A1", "room": "R2"}
+    ]
