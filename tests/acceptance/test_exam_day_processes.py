@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,12 @@ EXTEND_SECONDS = 600
 WAIT = 30.0  # a generous deadline for an event, never a verdict
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def micros(text: str) -> int:
-    return int(datetime.fromisoformat(text).timestamp() * 1_000_000)
+    """An API time as microseconds since the epoch, exactly (no float on the way)."""
+    return (datetime.fromisoformat(text) - EPOCH) // timedelta(microseconds=1)
 
 
 def wait_until(what: str, predicate: Any) -> Any:
