@@ -278,14 +278,15 @@ async def test_every_action_kind_is_audited_with_its_actor_and_detail(server: Se
     assert by_action["invigilators_registered"]["detail"] == {
         "invigilators": [{"id": "I1", "rooms": ["R1"]}, {"id": "I2", "rooms": None}]
     }
-    for kind, reason, target, done, skipped in [
+    cases: list[tuple[str, str, dict[str, Any], list[str], list[dict[str, str]]]] = [
         ("extend", "late bus", {"room": "R1"}, ["A1", "A2"], []),
         ("pause", "alarm", {"candidates": ["A1"]}, ["A1"], []),
         ("resume", "clear", {"candidates": ["A1", "A2"]}, ["A1"],
          [{"candidate_id": "A2", "why": "not_paused"}]),
         ("invigilator_submit", "ill", {"candidates": ["A2"]}, ["A2"], []),
         ("reopen", "better", {"candidates": ["A2"]}, ["A2"], []),
-    ]:  # fmt: skip
+    ]  # fmt: skip
+    for kind, reason, target, done, skipped in cases:
         e = by_action[kind]
         assert e["actor"] == "invigilator:I1" and e["exam_id"] == "mock-1", e
         d = e["detail"]
@@ -479,15 +480,16 @@ async def test_refused_actions_apply_nothing_and_a_repeated_body_is_two_actions(
     a1 = (await server.start("mock-1", t["A1"]))["attempt_id"]
     await server.start("mock-1", t["B1"])
     before = await table(server)
-    for body in (
+    refused: list[dict[str, Any]] = [
         {"action": "pause", "reason": "x", "candidates": ["A1", "B1"]},  # B1: not its room
         {"action": "extend", "seconds": 60, "reason": "x", "candidates": ["A1", "NOPE"]},
-    ):
+    ]
+    for body in refused:
         r = await act(server, t["I1"], **body)
         assert r.status_code in (403, 422), r.text
     assert await table(server) == before
-    body = {"action": "extend", "seconds": 60, "reason": "twice", "candidates": ["A1"]}
-    first, second = await act(server, **body), await act(server, **body)
+    twice: dict[str, Any] = {"action": "extend", "seconds": 60, "reason": "r", "candidates": ["A1"]}
+    first, second = await act(server, **twice), await act(server, **twice)
     assert first.json()["action_id"] != second.json()["action_id"]
     assert (await table(server))["A1"]["extended_seconds"] == 120
     # A candidate may submit while paused, even past the end it had before the pause.
