@@ -107,6 +107,7 @@ def _poller_process(args: tuple[str, list[Seat], float, float]) -> dict[str, Any
 
 
 def _client_process(job: tuple[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """A saver's or a poller's process, by the job's kind (one pool runs both)."""
     kind, args = job
     return _saver_process(args) if kind == "save" else _poller_process(args)
 
