@@ -482,7 +482,10 @@ def loadtest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     verdict = summary["verdict"]
-    if verdict["lost"] or verdict["submissions_failed"] or verdict["score_mismatch"]:
+    if verdict["lost"] or any(
+        verdict.get(k)
+        for k in ("submissions_failed", "score_mismatch", "saves_failed", "live_failed")
+    ):
         raise typer.Exit(1)
 
 

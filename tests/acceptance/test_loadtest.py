@@ -116,3 +116,31 @@ def test_a_database_restart_mid_stampede_loses_nothing(
     assert summary["kills_at_s"] == [], "the server itself was never restarted"
     assert summary["retries"].get("503"), "the restart was not seen as 503 by any request"
     _assert_nothing_lost(summary, 40)
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_live_polls_beside_autosave_lose_nothing(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
+) -> None:
+    """A small `live` run (docs/performance.md): autosave alone, then beside pollers of
+    `GET …/live`. Correctness only — no figure is asserted: every acknowledged save is
+    stored, no save or poll failed, every poll saw its attempt in progress."""
+    database = f"sqlite:///{tmp_path / 'lt.db'}"
+    if store == "postgresql":
+        database = request.getfixturevalue("pg_url")
+        import asyncio
+
+        from tests.conftest import _truncate
+
+        asyncio.run(_truncate(database))
+    opts = Options(scenario="live", students=40, work_seconds=2, database=database,
+                   out=tmp_path / "out", progress=False)  # fmt: skip
+    summary = run(opts)
+    v = summary["verdict"]
+    assert v == {"acknowledged_saves": v["acknowledged_saves"], "lost": 0, "saves_failed": 0,
+                 "live_failed": 0, "live_wrong": 0}  # fmt: skip
+    assert v["acknowledged_saves"] > 0
+    assert summary["saves_without_live"]["saves_ok"] > 0
+    assert summary["saves_with_live"]["saves_ok"] > 0
+    assert summary["saves_with_live"]["live_ok"] > 0
+    assert (tmp_path / "out" / f"live-examvault-{store}.json").exists()

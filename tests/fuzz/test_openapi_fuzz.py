@@ -1,11 +1,13 @@
 """A property-based fuzz of the whole API, generated from its own OpenAPI document.
 
 Schemathesis reads `/api/v1/openapi.json` from the real ASGI app on SQLite and, for every
-operation, sends schema-valid and schema-invalid requests with the admin token and with
-a candidate token. The app is seeded first with an exam, candidates and attempts, and
-path parameters are steered towards them part of the time, so that candidate routes run
-with real attempts (the candidate's own, and someone else's) and save bodies name real
-questions. Every response must hold to docs/api.md:
+operation, sends schema-valid and schema-invalid requests with the admin token, with
+a candidate token and with an invigilator token (one room). The app is seeded first with
+an exam, candidates in two rooms, an invigilator and attempts, and path parameters and
+bodies are steered towards them part of the time, so that candidate routes run with
+real attempts (the candidate's own, and someone else's), save bodies name real
+questions, and the exam day's actions, announcements and PATCHes reach real candidates
+and rooms (inside the invigilator's room and outside it). Every response must hold to docs/api.md:
 
 - no 5xx, except a 503 that carries Retry-After;
 - every error is application/problem+json with `type`, `title`, `status`, `detail`;
@@ -84,6 +86,10 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+ROOMS = {"R1": "room-a", "R2": "room-b", "R3": "room-a"}
+INVIGILATOR = "INV"  # of room-a
+
+
 def seeded_exam() -> dict[str, Any]:
     """Every question type: the small exam and a section of matched and manual text."""
     doc = small_exam(EXAM, n=2)
@@ -103,14 +109,21 @@ def seeded_exam() -> dict[str, Any]:
 def _seed(
     client: Any,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, Any]], list[str]]:
-    """An exam, three candidates, two attempts with acknowledged answers, a third one
-    submitted with a written answer, a marker (token "M1") and the scripts' ids."""
+    """An exam, three candidates in two rooms, an invigilator of one room, two attempts
+    with acknowledged answers, a third one submitted with a written answer, a marker
+    (token "M1") and the scripts' ids."""
     r = client.post("/api/v1/exams", json=to_json(seeded_exam()), headers=_bearer(ADMIN))
     assert r.status_code == 201, r.text
-    people = {"candidates": [{"id": c, "name": f"Name {c}"} for c in ("R1", "R2", "R3")]}
+    people = {
+        "candidates": [{"id": c, "name": f"Name {c}", "room": room} for c, room in ROOMS.items()]
+    }
     r = client.post(f"/api/v1/exams/{EXAM}/candidates", json=people, headers=_bearer(ADMIN))
     assert r.status_code == 201, r.text
     tokens = {c["id"]: c["token"] for c in r.json()["candidates"]}
+    staff = {"invigilators": [{"id": INVIGILATOR, "name": "Ines", "rooms": ["room-a"]}]}
+    r = client.post(f"/api/v1/exams/{EXAM}/invigilators", json=staff, headers=_bearer(ADMIN))
+    assert r.status_code == 201, r.text
+    tokens[INVIGILATOR] = r.json()["invigilators"][0]["token"]
     attempts = {}
     for cid in ("R1", "R2"):
         r = client.post(f"/api/v1/exams/{EXAM}/attempts", headers=_bearer(tokens[cid]))
@@ -182,6 +195,18 @@ def _import_files() -> list[bytes]:
     return [*files, package.getvalue()]
 
 
+# Exam-day actions on real targets: one candidate, a room (the invigilator's or not), all.
+ACTION_BODIES = [
+    {"action": action, "reason": "fuzz", **seconds, **target}
+    for action, seconds in [
+        ("extend", {"seconds": 60}), ("pause", {}), ("resume", {}),
+        ("reopen", {"seconds": 600}), ("submit", {}),
+    ]
+    for target in ({"candidates": ["R3"]}, {"candidates": ["R1", "R2"]}, {"room": "room-a"},
+                   {"room": "room-b"}, {"all": True})
+]  # fmt: skip
+
+
 def _steering(fuzzed: Fuzzed) -> HookDispatcher:
     """Hooks that send part of the requests to the seeded exam, attempts and questions.
 
@@ -206,6 +231,8 @@ def _steering(fuzzed: Fuzzed) -> HookDispatcher:
         if "attempt_id" in params:
             own, other = fuzzed.attempts["R1"], fuzzed.attempts["R2"]
             choices += [params | {"attempt_id": aid} for aid in (own, own, own, other)]
+        if "candidate_id" in params:
+            choices += [params | {"exam_id": EXAM, "candidate_id": c} for c in ROOMS]
         return st.sampled_from(choices)
 
     def item(raw: Any) -> Any:
@@ -238,6 +265,17 @@ def _steering(fuzzed: Fuzzed) -> HookDispatcher:
             valid = small_exam(exam_id if isinstance(exam_id, str) else "fuzz-new", n=1)
             changed = small_exam(EXAM, n=1)  # the seeded exam has attempts: 409
             return st.sampled_from([body, to_json(valid), to_json(changed)])
+        if path.endswith("/actions"):
+            return st.sampled_from([body, *ACTION_BODIES])
+        if path.endswith("/announcements"):
+            return st.sampled_from([body, *({"text": "Quiet, please", "room": r}
+                                            for r in ("room-a", "room-b", None))])  # fmt: skip
+        if path.endswith("/candidates/{candidate_id}"):
+            return st.sampled_from([body, {"room": "room-b"}, {"room": None},
+                                    {"extra_seconds": 600}, {"room": "room-a", "extra_seconds": 0}])  # fmt: skip
+        if path.endswith("/invigilators"):
+            return st.sampled_from([body, {"invigilators": [{"id": INVIGILATOR}]},
+                                    {"invigilators": [{"id": "INV2", "rooms": ["room-b"]}]}])  # fmt: skip
         if path == "/api/v1/exams/import" and "file" in body:
             return st.sampled_from([body, *(body | {"file": f} for f in files)])
         if path.endswith("/marks") and isinstance(body.get("marks"), list):
@@ -315,6 +353,48 @@ def negative_refused(ctx: Any, response: Any, case: Any) -> bool | None:
     return result
 
 
+# What an invigilator token may call (docs/api.md, Exam day); everything else is 403.
+INVIGILATOR_ROUTES = {
+    "GET /api/v1/exams/{exam_id}",
+    "GET /api/v1/exams/{exam_id}/stats",
+    "GET /api/v1/exams/{exam_id}/candidates",
+    "GET /api/v1/audit",
+    "POST /api/v1/exams/{exam_id}/actions",
+    "POST /api/v1/exams/{exam_id}/announcements",
+    "GET /api/v1/exams/{exam_id}/announcements",
+    "GET /api/v1/exams/{exam_id}/media/{name}",
+    "GET /api/v1/staff/me",
+}
+SECRET_KEYS = {"answer", "key_version", "score", "scores", "result", "response", "token"}
+
+
+def _keys(doc: Any) -> Iterator[str]:
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield k
+            yield from _keys(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _keys(v)
+
+
+def invigilator_reach(label: str) -> Any:
+    """An invigilator gets 403 outside its routes, and never sees a key, response or score."""
+
+    def check(ctx: Any, response: Any, case: Any) -> None:
+        status = response.status_code
+        if label not in INVIGILATOR_ROUTES:
+            # A generated path that routes nowhere (a `/` or a control character in it)
+            # is an unknown route: 404 before any token is looked at.
+            unrouted = status == 404 and response.json().get("detail") == "no such route"
+            assert status in (403, 405, 413) or unrouted, f"{label}: {status} for an invigilator"
+        elif status < 300 and "json" in str(response.headers.get("content-type", "")):
+            leaked = SECRET_KEYS & set(_keys(response.json()))
+            assert not leaked, f"{label} shows an invigilator {sorted(leaked)}"
+
+    return check
+
+
 def _checks(operation: Any) -> list[Any]:
     """Our two checks everywhere; schemathesis's conformance checks where errors are documented.
 
@@ -351,13 +431,15 @@ MARKER_ROUTES = {"GET /api/v1/exams/{exam_id}/scripts", "PUT /api/v1/exams/{exam
 # Candidate first: the admin's fuzz may close the seeded exam, sealing every attempt.
 # A marker's token is fuzzed on the routes it may call (elsewhere it is a plain 403).
 @pytest.mark.parametrize("label", LABELS)
-@pytest.mark.parametrize("role", ["candidate", "marker", "admin"])
+@pytest.mark.parametrize("role", ["candidate", "invigilator", "marker", "admin"])
 def test_fuzz(fuzzed: Fuzzed, role: str, label: str) -> None:
     if role == "marker" and label not in MARKER_ROUTES:
         pytest.skip("a marker token may call only the scripts and marks routes")
     method, path = label.split(" ", 1)
     operation = fuzzed.schema[path][method]
-    token = {"admin": ADMIN, "marker": fuzzed.tokens["M1"]}.get(role, fuzzed.tokens["R1"])
+    token = {
+        "admin": ADMIN, "marker": fuzzed.tokens["M1"], "invigilator": fuzzed.tokens[INVIGILATOR]
+    }.get(role, fuzzed.tokens["R1"])  # fmt: skip
     runs = [
         (
             GenerationMode.POSITIVE,
@@ -379,6 +461,8 @@ def test_fuzz(fuzzed: Fuzzed, role: str, label: str) -> None:
             )
         )
     checks = _checks(operation)
+    if role == "invigilator" and path.startswith("/api/v1/"):
+        checks = [*checks, invigilator_reach(label)]
 
     # One run per kind of case, each with its own budget: drawn through one `one_of`, the
     # steered schema-valid cases (larger to draw) would come out far less often.
@@ -418,4 +502,4 @@ def test_answers_acknowledged_before_the_fuzz_are_still_stored(fuzzed: Fuzzed) -
             f"fuzz: {sum(fuzzed.statuses.values())} requests, statuses {sorted(fuzzed.statuses.items())}"
         )
         if fuzzed.statuses:  # the fuzz ran in this session: it reached the app
-            assert sum(fuzzed.statuses.values()) >= len(LABELS) * 2
+            assert sum(fuzzed.statuses.values()) >= len(LABELS) * 3

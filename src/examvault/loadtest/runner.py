@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from examvault.loadtest import database as pg
-from examvault.loadtest import report
+from examvault.loadtest import live, report
 from examvault.loadtest.failover import PgPair
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
 from examvault.loadtest.server import ServerProcess, Target
@@ -118,6 +118,8 @@ async def run_async(opts: Options) -> dict[str, Any]:
             url, admin = server.url, server.admin_token
         store = "external" if opts.url else database.split(":", 1)[0]
         try:
+            if sc.live_per_second is not None:
+                return await live.run_live(sc, url, admin, server, store, opts.out, console)
             return await _drive(opts, sc, url, admin, server, cluster, store, console, pair)
         finally:
             if server is not None:

@@ -36,6 +36,9 @@ class Scenario:
     `start_spread`: the window (seconds) in which the students start; by default up to
     2 s, a quarter of the working time at most. 1.0 is the start of a real exam day:
     everyone presses "start" in the same second.
+    `live_per_second`: not a sitting but the `live` benchmark (loadtest/live.py): steady
+    autosave on `students` attempts for `work_seconds`, alone and then beside pages
+    polling `GET …/live` at this rate in all.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Scenario:
     failover_at: float | None = None
     promote_after: float = 2.0
     start_spread: float | None = None
+    live_per_second: float | None = None
     description: str = ""
 
     def evolve(self, **changes: Any) -> Scenario:
@@ -145,6 +149,14 @@ SCENARIOS: dict[str, Scenario] = {
             work_seconds=20,
             submit_mode="none",
             description="nobody submits: the server must seal every attempt on time",
+        ),
+        Scenario(
+            "live",
+            students=1_000,
+            work_seconds=15,
+            live_per_second=2_000,
+            description="steady autosave on 1,000 attempts, alone and beside pages polling "
+            "`live` at 2,000 requests/s (10,000 pages every 5 s): saves/s with and without",
         ),
         Scenario(
             "crash_mid_stampede",

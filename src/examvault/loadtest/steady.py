@@ -68,15 +68,24 @@ async def prepare(url: str, admin: str, seats: int, questions: int) -> list[Seat
         await http.close()
 
 
-async def _hammer(
-    url: str, seats: list[Seat], concurrency: int, seconds: float, mode: str, questions: int
+async def hammer(
+    url: str,
+    seats: list[Seat],
+    concurrency: int,
+    seconds: float,
+    mode: str,
+    questions: int,
+    first_seq: int = 0,
 ) -> dict[str, Any]:
-    """`concurrency` loops sending back to back for `seconds`; counts and latencies."""
+    """`concurrency` loops sending back to back for `seconds`; counts, latencies, and for
+    saves the highest seq acknowledged per (attempt, question), to check none was lost.
+    A later run on the same seats starts above the earlier one's seqs (`first_seq`)."""
     connector = aiohttp.TCPConnector(limit=concurrency, socket_factory=_nodelay_socket)
     ok = 0
     other: dict[int, int] = {}
     lat: list[float] = []
-    seq = dict.fromkeys(range(len(seats)), 0)
+    seq = dict.fromkeys(range(len(seats)), first_seq)
+    acked: dict[tuple[str, str], int] = {}
     async with aiohttp.ClientSession(connector=connector) as session:
         end = time.monotonic() + seconds
 
@@ -85,17 +94,22 @@ async def _hammer(
             i = w
             while time.monotonic() < end:
                 began = time.monotonic()
+                key: tuple[str, str] | None = None
+                sent = 0
                 if mode == "healthz":
                     resp_ctx = session.get(f"{url}/healthz")
                 else:
                     n = i % len(seats)
                     seq[n] += 1
+                    # single-choice questions are every third one (see exam_document)
+                    qid = f"q{3 * (seq[n] % max(1, questions // 3)):03d}"
                     item = {
-                        # single-choice questions are every third one (see exam_document)
-                        "question_id": f"q{3 * (seq[n] % max(1, questions // 3)):03d}",
+                        "question_id": qid,
                         "response": "B",
                         "seq": seq[n],
                     }
+                    key = (seats[n].attempt_id, qid)
+                    sent = seq[n]
                     resp_ctx = session.put(
                         f"{url}/api/v1/attempts/{seats[n].attempt_id}/answers",
                         data=orjson.dumps({"answers": [item]}),
@@ -114,16 +128,18 @@ async def _hammer(
                 if status == 200:
                     ok += 1
                     lat.append(time.monotonic() - began)
+                    if key is not None:
+                        acked[key] = max(acked.get(key, 0), sent)
                 else:
                     other[status] = other.get(status, 0) + 1
                     await asyncio.sleep(0.01)
 
         await asyncio.gather(*(loop(w) for w in range(concurrency)))
-    return {"ok": ok, "other": other, "lat": lat}
+    return {"ok": ok, "other": other, "lat": lat, "acked": acked}
 
 
 def _hammer_process(args: tuple[str, list[Seat], int, float, str, int]) -> dict[str, Any]:
-    return asyncio.run(_hammer(*args))
+    return asyncio.run(hammer(*args))
 
 
 def measure(

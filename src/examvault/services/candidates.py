@@ -189,12 +189,13 @@ class ChangeCandidate:
             if not attempt.reopened:
                 await attempts.move_deadline(conn, attempt.id, diff * MICROS)
         changes: dict[str, Any] = {}
-        if self.room is not False:
+        if self.room is not False and self.room != row.room:
             changes["room"] = self.room
-        if self.extra_seconds is not None:
+        if self.extra_seconds is not None and diff:
             changes["extra_seconds"] = self.extra_seconds
-        if changes:
-            await candidates.change(conn, self.exam_id, self.candidate_id, changes)
+        if not changes:
+            return  # a request that changes nothing writes no audit entry (docs/api.md)
+        await candidates.change(conn, self.exam_id, self.candidate_id, changes)
         await audit.record(
             conn,
             self.now,

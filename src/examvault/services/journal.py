@@ -112,6 +112,7 @@ class AttemptRow(NamedTuple):
     rank: int | None
     percentile: str | None
     paused_at: int | None
+    reopened: bool
     exam_key_version: int
     closed_at: int | None
 
@@ -178,8 +179,9 @@ class Journal:
         states = await _load_attempts(conn, ops, sql, self.catalog)
         driver = await BatchDriver.of(conn, postgresql)
         current = await _load_answers(driver, ops, states, sql)
+        late_before = await _load_late(driver, ops, states, sql)
         stats: dict[str, SaveCounts] = {}
-        journal_rows, answer_rows = _apply_ops(ops, states, current, stats, now)
+        journal_rows, answer_rows = _apply_ops(ops, states, current, late_before, stats, now)
         await _write(driver, sql, states, journal_rows, answer_rows)
         second = now // 1_000_000
         await driver.executemany(
@@ -203,6 +205,7 @@ def _apply_ops(
     ops: Sequence[AttemptOp],
     states: dict[str, AttemptState],
     current: dict[tuple[str, str], Stored],
+    late_before: set[tuple[str, str, int]],
     stats: dict[str, SaveCounts],
     now: int,
 ) -> tuple[dict[tuple[str, str, int], tuple[Any, ...]], dict[tuple[str, str], tuple[Any, ...]]]:
@@ -241,7 +244,11 @@ def _apply_ops(
             journal_rows.setdefault(
                 (op.attempt_id, item.question_id, item.seq), _journal_row(op, item, is_late)
             )
-            if cur is not None and item.seq <= cur.seq:
+            if (cur is not None and item.seq <= cur.seq) or (
+                (op.attempt_id, item.question_id, item.seq) in late_before
+            ):
+                # Not higher than the stored seq; or sent again after a reopen, though
+                # journaled late before it: late it stays, so not applied (docs/api.md).
                 stale.append(item.seq)
             elif is_late:
                 late.append(item.seq)
@@ -401,6 +408,24 @@ async def _load_answers(
             score=parse_fraction(stored),
         )
     return current
+
+
+async def _load_late(
+    driver: BatchDriver, ops: Sequence[AttemptOp], states: dict[str, AttemptState], sql: BatchSql
+) -> set[tuple[str, str, int]]:
+    """(attempt, question, seq) of the items journaled late, for the reopened attempts of
+    the batch only: no statement at all for a batch without one."""
+    pairs = sorted(
+        {
+            (op.attempt_id, i.question_id)
+            for op in ops
+            if op.attempt_id in states and states[op.attempt_id].row.reopened
+            for i in op.items
+        }
+    )
+    if not pairs:
+        return set()
+    return {(a, q, int(s)) for a, q, s in await driver.fetch(sql.load_late, sql.pairs(pairs))}
 
 
 async def _write(

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 ATTEMPT_COLUMNS = (
     "id", "exam_id", "candidate_id", "exam_version", "status", "deadline", "end_at",
     "submitted_at", "submit_kind", "last_seq", "answered", "totals", "last_seen_at", "rank",
-    "percentile", "paused_at", "exam_key_version", "closed_at",
+    "percentile", "paused_at", "reopened", "exam_key_version", "closed_at",
 )  # fmt: skip
 _ATTEMPTS_SELECT = (
     "SELECT "
@@ -62,6 +62,17 @@ _SQLITE_ANSWERS = (
 _POSTGRESQL_ANSWERS = (
     f"SELECT {', '.join(ANSWER_COLUMNS)} FROM answers WHERE (attempt_id, question_id) IN "
     "(SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[])))"
+)
+# The late journal entries of these (attempt, question) pairs: read only for a reopened
+# attempt, whose items journaled late before the reopen must stay late (docs/api.md).
+_SQLITE_LATE = (
+    "SELECT attempt_id, question_id, seq FROM journal WHERE late AND (attempt_id, question_id) "
+    "IN (SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]') "
+    "FROM json_each(?) AS k)"
+)
+_POSTGRESQL_LATE = (
+    "SELECT attempt_id, question_id, seq FROM journal WHERE late AND (attempt_id, question_id) "
+    "IN (SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[])))"
 )
 _WRITES = {
     "insert_journal": (
@@ -102,6 +113,7 @@ class BatchSql:
     arrays: bool  # PostgreSQL takes arrays; SQLite a JSON text it reads with json_each
     load_attempts: str
     load_answers: str
+    load_late: str
     insert_journal: str
     upsert_answers: str
     update_attempts: str
@@ -112,7 +124,7 @@ class BatchSql:
         return (list(ids) if self.arrays else orjson.dumps(list(ids)).decode(),)
 
     def pairs(self, pairs: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
-        """Parameters of `load_answers`."""
+        """Parameters of `load_answers` and `load_late`."""
         if self.arrays:
             return ([a for a, _ in pairs], [q for _, q in pairs])
         return (orjson.dumps(pairs).decode(),)
@@ -124,6 +136,7 @@ SQLITE = BatchSql(
         _ATTEMPTS_SELECT + "WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id"
     ),
     load_answers=_SQLITE_ANSWERS,
+    load_late=_SQLITE_LATE,
     **_WRITES,
 )
 
@@ -132,6 +145,7 @@ POSTGRESQL = BatchSql(
     # Locked in id order, so two processes' batches never wait on each other in a cycle.
     load_attempts=(_ATTEMPTS_SELECT + "WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE OF a"),
     load_answers=_numbered(_POSTGRESQL_ANSWERS),
+    load_late=_numbered(_POSTGRESQL_LATE),
     **{name: _numbered(sql) for name, sql in _WRITES.items()},
 )
 

@@ -419,7 +419,9 @@ class StoredExam(_Out):
     duration_seconds: int
     sections: list[dict[str, Any]]
     version: int
-    key_version: int
+    key_version: int | None = Field(
+        default=None, description="left out for an invigilator (with every `answer`)"
+    )
 
 
 class CandidateRow(_Out):
@@ -486,6 +488,14 @@ class AuditEntry(_Out):
         "key_changed",
         "markers_registered",
         "marked",
+        "candidate_changed",
+        "invigilators_registered",
+        "extend",
+        "pause",
+        "resume",
+        "reopen",
+        "invigilator_submit",
+        "announcement",
     ]
     exam_id: str | None
     detail: Any

@@ -322,23 +322,26 @@ async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
         await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)
 
 
-async def live(conn: AsyncConnection, attempt_id: str) -> Any | None:
-    """What the candidate's page polls: the attempt's state and its candidate's room."""
-    return (
-        await conn.execute(
-            select(
-                attempts.c.exam_id,
-                attempts.c.candidate_id,
-                attempts.c.status,
-                attempts.c.deadline,
-                attempts.c.paused_at,
-                candidates.c.room,
-            )
-            .outerjoin(
-                candidates,
-                (candidates.c.exam_id == attempts.c.exam_id)
-                & (candidates.c.id == attempts.c.candidate_id),
-            )
-            .where(attempts.c.id == attempt_id)
-        )
-    ).one_or_none()
+_LIVE = select(
+    attempts.c.id,
+    attempts.c.exam_id,
+    attempts.c.candidate_id,
+    attempts.c.status,
+    attempts.c.deadline,
+    attempts.c.paused_at,
+    candidates.c.room,
+).outerjoin(
+    candidates,
+    (candidates.c.exam_id == attempts.c.exam_id) & (candidates.c.id == attempts.c.candidate_id),
+)
+
+
+async def live_many(conn: AsyncConnection, attempt_ids: Sequence[str]) -> dict[str, Any]:
+    """What the candidate's page polls — the attempt's state and its candidate's room —
+    of many attempts at once (the polls that arrived together), by id."""
+    found: dict[str, Any] = {}
+    ids = list(attempt_ids)
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(_LIVE.where(attempts.c.id.in_(ids[start : start + 500])))
+        found.update({row.id: row for row in rows})
+    return found

@@ -1,0 +1,291 @@
+"""The `live` scenario: what the pages' polls cost the saves (docs/performance.md).
+
+On an exam day every open page polls `GET /attempts/{id}/live` every 5–10 s, so 10,000
+pages send about 2,000 polls/s while the same candidates autosave. This runs the steady
+autosave of `steady.py` twice on the same server and seats, for the same time: first
+alone, then with pollers sending `live` at a fixed target rate (open loop: a poll is sent
+when it is due, not when the previous one returned, as pages do). It reports durable
+saves/s without and with the pollers, their ratio, the polls' rate and latency, and the
+server's CPU in each phase; then it checks that no acknowledged save was lost (each
+attempt's stored seq per question is at least the highest one acknowledged) and that
+no request failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from rich.console import Console
+from rich.table import Table
+
+from examvault.loadtest import report, steady
+from examvault.loadtest.scenarios import Scenario
+from examvault.loadtest.server import ServerProcess
+from examvault.loadtest.steady import Seat
+from examvault.loadtest.student import Http, Recorder, _nodelay_socket
+
+SAVE_CONCURRENCY = 128
+CLIENT_PROCESSES = 2
+POLL_IN_FLIGHT = 512  # polls outstanding per client process before one is counted missed
+TICK = 0.005
+REFUSALS = {"429", "503"}  # pushed back with Retry-After: not failures
+
+
+async def poll(url: str, seats: list[Seat], per_second: float, seconds: float) -> dict[str, Any]:
+    """Send `live` polls at `per_second` for `seconds`, round robin over the seats."""
+    connector = aiohttp.TCPConnector(limit=POLL_IN_FLIGHT, socket_factory=_nodelay_socket)
+    lat: list[float] = []
+    other: dict[str, int] = {}
+    wrong = missed = 0
+    slots = asyncio.Semaphore(POLL_IN_FLIGHT)
+    tasks: set[asyncio.Task[None]] = set()
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(seat: Seat) -> None:
+            nonlocal wrong
+            began = time.monotonic()
+            try:
+                async with session.get(
+                    f"{url}/api/v1/attempts/{seat.attempt_id}/live",
+                    headers={"Authorization": f"Bearer {seat.token}"},
+                ) as resp:
+                    body = await resp.read()
+                    status = resp.status
+            except (aiohttp.ClientError, TimeoutError):
+                status, body = 0, b""
+            finally:
+                slots.release()
+            if status == 200:
+                lat.append(time.monotonic() - began)
+                # The attempt is in progress all along; a cheap look, not a parse.
+                wrong += b'"status":"in_progress"' not in body
+            else:
+                other[str(status)] = other.get(str(status), 0) + 1
+
+        began = time.monotonic()
+        sent = 0
+        while (elapsed := time.monotonic() - began) < seconds:
+            due = int(elapsed * per_second) - sent - missed
+            for _ in range(max(0, due)):
+                if slots.locked():
+                    missed += 1  # the server (or this client) is behind: not sent
+                    continue
+                await slots.acquire()
+                task = asyncio.create_task(one(seats[sent % len(seats)]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                sent += 1
+            await asyncio.sleep(TICK)
+        if tasks:
+            await asyncio.gather(*tasks)
+    return {"sent": sent, "ok": len(lat), "lat": lat, "other": other, "wrong": wrong,
+            "missed": missed}  # fmt: skip
+
+
+def _saver_process(args: tuple[str, list[Seat], int, float, int, int]) -> dict[str, Any]:
+    """One client process of the savers: its slice of the seats, back to back."""
+    url, seats, concurrency, seconds, questions, first_seq = args
+    return {
+        "saves": asyncio.run(
+            steady.hammer(url, seats, concurrency, seconds, "save", questions, first_seq)
+        )
+    }
+
+
+def _poller_process(args: tuple[str, list[Seat], float, float]) -> dict[str, Any]:
+    """One client process of the pollers, apart from the savers: on the same event loop
+    the polls would slow the savers' client, not the server."""
+    url, seats, rate, seconds = args
+    return {"polls": asyncio.run(poll(url, seats, rate, seconds))}
+
+
+def _client_process(job: tuple[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """A saver's or a poller's process, by the job's kind (one pool runs both)."""
+    kind, args = job
+    return _saver_process(args) if kind == "save" else _poller_process(args)
+
+
+def phase(
+    url: str,
+    seats: list[Seat],
+    *,
+    seconds: float,
+    questions: int,
+    first_seq: int,
+    poll_rate: float,
+    concurrency: int = SAVE_CONCURRENCY,
+    processes: int = CLIENT_PROCESSES,
+) -> dict[str, Any]:
+    """Saves from `processes` client processes, each on its own slice of the seats, and
+    (when `poll_rate` > 0) polls at `poll_rate` in all from as many more; the figures."""
+    share = max(1, len(seats) // processes)
+    per = max(1, concurrency // processes)
+    jobs: list[tuple[str, tuple[Any, ...]]] = [
+        ("save", (url, seats[p * share : (p + 1) * share], per, seconds, questions, first_seq))
+        for p in range(processes)
+    ]
+    if poll_rate > 0:
+        jobs += [("poll", (url, seats, poll_rate / processes, seconds))] * processes
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(jobs), mp_context=ctx) as pool:
+        parts = list(pool.map(_client_process, jobs))
+    saves = [p["saves"] for p in parts if "saves" in p]
+    save_lat = [x for s in saves for x in s["lat"]]
+    acked: dict[tuple[str, str], int] = {}
+    for s in saves:
+        acked.update(s["acked"])  # the slices do not overlap
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "saves_ok": sum(s["ok"] for s in saves),
+        "saves_per_s": round(sum(s["ok"] for s in saves) / seconds, 1),
+        "save_p50_ms": _ms(report.percentile(save_lat, 50)),
+        "save_p99_ms": _ms(report.percentile(save_lat, 99)),
+        "saves_not_ok": _merge(s["other"] for s in saves),
+        "acked": acked,
+    }
+    polls = [p["polls"] for p in parts if "polls" in p]
+    if polls:
+        poll_lat = [x for p in polls for x in p["lat"]]
+        out |= {
+            "live_target_per_s": poll_rate,
+            "live_sent": sum(p["sent"] for p in polls),
+            "live_ok": sum(p["ok"] for p in polls),
+            "live_per_s": round(sum(p["ok"] for p in polls) / seconds, 1),
+            "live_p50_ms": _ms(report.percentile(poll_lat, 50)),
+            "live_p99_ms": _ms(report.percentile(poll_lat, 99)),
+            "live_not_ok": _merge(p["other"] for p in polls),
+            "live_wrong": sum(p["wrong"] for p in polls),
+            "live_missed": sum(p["missed"] for p in polls),
+        }
+    return out
+
+
+def _cpu(server: ServerProcess | None) -> float | None:
+    """The server's CPU seconds so far (sampled now)."""
+    if server is None:
+        return None
+    server.sample_rss()
+    return server.total_cpu()
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def _merge(parts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in parts:
+        for k, n in part.items():
+            total[str(k)] = total.get(str(k), 0) + n
+    return total
+
+
+async def lost_saves(url: str, seats: list[Seat], acked: dict[tuple[str, str], int]) -> int:
+    """Acknowledged saves the attempts do not hold: a stored seq below the highest one
+    acknowledged for its question (a higher one stored is a save whose answer was lost on
+    the way back, which is fine)."""
+    by_attempt: dict[str, dict[str, int]] = {}
+    for (aid, qid), seq in acked.items():
+        by_attempt.setdefault(aid, {})[qid] = seq
+    http = Http(url, connections=32, recorder=Recorder(), stop_at=time.monotonic() + 300)
+    rng = random.Random(7)
+
+    async def missing(seat: Seat) -> int:
+        status, view = await http.call("GET", f"/attempts/{seat.attempt_id}", seat.token, rng=rng)
+        if status != 200:
+            raise RuntimeError(f"reading attempt {seat.attempt_id}: {status} {view}")
+        answers = view["answers"]
+        return sum(
+            answers.get(qid, {}).get("seq", 0) < seq
+            for qid, seq in by_attempt.get(seat.attempt_id, {}).items()
+        )
+
+    try:
+        return sum(await asyncio.gather(*(missing(seat) for seat in seats)))
+    finally:
+        await http.close()
+
+
+async def run_live(
+    sc: Scenario,
+    url: str,
+    admin: str,
+    server: ServerProcess | None,
+    store: str,
+    out: Path,
+    console: Console,
+) -> dict[str, Any]:
+    """The scenario end to end on a running server: prepare, two phases, verify, report."""
+    assert sc.live_per_second is not None
+    seats = await steady.prepare(url, admin, sc.students, sc.questions)
+    figures = []
+    for first_seq, rate in ((0, 0.0), (1_000_000, sc.live_per_second)):
+        cpu = _cpu(server)
+        figures.append(
+            await asyncio.to_thread(
+                phase, url, seats, seconds=sc.work_seconds, questions=sc.questions,
+                first_seq=first_seq, poll_rate=rate,
+                concurrency=min(SAVE_CONCURRENCY, max(2, sc.students // 4)),
+            )
+        )  # fmt: skip
+        after = _cpu(server)
+        if after is not None and cpu is not None:
+            figures[-1]["server_cpu_s"] = round(after - cpu, 2)
+    alone, polled = figures
+    acked = alone.pop("acked") | polled.pop("acked")
+    lost = await lost_saves(url, seats, acked)
+    failed_saves = sum(
+        n for f in figures for k, n in f["saves_not_ok"].items() if k not in REFUSALS
+    )
+    failed_live = sum(n for k, n in polled["live_not_ok"].items() if k not in REFUSALS)
+    ratio = polled["saves_per_s"] / alone["saves_per_s"] if alone["saves_per_s"] else None
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "target": "examvault",
+        "database": store,
+        "seats": len(seats),
+        "saves_without_live": alone,
+        "saves_with_live": polled,
+        "ratio": None if ratio is None else round(ratio, 3),
+        "saves_cut_pct": None if ratio is None else round(100 * (1 - ratio), 1),
+        "verdict": {
+            "acknowledged_saves": len(acked),
+            "lost": lost,
+            "saves_failed": failed_saves,
+            "live_failed": failed_live,
+            "live_wrong": polled["live_wrong"],
+        },
+    }
+    _print(summary, console)
+    report.write_json(summary, out)
+    return summary
+
+
+def _print(s: dict[str, Any], console: Console) -> None:
+    a, p, v = s["saves_without_live"], s["saves_with_live"], s["verdict"]
+    t = Table(title=f"live — examvault on {s['database']}, {s['seats']} attempts",
+              show_header=False)  # fmt: skip
+    t.add_column("what")
+    t.add_column("value", justify="right")
+    lost_style = "bold red" if v["lost"] else "bold green"
+    t.add_row("acknowledged saves LOST", f"[{lost_style}]{v['lost']}[/]")
+    t.add_row("saves / live failed", f"{v['saves_failed']} / {v['live_failed']}")
+    t.add_row("saves/s without live (p50 / p99 ms)",
+              f"{a['saves_per_s']} ({a['save_p50_ms']} / {a['save_p99_ms']})")  # fmt: skip
+    t.add_row("saves/s with live (p50 / p99 ms)",
+              f"{p['saves_per_s']} ({p['save_p50_ms']} / {p['save_p99_ms']})")  # fmt: skip
+    t.add_row("with ÷ without", f"{s['ratio']} (cut {s['saves_cut_pct']} %)")
+    t.add_row("live/s (target) — p50 / p99 ms",
+              f"{p['live_per_s']} ({p['live_target_per_s']:.0f}) — "
+              f"{p['live_p50_ms']} / {p['live_p99_ms']}")  # fmt: skip
+    t.add_row("live not sent (client behind)", str(p["live_missed"]))
+    if "server_cpu_s" in a:
+        t.add_row("server CPU s without / with live", f"{a['server_cpu_s']} / {p['server_cpu_s']}")
+    console.print(t)
