@@ -11,6 +11,9 @@ package: `make wrk`), one after the other on the same machine:
      and under granian too when it is installed (the `bench` extra),
   b. examvault's `GET /healthz`,
   c. durable one-answer saves over `--seats` started attempts (bench/wrk/save.lua),
+  c'. the same over fresh attempts while their pages poll `GET …/live` at about
+     `--live-rate` a second (bench/wrk/live.lua, paced; two wrk runs at once): what the
+     exam day's polls cost the saves, as the ratio of c'. to c.,
   d. starts, one fresh registered token per request (bench/wrk/start.lua),
   e. submits of the attempts just started, each once (bench/wrk/submit.lua),
 
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +88,7 @@ def wrk(
     connections: int,
     threads: int,
     once: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """One wrk run; its totals, latency percentiles and the statuses it saw.
 
@@ -102,6 +107,7 @@ def wrk(
         done_file = lines.with_suffix(".done")
         done_file.unlink(missing_ok=True)
         cmd += ["--", str(lines), str(threads), "0" if once else str(seconds), str(done_file)]
+        cmd += list(extra)
     load_before = os.getloadavg()[0]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=bound + 60)
     if done.returncode != 0:
@@ -184,6 +190,42 @@ async def _get(url: str, admin: str, path: str) -> Any:
         await http.close()
 
 
+def _saves_beside_polls(
+    url: str,
+    admin: str,
+    tmp: Path,
+    store: str,
+    seats: int,
+    rate: int,
+    connections: int,
+    opts: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Saves as in c., over fresh attempts, while the same attempts' pages poll `live` at
+    about `rate` a second (bench/wrk/live.lua, paced): the two wrk runs at once."""
+    exam_id, prepared = asyncio.run(_prepare_saves(url, admin, seats))
+    saves = _write_lines(
+        tmp / f"seats-live-{store}.txt",
+        [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in prepared],
+    )
+    polls = _write_lines(
+        tmp / f"live-{store}.txt",
+        [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in prepared],
+    )
+    pace_ms = max(1, round(1000 * connections / rate))
+    seconds = float(opts["seconds"])
+
+    def poll() -> dict[str, Any]:
+        return wrk(url, "live.lua", polls, seconds=seconds, connections=connections, threads=1,
+                   extra=(str(pace_ms),))  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        saving = pool.submit(wrk, url, "save.lua", saves, **opts)
+        polling = pool.submit(poll)
+        save_run, live_run = saving.result(), polling.result()
+    stats = asyncio.run(_get(url, admin, f"/exams/{exam_id}/stats"))
+    return save_run, live_run, stats
+
+
 def _bad_5xx(run: dict[str, Any]) -> int:
     """Answers that are a bug: 5xx other than 503 (docs/api.md, errors)."""
     return sum(n for s, n in run["statuses"].items() if s.startswith("5") and s != "503")
@@ -199,6 +241,8 @@ def measure_store(
     threads: int,
     seats: int,
     starts: int,
+    live_rate: int = 0,
+    live_connections: int = 32,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """a–e on one store; the runs and the verdict of the checks made through the API."""
@@ -209,6 +253,7 @@ def measure_store(
 
     opts = {"seconds": seconds, "connections": connections, "threads": threads}
     runs: dict[str, dict[str, Any]] = {}
+    live_stats: dict[str, Any] = {}
     say("no-op (bench/noop.py)")
     noop = NoopProcess("examvault", "unused", tmp)
     noop.start()
@@ -241,6 +286,12 @@ def measure_store(
         runs["save"] = wrk(url, "save.lua", seats_file, **opts)
         save_stats = asyncio.run(_get(url, admin, f"/exams/{save_exam}/stats"))
 
+        if live_rate:
+            say(f"saves beside {live_rate:,} live polls/s")
+            runs["save_live"], runs["live"], live_stats = _saves_beside_polls(
+                url, admin, tmp, store, seats, live_rate, live_connections, opts
+            )
+
         say("starts")
         start_exam, tokens = asyncio.run(_register(url, admin, starts))
         by_candidate = {f"S{n:05d}": t for n, t in enumerate(tokens)}
@@ -271,7 +322,7 @@ def measure_store(
     created = start["statuses"].get("201", 0)
     sealed_ok = submit["statuses"].get("200", 0)
     submitted = sum(1 for r in after_submits if r["status"] == "submitted")
-    checks = {
+    checks: dict[str, bool] = {
         "saves: answers_saved == accepted 200s": (
             save_stats["answers_saved"] == save["counters"].get("accepted", 0)
         ),
@@ -287,6 +338,20 @@ def measure_store(
         ),
         "submits: each attempt sent once": submit["requests"] == len(started),
     }
+    if "save_live" in runs:
+        beside, live = runs["save_live"], runs["live"]
+        checks |= {
+            "saves beside polls: answers_saved == accepted 200s": (
+                live_stats["answers_saved"]
+                == beside["counters"].get("accepted", 0)
+                == beside["statuses"].get("200", 0)
+            ),
+            "saves beside polls: no 5xx but 503": _bad_5xx(beside) == 0,
+            "polls: every answer a live view (200) or 503": (
+                set(live["statuses"]) <= {"200", "503"}
+                and live["counters"].get("live", 0) == live["statuses"].get("200", 0)
+            ),
+        }
     return {
         "store": store,
         "runs": runs,
@@ -337,6 +402,8 @@ LABELS = {
     "noop_granian": "no-op under granian",
     "healthz": "GET /healthz",
     "save": "PUT …/answers (durable)",
+    "save_live": "PUT …/answers beside live polls",
+    "live": "GET …/live (paced, beside saves)",
     "start": "POST …/attempts (start)",
     "submit": "POST …/submit",
 }
@@ -379,7 +446,23 @@ def markdown(results: dict[str, Any]) -> str:
             for e in results["stores"]
         )
     )
+    for entry in results["stores"]:
+        if _beside(entry):
+            out.append(f"\n{entry['store']}: {_beside(entry)}")
     return "\n".join(out)
+
+
+def _beside(entry: dict[str, Any]) -> str:
+    """What the polls cost the saves, in one line (empty without that run)."""
+    runs = entry["runs"]
+    if "save_live" not in runs:
+        return ""
+    alone, beside, live = runs["save"], runs["save_live"], runs["live"]
+    return (
+        f"saves/s beside {live['per_s']:,.0f} live polls/s: {beside['per_s']:,.0f} against "
+        f"{alone['per_s']:,.0f} alone (× {_ratio(beside['per_s'], alone['per_s'])}); "
+        f"live p50 / p99 {live['p50_ms']:g} / {live['p99_ms']:g} ms"
+    )
 
 
 def _ratio(a: float, b: float) -> str:
@@ -394,6 +477,7 @@ def run(
     threads: int = 1,
     seats: int = 1000,
     starts: int = 4000,
+    live_rate: int = 2000,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """Every store in turn; the results document (without writing it anywhere)."""
@@ -406,7 +490,12 @@ def run(
             "python": sys.version.split()[0],
         },
         "params": dict(
-            seconds=seconds, connections=connections, threads=threads, seats=seats, starts=starts
+            seconds=seconds,
+            connections=connections,
+            threads=threads,
+            seats=seats,
+            starts=starts,
+            live_rate=live_rate,
         ),
         "stores": [],
     }
@@ -424,6 +513,7 @@ def run(
                         threads=threads,
                         seats=seats,
                         starts=starts,
+                        live_rate=live_rate,
                         console=console,
                     )
                 )
@@ -449,6 +539,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--seats", type=int, default=1000, help="started attempts saved to")
     parser.add_argument("--starts", type=int, default=4000, help="registered tokens to start")
+    parser.add_argument(
+        "--live-rate", type=int, default=2000, help="live polls/s beside saves (0: skip)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--markdown", type=Path, help="only print this JSON's markdown table")
     args = parser.parse_args()
@@ -466,6 +559,7 @@ def main() -> None:
         threads=args.threads,
         seats=args.seats,
         starts=args.starts,
+        live_rate=args.live_rate,
         console=console,
     )
     results["elapsed_s"] = round(time.monotonic() - began, 1)
@@ -488,6 +582,9 @@ def main() -> None:
             f"attempts started {s['attempts_started']:,} of {s['tokens']:,} tokens, "
             f"submitted {s['attempts_submitted']:,}"
         )
+        beside = _beside(entry)
+        if beside:
+            console.print(f"  {beside}")
         for check, ok in entry["checks"].items():
             if not ok:
                 console.print(f"  [red]failed[/]: {check}")

@@ -3,13 +3,14 @@ quotes for the writer's batch, a burst of submits and a burst of starts.
 
     .venv/bin/python bench/probes.py batch  [--store sqlite|postgresql] [--size 64] [--rounds 200]
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
-    .venv/bin/python bench/probes.py starts  [--store …] [--n 3000]
+    .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
 `batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
 one-answer saves; `submits` and `starts` start a real server, prepare N attempts (or N
 registered candidates) and fire them all at once from 2 client processes. Each prints
-one table row. Single runs vary by ±20 % on a shared 2-core machine: repeat them.
+one table row (`--rich`: starts of a paper with 60 pictures and 200 formulas, to compare
+with the plain one). Single runs vary by ±20 % on a shared 2-core machine: repeat them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 import orjson
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +37,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `tests.helpers`
 
 from bench.run import Database
+from examvault.domain import diagrams
 from examvault.domain.answers import parse_items
 from examvault.loadtest import steady
 from examvault.loadtest.scenarios import exam_document
@@ -113,7 +116,9 @@ def _fire_process(args: tuple[str, list[tuple[str, str, bytes | None]], int]) ->
     return asyncio.run(_fire(*args))
 
 
-async def _register(url: str, admin: str, n: int) -> tuple[str, list[str]]:
+async def _register(url: str, admin: str, n: int, rich: bool) -> tuple[str, list[str]]:
+    if rich:
+        return _register_rich(url, admin, n)
     http = Http(url, connections=64, recorder=Recorder(), stop_at=time.monotonic() + 300)
     try:
         return await steady.register(http, admin, n, 100, random.Random(1))
@@ -121,7 +126,52 @@ async def _register(url: str, admin: str, n: int) -> tuple[str, list[str]]:
         await http.close()
 
 
-def _burst(kind: str, database: str, tmp: Path, n: int) -> dict[str, Any]:
+PICTURES, FORMULAS_PER_QUESTION = 60, 2
+
+
+def rich_exam(exam_id: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """loadtest's 100-question exam as a real paper: 60 questions with a picture (2 MiB
+    of PNGs in all), every question with two formulas in LaTeX (200), as rich text."""
+    doc = exam_document(exam_id, 100, 36000, 30)
+    rng = random.Random(3)
+    side = 186  # noise does not compress: 186 × 186 grey bytes ≈ 34.6 KB a PNG
+    media = {
+        f"fig{i:02d}.png": diagrams.png(side, side, [rng.randbytes(side) for _ in range(side)])
+        for i in range(PICTURES)
+    }
+    questions = [q for section in doc["sections"] for q in section["questions"]]
+    for i, q in enumerate(questions):
+        html = (
+            f"<p>{q['text']}: given \\(E = mc^{{2}}\\) and "
+            f"\\(\\int_0^1 x^{{{i + 1}}}\\,dx = \\frac{{1}}{{{i + 2}}}\\), find the value.</p>"
+        )
+        if i < PICTURES:
+            html += f'<p><img src="media:fig{i:02d}.png" alt="Figure {i + 1}"></p>'
+        q["text"] = {"html": html}
+    return doc, media
+
+
+def _register_rich(url: str, admin: str, n: int) -> tuple[str, list[str]]:
+    exam_id = f"rich-{random.randrange(1 << 30):x}"
+    doc, media = rich_exam(exam_id)
+    auth = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(base_url=f"{url}/api/v1", headers=auth, timeout=120) as http:
+        for name, data in media.items():
+            r = http.put(f"/exams/{exam_id}/media/{name}", content=data,
+                         headers={"Content-Type": "image/png"})  # fmt: skip
+            assert r.status_code in (200, 201), r.text
+        r = http.post("/exams", json=doc)
+        assert r.status_code == 201, r.text
+        tokens: list[str] = []
+        for i in range(0, n, 1000):
+            chunk = [{"id": f"S{k:05d}"} for k in range(i, min(n, i + 1000))]
+            r = http.post(f"/exams/{exam_id}/candidates", json={"candidates": chunk})
+            assert r.status_code == 201, r.text
+            tokens += [c["token"] for c in r.json()["candidates"]]
+    return exam_id, tokens
+
+
+def _burst(kind: str, database: str, tmp: Path, n: int, rich: bool = False) -> dict[str, Any]:
     server = ServerProcess("examvault", database, tmp, {})
     server.start()
     try:
@@ -131,7 +181,7 @@ def _burst(kind: str, database: str, tmp: Path, n: int) -> dict[str, Any]:
             body = orjson.dumps({"answers": [{"question_id": "q000", "response": "B", "seq": 1}]})
             jobs = [(f"/api/v1/attempts/{s.attempt_id}/submit", s.token, body) for s in seats]
         else:
-            exam_id, tokens = asyncio.run(_register(server.url, server.admin_token, n))
+            exam_id, tokens = asyncio.run(_register(server.url, server.admin_token, n, rich))
             jobs = [(f"/api/v1/exams/{exam_id}/attempts", t, None) for t in tokens]
         spy = None
         if os.environ.get("SPY"):
@@ -177,7 +227,7 @@ def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]
     if args.probe == "batch":
         return asyncio.run(_batch(database, tmp, args.size, args.rounds))
     n = args.n or (4000 if args.probe == "submits" else 3000)
-    return _burst(args.probe, database, tmp, n)
+    return _burst(args.probe, database, tmp, n, rich=args.rich)
 
 
 def main() -> None:
@@ -187,6 +237,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
     parser.add_argument("--rounds", type=int, default=200, help="batch: how many times")
     parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
+    parser.add_argument(
+        "--rich", action="store_true", help="starts: a paper of 60 pictures and 200 formulas"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
         tmp = Path(name)

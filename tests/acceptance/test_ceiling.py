@@ -1,7 +1,7 @@
 """bench/ceiling.py at CI size: what wrk counted is what the server stored.
 
 The bench itself runs, on each store, for 2 s a run and with a handful of connections:
-the no-op, /healthz, saves over many attempts, starts with fresh tokens and submits of
+the no-op, /healthz, saves over many attempts (alone, then beside paced `live` polls), starts with fresh tokens and submits of
 the attempts started. Only correctness is asserted — no 5xx but 503, every 200 save
 applied and in the exam's `answers_saved`, every start 201 (or 503) and stored, every
 submit sealed once — never a rate or a latency. Skipped when Debian's wrk is absent
@@ -42,7 +42,16 @@ def test_what_wrk_counted_is_what_was_stored(store: str, tmp_path: Path) -> None
         pytest.skip(message)
     try:
         result = ceiling.measure_store(
-            store, url, tmp_path, seconds=2, connections=8, threads=2, seats=200, starts=60
+            store,
+            url,
+            tmp_path,
+            seconds=2,
+            connections=8,
+            threads=2,
+            seats=200,
+            starts=60,
+            live_rate=200,
+            live_connections=4,
         )
     finally:
         database.__exit__()
@@ -50,6 +59,10 @@ def test_what_wrk_counted_is_what_was_stored(store: str, tmp_path: Path) -> None
     for name in ("noop", "healthz"):
         assert runs[name]["requests"] > 0 and runs[name]["non_2xx"] == 0, runs[name]
     save, start, submit = runs["save"], runs["start"], runs["submit"]
+    beside, live = runs["save_live"], runs["live"]
+    assert _bad(beside, {"200", "503"}) == {} and beside["counters"].get("stale", 0) == 0
+    assert live["requests"] > 0 and _bad(live, {"200", "503"}) == {}
+    assert live["counters"]["live"] == live["statuses"]["200"]
     assert _bad(save, {"200", "503"}) == {}
     assert save["counters"].get("stale", 0) == 0
     assert stored["answers_saved"] == save["counters"]["accepted"] == save["statuses"]["200"]
