@@ -87,6 +87,31 @@ async def test_marker_tokens_reach_only_their_routes_exam_and_questions(server: 
     assert r.status_code == 422
 
 
+async def test_staff_me_tells_the_marking_page_a_marker_token_s_exam_and_questions(
+    server: Server,
+) -> None:
+    tokens, _ = await sit(server, {"C1": {"e1": "One"}})
+    m = await markers(server)
+    r = await server.as_(m["M1"], "GET", "/staff/me")
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "role": "marker",
+        "id": "M1",
+        "exam_id": "essay-1",
+        "rooms": None,
+        "questions": None,
+    }
+    r = await server.as_(m["M2"], "GET", "/staff/me")
+    assert r.json()["questions"] == ["e2"] and r.json()["exam_id"] == "essay-1"
+    # The admin's answer keeps its shape; a candidate token is still 403, none 401.
+    r = await server.admin("GET", "/staff/me")
+    assert r.json() == {"role": "admin", "id": None, "exam_id": None, "rooms": None}
+    assert (await server.as_(tokens["C1"], "GET", "/staff/me")).status_code == 403
+    assert (await server.as_("nobody", "GET", "/staff/me")).status_code == 401
+    # Knowing its exam opens nothing else to a marker: the exam itself is still 403.
+    assert (await server.as_(m["M1"], "GET", "/exams/essay-1")).status_code == 403
+
+
 async def test_scripts_say_nothing_of_whose_they_are(server: Server) -> None:
     answers = {cid: {"e1": f"Essay of {cid}", "e2": f"Notes of {cid}"} for cid in CANDIDATES}
     # One candidate's blank answer has no script; an attempt in progress has none either.
