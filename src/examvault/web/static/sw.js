@@ -4,7 +4,7 @@
 // once; the cache answers only when the network does not, within a few seconds. The API is
 // never touched here: answers go straight from the page to the server.
 
-const CACHE = "examvault-page-v1";
+const CACHE = "examvault-page-v2";
 const PAGE = [
   "/",
   "/static/style.css",
@@ -21,6 +21,7 @@ const PAGE = [
   "/static/submit.js",
   "/static/live.js",
   "/static/examday.js",
+  "/static/review.js",
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 
