@@ -6,7 +6,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from tests.helpers import Server
+import pytest
+
+from examvault import errors
+from tests.helpers import ADMIN, Server
 from tests.integration.test_written_answers import sit, written_exam
 
 CANDIDATES = [f"C{i:02d}" for i in range(12)]
@@ -364,3 +367,39 @@ async def test_a_new_response_after_a_reopen_clears_the_mark(server: Server) -> 
     assert (rows["C2"]["pending_marks"], rows["C2"]["score"]) == (0, 8.5)
     for _, (stored, recomputed) in (await _recomputed(server)).items():
         assert stored == recomputed
+
+
+async def test_mark_all_marks_every_script_as_put_would_and_keeps_totals_exact(
+    server: Server,
+) -> None:
+    """The tools' bulk path (services/marks.Marks.mark_all): each mark checked and applied
+    by the same op as PUT …/marks, several batches, totals equal to a recomputation."""
+    from examvault.services.markers import ADMIN_MARKER
+
+    answers = {c: {"e1": f"answer {c}", "e2": "x" * (i % 3 + 1)} for i, c in enumerate(CANDIDATES)}
+    await sit(server, answers)
+    marks = server.core.marks
+    seen: list[tuple[str, Any]] = []
+
+    def judge(question_id: str, response: Any) -> tuple[Fraction, str | None]:
+        seen.append((question_id, response))
+        if question_id == "e2":
+            return Fraction(len(response)), None
+        return Fraction(5, 2), "fine"
+
+    assert await marks.mark_all("essay-1", ADMIN_MARKER, judge, batch=5) == 24
+    assert sorted(seen) == sorted((q, r) for a in answers.values() for q, r in a.items())
+    got = await all_scripts(server, ADMIN, status="all", limit=50)
+    assert all(s["marked_by"] == "admin" for s in got) and len(got) == 24
+    assert {s["response"]: s["mark"] for s in got if s["question_id"] == "e2"} == {
+        "x": 1,
+        "xx": 2,
+        "xxx": 3,
+    }
+    assert all(stored == again for stored, again in (await _recomputed(server)).values())
+    # Nothing is left to mark; a mark off the step is refused like PUT's, nothing applied.
+    assert await marks.mark_all("essay-1", ADMIN_MARKER, judge) == 0
+    await sit(server, {"Z1": {"e1": "late"}})
+    with pytest.raises(errors.InvalidBody):
+        await marks.mark_all("essay-1", ADMIN_MARKER, lambda q, r: (Fraction(1, 3), None))
+    assert len(await all_scripts(server, ADMIN, status="unmarked")) == 1
