@@ -15,14 +15,14 @@ import {
   timeChange,
 } from "./examday.js";
 import { formatMark, hasResponse } from "./format.js";
-import { LivePoller } from "./live.js";
+import { LivePoller, pollBaseMs } from "./live.js";
 import { openOutbox } from "./outbox.js";
 import { buildPalette, buildTabs, paintQuestion, questionState, selectTab } from "./palette.js";
 import { NUMERIC, TYPE_TEXT, charCount, renderQuestion } from "./question.js";
 import { offerReview } from "./review.js";
 import { OFFLINE, SAVED, SAVING, Sender } from "./sender.js";
 import { session } from "./session.js";
-import { fillStoredCount, renderReceipt, submitWithRetry } from "./submit.js";
+import { fillStoredCount, renderReceipt, renderResult, submitWithRetry } from "./submit.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -180,6 +180,7 @@ function onLive(live) {
   showAnnouncements(live.announcements);
   if (exam.submitting) {
     if (exam.done && live.status !== "submitted") reopen();
+    else if (exam.done) checkRelease();
     return;
   }
   if (live.status === "submitted") {
@@ -194,6 +195,30 @@ function onLive(live) {
   else if (before?.paused && !now.paused) showNotice("The exam has resumed.");
   countdown.follow(now);
   setPaused(now.paused, now.remaining_seconds, { onResume });
+}
+
+// On the "Submitted" screen, a result held back (marks pending, or released at close)
+// and the review can come later: asked at most every 6 polls (30 s by default).
+const RELEASE_EVERY_POLLS = 6;
+let releaseAskedAt = -Infinity;
+
+async function checkRelease() {
+  const showing = !$("result").hidden && !$("review-row").hidden;
+  const now = performance.now();
+  if (showing || now - releaseAskedAt < RELEASE_EVERY_POLLS * pollBaseMs()) return;
+  releaseAskedAt = now;
+  const attemptId = exam.attemptId;
+  try {
+    if ($("result").hidden) {
+      const result = await page.api.call("GET", `/attempts/${encodeURIComponent(attemptId)}/result`);
+      if (result.status !== 200 || !result.data || exam.attemptId !== attemptId || !exam.done) return;
+      const titles = new Map((exam.view?.sections || []).map((section) => [section.id, section.title]));
+      renderResult(result.data, titles);
+    }
+    if ($("review-row").hidden) await offerReview(page.api, attemptId, page.show);
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error;
+  }
 }
 
 function onResume() {
