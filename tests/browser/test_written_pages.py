@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from examvault.loadtest.server import ServerProcess
 
-from .conftest import Exam, admin_client, is_focused, shot, tab_to, wait_until
+from .conftest import ADMIN_TOKEN, Exam, admin_client, is_focused, shot, tab_to, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -281,3 +281,69 @@ def test_no_correct_answers_on_a_review_of_responses_only(
     expect(review.get_by_text("Score: 4 / 4")).to_be_visible()
     expect(review.get_by_text("Not answered", exact=True)).to_be_visible()
     expect(review.get_by_text("Correct answer")).to_have_count(0)
+
+
+def test_the_count_speaks_near_the_limit_and_an_over_long_answer_is_not_saved(
+    page: Page, live_server: ServerProcess
+) -> None:
+    exam = written_exam(live_server)
+    page.goto(f"{exam.server.url}/?token={exam.token}")
+    page.get_by_role("button", name="Start exam").click()
+    page.get_by_role("button", name=re.compile(r"^Question 2\b")).click()
+    answer = page.get_by_role("textbox", name="Your answer")
+    spoken = page.locator("#question-body [aria-live=polite]")
+    answer.fill("a" * 10)
+    expect(page.get_by_text("10 of 500 characters")).to_be_visible()
+    expect(spoken).to_have_text("")  # not on every key
+    answer.fill("a" * 449)
+    expect(spoken).to_have_text("")
+    answer.press("End")
+    page.keyboard.type("é")  # one character as the server counts it
+    expect(spoken).to_have_text("450 of 500 characters used.")
+    wait_until(lambda: len(exam.stored()["answers"].get("e1", {}).get("response") or "") == 450)
+    answer.fill("b" * 501)
+    expect(page.get_by_role("alert").filter(has_text="Too long by 1 character:")).to_be_visible()
+    expect(answer).to_have_attribute("aria-invalid", "true")
+    answer.blur()
+    expect(page.locator("#save-state")).to_have_text("Saved")
+    assert exam.stored()["answers"]["e1"]["response"] == "a" * 449 + "é"
+    answer.fill("b" * 500)
+    answer.blur()
+    wait_until(lambda: exam.stored()["answers"]["e1"]["response"] == "b" * 500)
+    expect(answer).to_have_attribute("aria-invalid", "false")
+
+
+def test_the_admin_picks_an_exam_to_mark_and_an_invigilator_is_turned_away(
+    page: Page, live_server: ServerProcess
+) -> None:
+    exam = written_exam(live_server)
+    sit(exam, exam.token, {"e1": PLAIN_RESPONSE})
+    with admin_client(exam.server) as admin:
+        r = admin.post(
+            f"/exams/{exam.id}/invigilators",
+            json={"invigilators": [{"id": "I1", "name": "Ines", "rooms": None}]},
+        )
+        invigilator = r.raise_for_status().json()["invigilators"][0]["token"]
+
+    page.goto(f"{exam.server.url}/mark")
+    page.get_by_role("textbox", name="Token").fill(invigilator)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("An invigilator token cannot mark")
+
+    page.get_by_role("textbox", name="Token").fill(ADMIN_TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name=exam.title).click()
+    expect(page.get_by_text("Marked 0 of 1")).to_be_visible()
+    expect(page.get_by_role("region", name="Answer")).to_have_text(PLAIN_RESPONSE)
+    mark = page.get_by_role("textbox", name="Mark", exact=True)
+    mark.fill("11")
+    mark.press("Enter")
+    expect(page.locator("#mark-form").get_by_role("alert")).to_contain_text("within 0..10")
+    mark.fill("10")
+    mark.press("Enter")
+    expect(page.get_by_text("Marked 1 of 1")).to_be_visible()
+    expect(page.get_by_text("Nothing left to mark")).to_be_visible()
+    assert [(s["mark"], s["marked_by"]) for s in scripts(exam)] == [(10, "admin")]
+    # Back to the list: the page keeps the admin signed in.
+    page.get_by_role("link", name="All exams").click()
+    expect(page.get_by_role("heading", name="Exams to mark")).to_be_visible()

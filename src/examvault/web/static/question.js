@@ -170,7 +170,8 @@ function renderWritten(body, question, response, { edit, commit }) {
     count.textContent = `${n} of ${max} characters`;
     const over = n > max;
     area.setAttribute("aria-invalid", String(over));
-    const message = over ? `Too long by ${n - max} characters: shorten it to save it.` : "";
+    const excess = n - max;
+    const message = over ? `Too long by ${excess} character${excess === 1 ? "" : "s"}: shorten it to save it.` : "";
     if (error.textContent !== message) error.textContent = message;
     const now = countLevel(n, max);
     if (level !== null && now !== level && now > 0) {
