@@ -111,6 +111,7 @@ async def test_staff_me_tells_the_marking_page_a_marker_token_s_exam_and_questio
     assert r.json() == {"role": "admin", "id": None, "exam_id": None, "rooms": None}
     assert (await server.as_(tokens["C1"], "GET", "/staff/me")).status_code == 403
     assert (await server.as_("nobody", "GET", "/staff/me")).status_code == 401
+    assert (await server.client.get("/api/v1/staff/me")).status_code == 401
     # Knowing its exam opens nothing else to a marker: the exam itself is still 403.
     assert (await server.as_(m["M1"], "GET", "/exams/essay-1")).status_code == 403
 
