@@ -12,8 +12,15 @@ by default, so each candidate answers 200 + 20 questions and the analytics restr
 each pool question to the attempts given it; the key change moves a pool question too.
 `--pool 0` gives the set without a pool that the first figures were measured on.
 
+A share of the 200 questions are written answers marked by a person (`--manual 0.2` by
+default: every fifth question is a manual `text` question of 10 marks). They are loaded
+unmarked (pending, as submitted attempts leave them), then the bench marks every script
+before the analytics, through the service PUT .../marks uses (`Marks.mark_all`: the same
+checks and the same write op, 500 marks a transaction), as the admin, and times it.
+`--manual 0` gives the set without written answers.
+
     .venv/bin/python bench/bench_analytics.py [--attempts 10000] [--questions 200]
-        [--pool 40] [--draw 20]
+        [--pool 40] [--draw 20] [--manual 0.2]
         [--sqlite PATH] [--pg postgresql://postgres@127.0.0.1:5432/examvault_bench]
 """
 
@@ -28,17 +35,20 @@ import contextlib
 import random
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 
 from examvault.clock import MICROS, SystemClock
 from examvault.core import Core
 from examvault.domain.exams import given, left_out, parse_definition
 from examvault.domain.key_changes import parse_key_change
 from examvault.domain.rescoring import Scorer
+from examvault.services.markers import ADMIN_MARKER
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.store.tables import answers, attempts, candidates, exams
@@ -48,12 +58,30 @@ EXAM = "bench-1"
 ROWS_PER_INSERT = 2000
 
 
-def definition(questions: int, pool: int = 0, draw: int = 0) -> dict[str, Any]:
+MANUAL_MARKS = 10  # the maximum of a written answer; marks go in steps of 1/2
+
+
+def is_manual(i: int, share: float) -> bool:
+    """Whether question i is a written answer: spread evenly, `share` of them (0.2: every
+    fifth)."""
+    return int((i + 1) * share) > int(i * share)
+
+
+def definition(questions: int, pool: int = 0, draw: int = 0, manual: float = 0) -> dict[str, Any]:
     opts = [{"id": o, "text": o} for o in "ABCD"]
     qs: list[dict[str, Any]] = []
     for i in range(questions):
         kind = i % 4
-        if kind in (0, 1):
+        if is_manual(i, manual):
+            qs.append(
+                {
+                    "id": f"q{i}",
+                    "type": "text",
+                    "text": f"Explain topic {i}.",
+                    "marking": {"correct": MANUAL_MARKS, "manual": True},
+                }
+            )
+        elif kind in (0, 1):
             qs.append(
                 {
                     "id": f"q{i}",
@@ -94,9 +122,15 @@ def definition(questions: int, pool: int = 0, draw: int = 0) -> dict[str, Any]:
     return {"id": EXAM, "title": "Benchmark", "duration_seconds": 3600, "sections": sections}
 
 
-def response(rng: random.Random, qid: int, skill: float) -> str | None:
+def response(rng: random.Random, qid: int, skill: float, manual: float = 0) -> str | None:
     if rng.random() < 0.08:
         return None
+    if is_manual(qid, manual):
+        # What the bench's marker will give is written in the answer (it cannot know
+        # whose script it reads): half-marks up to 10, following the candidate's skill.
+        mark = min(2 * MANUAL_MARKS, max(0, round(skill * 2 * MANUAL_MARKS + rng.gauss(0, 3))))
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 40)))
+        return orjson.dumps(f"worth {mark}/2: {words}").decode()
     kind = qid % 4
     right = rng.random() < skill
     if kind in (0, 1):
@@ -112,9 +146,33 @@ def pool_response(rng: random.Random, i: int, skill: float) -> str | None:
     return '"' + ("ABCD"[i % 4] if rng.random() < skill else rng.choice("ABCD")) + '"'
 
 
-async def populate(core: Core, n: int, questions: int, pool: int, draw: int) -> None:
+WORDS = [
+    "light",
+    "scatters",
+    "because",
+    "short",
+    "wavelengths",
+    "bend",
+    "more",
+    "than",
+    "long",
+    "ones",
+    "in",
+    "air",
+]
+
+
+def judge(question_id: str, response: Any) -> tuple[Fraction, str | None]:
+    """The bench's marker: the mark written at the start of the answer (see `response`)."""
+    mark = Fraction(response.removeprefix("worth ").partition(":")[0])
+    return mark, ("Good." if mark >= MANUAL_MARKS / 2 else None)
+
+
+async def populate(
+    core: Core, n: int, questions: int, pool: int, draw: int, manual: float = 0
+) -> None:
     now = core.clock.now()
-    await core.exams.put(parse_definition(definition(questions, pool, draw)), "bench")
+    await core.exams.put(parse_definition(definition(questions, pool, draw, manual)), "bench")
     # Sat and closed three hours ago; the key change comes later (challenges follow the
     # exam). Attempts submitted within minutes of a change are rescored from scratch.
     now -= 3 * 3600 * MICROS
@@ -138,7 +196,7 @@ async def populate(core: Core, n: int, questions: int, pool: int, draw: int) -> 
             }
         )
         entries = []
-        sheet = [(f"q{q}", response(rng, q, skill)) for q in range(questions)]
+        sheet = [(f"q{q}", response(rng, q, skill, manual)) for q in range(questions)]
         if pool:  # the candidate's own draw, as the server computes it
             sheet += [(qid, pool_response(rng, int(qid[1:]), skill))
                       for qid in given(exam, cid, exam.sections[-1])]  # fmt: skip
@@ -240,7 +298,9 @@ class SaveLoad:
         return 1000 * values[min(len(values) - 1, int(0.99 * len(values)))]
 
 
-async def run(url: str, n: int, questions: int, pool: int, draw: int) -> dict[str, float]:
+async def run(
+    url: str, n: int, questions: int, pool: int, draw: int, manual: float = 0
+) -> dict[str, float]:
     await asyncio.to_thread(upgrade, url)
     settings = Settings(
         database_url=url,
@@ -255,7 +315,7 @@ async def run(url: str, n: int, questions: int, pool: int, draw: int) -> dict[st
     async with app.router.lifespan_context(app):
         core: Core = app.state.core
         t = time.perf_counter()
-        await populate(core, n, questions, pool, draw)
+        await populate(core, n, questions, pool, draw, manual)
         times = {"load": time.perf_counter() - t}
         # The bulk load is one transaction of ~2 M rows, something a server never writes.
         # PostgreSQL: autovacuum analyzes after such a load within a minute; without
@@ -273,6 +333,12 @@ async def run(url: str, n: int, questions: int, pool: int, draw: int) -> dict[st
             load = SaveLoad(client)
             await load.start()
             await asyncio.sleep(3)
+            # Every written answer marked before the analytics (as after a marking day).
+            load.phase = "marking"
+            t = time.perf_counter()
+            times["scripts"] = await core.marks.mark_all(EXAM, ADMIN_MARKER, judge)
+            times["marking"] = time.perf_counter() - t
+            assert times["scripts"] > 0 or not manual
             load.phase = "analytics"
             t = time.perf_counter()
             document, _ = await core.analytics.compute(EXAM)
@@ -294,7 +360,7 @@ async def run(url: str, n: int, questions: int, pool: int, draw: int) -> dict[st
             load.phase = "after"
             await asyncio.sleep(1)
             await load.stop()
-        for phase in ("idle", "analytics", "regrade"):
+        for phase in ("idle", "marking", "analytics", "regrade"):
             times[f"p99_{phase}"] = load.p99_ms(phase)
             times[f"saves_{phase}"] = len(load.latencies.get(phase, []))
         times["failed"] = load.failed
@@ -330,30 +396,36 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=200)
     p.add_argument("--pool", type=int, default=40, help="questions of the drawn section (0: none)")
     p.add_argument("--draw", type=int, default=20, help="how many of the pool each candidate gets")
+    p.add_argument(
+        "--manual", type=float, default=0.2, help="share of written answers, marked by the bench"
+    )
     p.add_argument("--sqlite", default=None, help="SQLite file (default: a temporary one)")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/examvault_bench")
     p.add_argument("--skip-pg", action="store_true")
     args = p.parse_args()
     sqlite_path = args.sqlite or str(Path(tempfile.mkdtemp()) / "bench.db")
     rows: list[tuple[str, dict[str, float]]] = []
-    shape = (args.attempts, args.questions, args.pool, args.draw)
+    shape = (args.attempts, args.questions, args.pool, args.draw, args.manual)
     rows.append(("sqlite", asyncio.run(run(f"sqlite:///{sqlite_path}", *shape))))
     if not args.skip_pg:
         url = asyncio.run(fresh_pg(args.pg))
         rows.append(("postgresql", asyncio.run(run(url, *shape))))
     pooled = f" + a pool drawing {args.draw} of {args.pool}" if args.pool else ""
-    print(f"\n{args.attempts} attempts × {args.questions} questions{pooled}")
+    written = f", {args.manual:.0%} of them written answers" if args.manual else ""
+    print(f"\n{args.attempts} attempts × {args.questions} questions{written}{pooled}")
     print(
-        "| store | load rows (s) | analytics (s) | regrade (s) "
-        "| other exam's save p99 (ms): idle / analytics / regrade | saves timed | failed |"
+        "| store | load rows (s) | marking (scripts, s) | analytics (s) | regrade (s) "
+        "| other exam's save p99 (ms): idle / marking / analytics / regrade "
+        "| saves timed | failed |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for store, t in rows:
-        saves = t["saves_idle"] + t["saves_analytics"] + t["saves_regrade"]
+        saves = sum(t[f"saves_{p}"] for p in ("idle", "marking", "analytics", "regrade"))
         print(
-            f"| {store} | {t['load']:.1f} | {t['analytics']:.2f} | {t['regrade']:.2f} "
-            f"| {t['p99_idle']:.0f} / {t['p99_analytics']:.0f} / {t['p99_regrade']:.0f} "
-            f"| {saves:.0f} | {t['failed']:.0f} |"
+            f"| {store} | {t['load']:.1f} | {t['scripts']:.0f}, {t['marking']:.1f} "
+            f"| {t['analytics']:.2f} | {t['regrade']:.2f} "
+            f"| {t['p99_idle']:.0f} / {t['p99_marking']:.0f} / {t['p99_analytics']:.0f} "
+            f"/ {t['p99_regrade']:.0f} | {saves:.0f} | {t['failed']:.0f} |"
         )
 
 

@@ -29,7 +29,7 @@ def test_the_service_worker_keeps_every_module_of_the_student_page() -> None:
 
 
 def test_pages_have_no_inline_script_style_or_handler() -> None:
-    for page in ["index.html", "admin.html"]:
+    for page in ["index.html", "admin.html", "mark.html"]:
         html = (STATIC / page).read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), page
         assert "<style" not in html, page

@@ -6,7 +6,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from tests.helpers import Server
+import pytest
+
+from examvault import errors
+from tests.helpers import ADMIN, Server
 from tests.integration.test_written_answers import sit, written_exam
 
 CANDIDATES = [f"C{i:02d}" for i in range(12)]
@@ -85,6 +88,32 @@ async def test_marker_tokens_reach_only_their_routes_exam_and_questions(server: 
         "POST", "/exams/essay-1/markers", json={"markers": [{"id": "M3", "questions": ["q1"]}]}
     )
     assert r.status_code == 422
+
+
+async def test_staff_me_tells_the_marking_page_a_marker_token_s_exam_and_questions(
+    server: Server,
+) -> None:
+    tokens, _ = await sit(server, {"C1": {"e1": "One"}})
+    m = await markers(server)
+    r = await server.as_(m["M1"], "GET", "/staff/me")
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "role": "marker",
+        "id": "M1",
+        "exam_id": "essay-1",
+        "rooms": None,
+        "questions": None,
+    }
+    r = await server.as_(m["M2"], "GET", "/staff/me")
+    assert r.json()["questions"] == ["e2"] and r.json()["exam_id"] == "essay-1"
+    # The admin's answer keeps its shape; a candidate token is still 403, none 401.
+    r = await server.admin("GET", "/staff/me")
+    assert r.json() == {"role": "admin", "id": None, "exam_id": None, "rooms": None}
+    assert (await server.as_(tokens["C1"], "GET", "/staff/me")).status_code == 403
+    assert (await server.as_("nobody", "GET", "/staff/me")).status_code == 401
+    assert (await server.client.get("/api/v1/staff/me")).status_code == 401
+    # Knowing its exam opens nothing else to a marker: the exam itself is still 403.
+    assert (await server.as_(m["M1"], "GET", "/exams/essay-1")).status_code == 403
 
 
 async def test_scripts_say_nothing_of_whose_they_are(server: Server) -> None:
@@ -339,3 +368,39 @@ async def test_a_new_response_after_a_reopen_clears_the_mark(server: Server) -> 
     assert (rows["C2"]["pending_marks"], rows["C2"]["score"]) == (0, 8.5)
     for _, (stored, recomputed) in (await _recomputed(server)).items():
         assert stored == recomputed
+
+
+async def test_mark_all_marks_every_script_as_put_would_and_keeps_totals_exact(
+    server: Server,
+) -> None:
+    """The tools' bulk path (services/marks.Marks.mark_all): each mark checked and applied
+    by the same op as PUT …/marks, several batches, totals equal to a recomputation."""
+    from examvault.services.markers import ADMIN_MARKER
+
+    answers = {c: {"e1": f"answer {c}", "e2": "x" * (i % 3 + 1)} for i, c in enumerate(CANDIDATES)}
+    await sit(server, answers)
+    marks = server.core.marks
+    seen: list[tuple[str, Any]] = []
+
+    def judge(question_id: str, response: Any) -> tuple[Fraction, str | None]:
+        seen.append((question_id, response))
+        if question_id == "e2":
+            return Fraction(len(response)), None
+        return Fraction(5, 2), "fine"
+
+    assert await marks.mark_all("essay-1", ADMIN_MARKER, judge, batch=5) == 24
+    assert sorted(seen) == sorted((q, r) for a in answers.values() for q, r in a.items())
+    got = await all_scripts(server, ADMIN, status="all", limit=50)
+    assert all(s["marked_by"] == "admin" for s in got) and len(got) == 24
+    assert {s["response"]: s["mark"] for s in got if s["question_id"] == "e2"} == {
+        "x": 1,
+        "xx": 2,
+        "xxx": 3,
+    }
+    assert all(stored == again for stored, again in (await _recomputed(server)).values())
+    # Nothing is left to mark; a mark off the step is refused like PUT's, nothing applied.
+    assert await marks.mark_all("essay-1", ADMIN_MARKER, judge) == 0
+    await sit(server, {"Z1": {"e1": "late"}})
+    with pytest.raises(errors.InvalidBody):
+        await marks.mark_all("essay-1", ADMIN_MARKER, lambda q, r: (Fraction(1, 3), None))
+    assert len(await all_scripts(server, ADMIN, status="unmarked")) == 1

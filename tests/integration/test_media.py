@@ -117,8 +117,11 @@ async def test_who_may_read_a_picture(server: Server) -> None:
         assert r.status_code == 201, r.text
         invigilators[exam] = r.json()["invigilators"][0]["token"]
     await server.start("other", theirs["D1"])
+    r = await server.admin("POST", "/exams/mock-1/markers", json={"markers": [{"id": "M1"}]})
+    marker = r.json()["markers"][0]["token"]
 
     assert (await read(server, None)).status_code == 401
+    assert (await read(server, marker)).status_code == 403  # markers see scripts, not papers
     assert (await read(server, "not-a-token")).status_code == 401
     assert (await read(server, mine["C1"])).status_code == 403  # not started yet
     assert (await read(server, theirs["D1"])).status_code == 404  # another exam's candidate

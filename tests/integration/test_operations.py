@@ -39,7 +39,7 @@ async def test_health_readiness_and_metrics(server: Server) -> None:
 
 
 async def test_pages_are_served_with_a_strict_content_security_policy(server: Server) -> None:
-    for path in ("/", "/admin"):
+    for path in ("/", "/admin", "/mark"):
         r = await server.client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
         csp = r.headers["content-security-policy"]
@@ -100,7 +100,15 @@ def test_every_route_is_in_the_openapi_document_with_its_responses(tmp_path: Pat
     documents themselves is in the document, each method with its responses."""
     app = create_app(helpers.test_settings(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path))
     doc = app.openapi()
-    not_api = {"/", "/admin", "/admin/analytics", "/sw.js", "/api/docs", "/api/v1/openapi.json"}
+    not_api = {
+        "/",
+        "/admin",
+        "/admin/analytics",
+        "/mark",
+        "/sw.js",
+        "/api/docs",
+        "/api/v1/openapi.json",
+    }
     routes = [r for r in every_route(app.routes) if r.path not in not_api]
     assert {"/healthz", "/readyz", "/metrics", "/api/v1/me"} <= {r.path for r in routes}
     for route in routes:

@@ -45,6 +45,17 @@ class Marker:
         """The audit trail's actor."""
         return "admin" if self.exam_id is None else f"marker:{self.name}"
 
+    def describe(self) -> dict[str, Any]:
+        """`GET /staff/me` for a marker token: its id, exam and questions (null: every
+        manual question), so the marking page (/mark) knows which exam to open."""
+        return {
+            "role": "marker",
+            "id": self.name,
+            "exam_id": self.exam_id,
+            "rooms": None,
+            "questions": None if self.questions is None else list(self.questions),
+        }
+
     def check_exam(self, exam_id: str) -> None:
         """403 unless this marker marks the exam."""
         if self.exam_id is not None and self.exam_id != exam_id:

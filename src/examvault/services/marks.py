@@ -14,8 +14,9 @@ deriving the ids of the exam's scripts and looking it up, one read of the script
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +38,7 @@ from examvault.store.queries import answers, attempts, exams, script_keys
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MARK_BATCH = scripts.MAX_MARKS  # marks per op of `mark_all`: PUT .../marks' own limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,46 @@ class Marks:
             ApplyMarks(exam_id, who, resolved, self._clock.now(), self._catalog, self._queue)
         )
         return {"applied": applied}
+
+    async def mark_all(
+        self,
+        exam_id: str,
+        who: Marker,
+        judge: Callable[[str, Any], tuple[Fraction, str | None]],
+        batch: int = MARK_BATCH,
+    ) -> int:
+        """Mark every unmarked script the caller marks with `judge(question_id, response)
+        → (mark, comment)`; how many were marked.
+
+        For tools (the analytics benchmark marks a whole exam before its analytics):
+        PUT .../marks resolves every script id of the exam on each request, which is
+        right for a page's few marks and quadratic for 100,000 of them. This resolves
+        them once, then applies the marks exactly as PUT does, `batch` at a time (its
+        limit, 500): each mark checked by `check_mark`, each batch one `ApplyMarks` op of
+        the shared writer, all or nothing.
+        """
+        exam, _, found = await self._scripts(exam_id, who, None)
+        todo = [s for s in found if s.row.mark is None]
+        for start in range(0, len(todo), batch):
+            chunk = todo[start : start + batch]
+            async with self._store.read() as conn:
+                texts = await answers.responses(
+                    conn, [(s.attempt_id, s.question_id) for s in chunk]
+                )
+            resolved: list[tuple[scripts.MarkItem, Script]] = []
+            for index, s in enumerate(chunk):
+                q = exam.by_id[s.question_id]
+                response = decode_response(q, texts.get((s.attempt_id, s.question_id)))
+                mark, comment = judge(s.question_id, response)
+                item = scripts.MarkItem(index, s.script_id, mark, comment)
+                fault = scripts.check_mark(exam, item, s.question_id)
+                if fault is not None:
+                    raise errors.InvalidBody([fault])
+                resolved.append((item, s))
+            await self._writes.run(
+                ApplyMarks(exam_id, who, resolved, self._clock.now(), self._catalog, self._queue)
+            )
+        return len(todo)
 
 
 def _question(exam: Exam, question_id: str) -> dict[str, Any]:

@@ -196,6 +196,7 @@ def _pages(app: FastAPI) -> None:
 
     app.add_api_route("/", page("index.html"), include_in_schema=False, methods=["GET"])
     app.add_api_route("/admin", page("admin.html"), include_in_schema=False, methods=["GET"])
+    app.add_api_route("/mark", page("mark.html"), include_in_schema=False, methods=["GET"])
     app.add_api_route(
         "/admin/analytics", page("analytics.html"), include_in_schema=False, methods=["GET"]
     )

@@ -149,6 +149,31 @@ async def require_reader(
     staff = await server.invigilators.find(token)
     if staff is not None:
         return staff
+    if await server.markers.find(token) is not None:
+        raise errors.Forbidden("a marker token cannot read an exam's media")
+    raise errors.Unauthorized("unknown token")
+
+
+async def require_staff_or_marker(
+    request: Request, _: AdminScheme, __: InvigilatorScheme, ___: MarkerScheme
+) -> Staff | Marker:
+    """The admin, an invigilator or a marker: only for `GET /staff/me`, where a page
+    learns what its token reaches (a marker's page learns its one exam); 401/403 otherwise."""
+    _check_address(request)
+    token = bearer(request)
+    if token is None:
+        raise errors.Unauthorized("send Authorization: Bearer <admin, invigilator or marker token>")
+    if _is_admin(request, token):
+        return ADMIN
+    server = server_of(request)
+    staff = await server.invigilators.find(token)
+    if staff is not None:
+        return staff
+    marker = await server.markers.find(token)
+    if marker is not None:
+        return marker
+    if await server.directory.find(token) is not None:
+        raise errors.Forbidden("a candidate token cannot use this route")
     raise errors.Unauthorized("unknown token")
 
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from examvault.services.invigilators import Staff
-from examvault.web.auth import require_admin, require_staff
+from examvault.services.markers import Marker
+from examvault.web.auth import require_admin, require_staff, require_staff_or_marker
 from examvault.web.body import read_json
 from examvault.web.context import server_of
 from examvault.web.responses import JSON
@@ -29,6 +30,7 @@ from examvault.web.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["invigilator"], default_response_class=JSON)
 Admin = Annotated[str, Depends(require_admin)]
 StaffMember = Annotated[Staff, Depends(require_staff)]
+AnyStaff = Annotated[Staff | Marker, Depends(require_staff_or_marker)]
 
 
 @router.post(
@@ -88,7 +90,8 @@ async def announcements(request: Request, exam_id: str, staff: StaffMember) -> A
 
 
 @router.get("/staff/me", response_model=None, responses=responses({200: StaffMe}))
-async def staff_me(staff: StaffMember) -> Any:
+async def staff_me(staff: AnyStaff) -> Any:
     """Who a staff token belongs to, so the invigilator's page can open the one exam (and
-    the rooms) an invigilator token reaches without a route that lists every exam."""
+    the rooms) an invigilator token reaches without a route that lists every exam, and the
+    marking page the one exam (and the questions) a marker token marks."""
     return JSON(staff.describe())

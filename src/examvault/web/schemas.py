@@ -160,10 +160,13 @@ class Live(_Out):
 
 
 class StaffMe(_Out):
-    role: Literal["admin", "invigilator"]
+    role: Literal["admin", "invigilator", "marker"]
     id: str | None
     exam_id: str | None
     rooms: list[str] | None
+    questions: list[str] | None = Field(
+        default=None, description="Only for a marker: the questions it marks (null: all)"
+    )
 
 
 class Announcement(_Out):

@@ -15,19 +15,21 @@ import {
   timeChange,
 } from "./examday.js";
 import { formatMark, hasResponse } from "./format.js";
-import { LivePoller } from "./live.js";
+import { LivePoller, pollBaseMs } from "./live.js";
 import { loadMedia } from "./media.js";
 import { openOutbox } from "./outbox.js";
 import { buildPalette, buildTabs, paintQuestion, questionState, selectTab } from "./palette.js";
-import { NUMERIC, TYPE_TEXT, renderQuestion } from "./question.js";
+import { NUMERIC, TYPE_TEXT, charCount, renderQuestion } from "./question.js";
+import { offerReview } from "./review.js";
 import { plainText } from "./richtext.js";
 import { OFFLINE, SAVED, SAVING, Sender } from "./sender.js";
 import { session } from "./session.js";
-import { fillStoredCount, renderReceipt, submitWithRetry } from "./submit.js";
+import { fillStoredCount, renderReceipt, renderResult, submitWithRetry } from "./submit.js";
 
 const $ = (id) => document.getElementById(id);
 
 const NUMERIC_DEBOUNCE_MS = 400;
+const TEXT_DEFAULT_MAX_CHARS = 5000;
 const SAVE_TEXT = {
   [SAVED]: "Saved",
   [SAVING]: "Saving…",
@@ -129,7 +131,7 @@ export async function openExam(view, { api, clock, show }) {
   }
 
   // A reopened attempt comes back to a page whose controls the submit disabled.
-  for (const control of document.querySelectorAll("#question-panel button, #question-panel input")) {
+  for (const control of document.querySelectorAll("#question-panel button, #question-panel input, #question-panel textarea")) {
     control.disabled = false;
   }
   $("submitting").textContent = "";
@@ -183,6 +185,7 @@ function onLive(live) {
   showAnnouncements(live.announcements);
   if (exam.submitting) {
     if (exam.done && live.status !== "submitted") reopen();
+    else if (exam.done) checkRelease();
     return;
   }
   if (live.status === "submitted") {
@@ -197,6 +200,30 @@ function onLive(live) {
   else if (before?.paused && !now.paused) showNotice("The exam has resumed.");
   countdown.follow(now);
   setPaused(now.paused, now.remaining_seconds, { onResume });
+}
+
+// On the "Submitted" screen, a result held back (marks pending, or released at close)
+// and the review can come later: asked at most every 6 polls (30 s by default).
+const RELEASE_EVERY_POLLS = 6;
+let releaseAskedAt = -Infinity;
+
+async function checkRelease() {
+  const showing = !$("result").hidden && !$("review-row").hidden;
+  const now = performance.now();
+  if (showing || now - releaseAskedAt < RELEASE_EVERY_POLLS * pollBaseMs()) return;
+  releaseAskedAt = now;
+  const attemptId = exam.attemptId;
+  try {
+    if ($("result").hidden) {
+      const result = await page.api.call("GET", `/attempts/${encodeURIComponent(attemptId)}/result`);
+      if (result.status !== 200 || !result.data || exam.attemptId !== attemptId || !exam.done) return;
+      const titles = new Map((exam.view?.sections || []).map((section) => [section.id, section.title]));
+      renderResult(result.data, titles);
+    }
+    if ($("review-row").hidden) await offerReview(page.api, attemptId, page.show);
+  } catch (error) {
+    if (!(error instanceof NetworkError)) throw error;
+  }
 }
 
 function onResume() {
@@ -279,32 +306,46 @@ function commitTime() {
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "hidden") {
     commitTime();
-    flushNumeric();
+    flushTyped();
   } else {
     exam.shownSince = performance.now();
   }
 });
-window.addEventListener("pagehide", () => flushNumeric());
+window.addEventListener("pagehide", () => flushTyped());
 
-// Numeric typing is saved 400 ms after the last keystroke, or at once on leaving the field.
-let numericPending = null; // {question, input, timer}
+// Typing (a number, or a written answer) is saved 400 ms after the last keystroke, or at
+// once on leaving the field, moving to another question, hiding the page or submitting.
+let typedPending = null; // {question, input, timer}
 
-function numericEdited(question, input) {
-  if (numericPending) clearTimeout(numericPending.timer);
-  numericPending = { question, input, timer: setTimeout(flushNumeric, NUMERIC_DEBOUNCE_MS) };
+function typedEdited(question, input) {
+  if (typedPending) clearTimeout(typedPending.timer);
+  typedPending = { question, input, timer: setTimeout(flushTyped, NUMERIC_DEBOUNCE_MS) };
   if (exam.saveState === SAVED) setSaveState(SAVING);
 }
 
-function flushNumeric() {
-  if (!numericPending) return;
-  const { question, input, timer } = numericPending;
+/** The response the typed text stands for: null (blank), the text, or undefined when it
+ * cannot be saved as it is (not a number; a written answer over its max_chars). */
+function typedResponse(question, raw) {
+  if (question.type === "text") {
+    // Sent as written (line breaks and all); blank after trimming is unanswered, as on
+    // the server.
+    if (raw.trim() === "") return null;
+    return charCount(raw) <= (question.max_chars || TEXT_DEFAULT_MAX_CHARS) ? raw : undefined;
+  }
+  const text = raw.trim();
+  if (text === "") return null;
+  return NUMERIC.test(text) ? text : undefined;
+}
+
+function flushTyped() {
+  if (!typedPending) return;
+  const { question, input, timer } = typedPending;
   clearTimeout(timer);
-  numericPending = null;
-  const text = input.value.trim();
+  typedPending = null;
+  const response = typedResponse(question, input.value);
   const known = exam.answers.get(question.id);
-  const current = known && hasResponse(known.response) ? String(known.response) : "";
-  if (text !== current && text === "") change(question, { response: null });
-  else if (text !== current && NUMERIC.test(text)) change(question, { response: text });
+  const current = known && hasResponse(known.response) ? String(known.response) : null;
+  if (response !== undefined && response !== current) change(question, { response });
   else exam.sender?.kick(); // nothing to save: let the save state settle
 }
 
@@ -322,7 +363,7 @@ function openSection(index) {
 
 /** Show question `index` (0-based); `focus` moves keyboard focus to its heading. */
 function goTo(index, { focus = false } = {}) {
-  flushNumeric();
+  flushTyped();
   commitTime();
   const previous = exam.questions[exam.current];
   exam.current = Math.max(0, Math.min(index, exam.questions.length - 1));
@@ -346,8 +387,8 @@ function showQuestion(question) {
   $("question-meta").textContent = `${question.sectionTitle} · ${TYPE_TEXT[question.type] ?? ""}${marks}`;
   renderQuestion($("question-body"), question, exam.answers.get(question.id)?.response ?? null, {
     choose: (response) => change(question, { response }),
-    edit: (input) => numericEdited(question, input),
-    commit: flushNumeric,
+    edit: (input) => typedEdited(question, input),
+    commit: flushTyped,
   });
 }
 
@@ -362,21 +403,21 @@ function current() {
 $("btn-previous").addEventListener("click", () => goTo(exam.current - 1, { focus: true }));
 
 $("btn-next").addEventListener("click", () => {
-  flushNumeric();
+  flushTyped();
   if (exam.answers.get(current().id)?.marked) change(current(), { marked: false });
   next();
 });
 
 $("btn-mark").addEventListener("click", () => {
-  flushNumeric();
+  flushTyped();
   if (!exam.answers.get(current().id)?.marked) change(current(), { marked: true });
   next();
 });
 
 $("btn-clear").addEventListener("click", () => {
-  if (numericPending) {
-    clearTimeout(numericPending.timer);
-    numericPending = null;
+  if (typedPending) {
+    clearTimeout(typedPending.timer);
+    typedPending = null;
   }
   if (hasResponse(exam.answers.get(current().id)?.response)) change(current(), { response: null });
   showQuestion(current());
@@ -384,7 +425,7 @@ $("btn-clear").addEventListener("click", () => {
 });
 
 $("btn-submit").addEventListener("click", () => {
-  flushNumeric();
+  flushTyped();
   const answered = exam.questions.filter((q) => hasResponse(exam.answers.get(q.id)?.response)).length;
   const marked = exam.questions.filter((q) => exam.answers.get(q.id)?.marked).length;
   $("count-answered").textContent = `Answered ${answered}`;
@@ -409,11 +450,13 @@ function submitAttempt() {
 
 async function submitNow() {
   setPaused(false, 0);
-  flushNumeric();
+  flushTyped();
   commitTime();
   exam.sender?.stop();
   await exam.writes;
-  for (const control of document.querySelectorAll("#question-panel button, #question-panel input, #palette button")) {
+  for (const control of document.querySelectorAll(
+    "#question-panel button, #question-panel input, #question-panel textarea, #palette button",
+  )) {
     control.disabled = true;
   }
   $("submitting").textContent = "Submitting your answers…";
@@ -434,5 +477,5 @@ async function submitNow() {
   clearNotice();
   page.show("submitted");
   exam.done = true;
-  await fillStoredCount(page.api, exam.attemptId);
+  await Promise.all([fillStoredCount(page.api, exam.attemptId), offerReview(page.api, exam.attemptId, page.show)]);
 }

@@ -5,6 +5,7 @@ import { plainText, renderText } from "./richtext.js";
 import { Api, NetworkError, Pause, ServerClock, backoffMs, problemMessage } from "./api.js";
 import { openExam } from "./attempt.js";
 import { formatDuration, formatMark, formatTime } from "./format.js";
+import { watchReviewLink } from "./review.js";
 import { session } from "./session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,7 @@ let me = null;
 
 // ---------------------------------------------------------------- screens
 
-const SCREENS = ["signin", "instructions", "exam", "submitted"];
+const SCREENS = ["signin", "instructions", "exam", "submitted", "review"];
 
 function show(name) {
   $("loading").hidden = true;
@@ -26,11 +27,12 @@ function show(name) {
     instructions: `${title} · instructions`,
     exam: `${title} · examvault`,
     submitted: "Submitted · examvault",
+    review: `${title} · review`,
   };
   document.title = titles[name];
   $("topbar-title").textContent = name === "signin" || name === "exam" ? "" : title;
   $("exam-heading").textContent = title;
-  if (name === "instructions" || name === "submitted") $(`screen-${name}`).querySelector("h1").focus();
+  if (["instructions", "submitted", "review"].includes(name)) $(`screen-${name}`).querySelector("h1").focus();
 }
 
 // ---------------------------------------------------------------- sign in
@@ -188,6 +190,7 @@ function notifyStart(message) {
 // ---------------------------------------------------------------- start
 
 function start() {
+  watchReviewLink(show);
   const params = new URLSearchParams(location.search);
   const fromLink = params.get("token");
   if (fromLink !== null) {

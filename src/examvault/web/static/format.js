@@ -35,6 +35,8 @@ function signed(value) {
 
 /** A marking object as "+4 correct, -1 wrong, partial marks". */
 export function formatMark(marks) {
+  // A written answer marked by a person: its maximum, from 0 in steps.
+  if (marks.manual) return `up to ${marks.correct} marks, marked by an examiner`;
   const parts = [`${signed(marks.correct)} correct`];
   parts.push(`${signed(marks.wrong ?? 0)} wrong`);
   if (marks.unanswered && Number(marks.unanswered) !== 0) {

@@ -1,7 +1,8 @@
 // One question on screen: options as radio buttons or checkboxes labelled with their
-// text, or a numeric field "Your answer" with an on-screen keypad. Plain text is set with
-// textContent; rich text ({"html": …}) goes through richtext.js, which checks it again
-// and builds its nodes: question text is never given to innerHTML.
+// text, a numeric field "Your answer" with an on-screen keypad, or a multi-line field
+// "Your answer" for a written answer, with its character count. Plain text is set with
+// textContent (and a field's value); rich text ({"html": …}) goes through richtext.js,
+// which checks it again and builds its nodes: nothing is ever given to innerHTML.
 
 import { hasResponse } from "./format.js";
 import { isRich, renderText } from "./richtext.js";
@@ -13,7 +14,26 @@ export const TYPE_TEXT = {
   single: "Choose one answer",
   multiple: "Choose one or more answers",
   numeric: "Type a number",
+  text: "Write your answer",
 };
+
+const DEFAULT_MAX_CHARS = 5000;
+// Where the polite live region speaks up about the length: not on every key, only when
+// the count crosses one of these shares of max_chars (and when it goes over).
+const COUNT_STEPS = [0.9, 1];
+
+/** Characters as the server counts them: Unicode code points after NFC normalisation. */
+export function charCount(text) {
+  return [...text.normalize("NFC")].length;
+}
+
+/** The highest share of COUNT_STEPS that `count` has reached (0: none), for announcing. */
+export function countLevel(count, max) {
+  if (count > max) return 2;
+  let level = 0;
+  for (const share of COUNT_STEPS) if (count >= Math.floor(max * share)) level = share;
+  return level;
+}
 
 /** Is this numeric text acceptable while it is being typed ("", "-", "." too)? */
 export function numericOk(text) {
@@ -40,13 +60,15 @@ function element(name, properties = {}, attributes = {}) {
  *
  * @param {object} handlers
  * @param {(response: any) => void} handlers.choose          an option was (un)ticked
- * @param {(input: HTMLInputElement) => void} handlers.edit  the numeric text changed
- * @param {() => void} handlers.commit                       save the numeric text now
+ * @param {(input: HTMLInputElement) => void} handlers.edit  the typed text changed (numeric or written)
+ * @param {() => void} handlers.commit                       save the typed text now
  */
 export function renderQuestion(body, question, response, handlers) {
   body.replaceChildren();
   if (question.type === "numeric") {
     renderNumeric(body, question, response, handlers);
+  } else if (question.type === "text") {
+    renderWritten(body, question, response, handlers);
   } else {
     renderOptions(body, question, response, handlers);
   }
@@ -130,4 +152,47 @@ function renderOptions(body, question, response, { choose }) {
   }
   fieldset.append(list);
   body.append(fieldset);
+}
+
+/** The written answer: a multi-line field, its count against max_chars, and a polite
+ * live region that speaks only when the count crosses 90 %, the limit, or goes over. */
+function renderWritten(body, question, response, { edit, commit }) {
+  const max = question.max_chars || DEFAULT_MAX_CHARS;
+  const text = element("p", { className: "question-text", id: "question-text", textContent: question.text });
+  const label = element("label", { htmlFor: "text-answer", textContent: "Your answer" });
+  const area = element(
+    "textarea",
+    { id: "text-answer", rows: 10, spellcheck: true, autocomplete: "off" },
+    { "aria-describedby": "question-text text-count text-error" },
+  );
+  area.value = typeof response === "string" ? response : "";
+  // The count is visible and part of the field's description (read when the field is
+  // reached), but not live: a screen reader would otherwise read it on every key.
+  const count = element("p", { id: "text-count", className: "help char-count" });
+  const spoken = element("p", { className: "sr-only" }, { "aria-live": "polite" });
+  const error = element("p", { id: "text-error", className: "error" }, { role: "alert" });
+  let level = null;
+  const update = () => {
+    const n = charCount(area.value);
+    count.textContent = `${n} of ${max} characters`;
+    const over = n > max;
+    area.setAttribute("aria-invalid", String(over));
+    const excess = n - max;
+    const message = over ? `Too long by ${excess} character${excess === 1 ? "" : "s"}: shorten it to save it.` : "";
+    if (error.textContent !== message) error.textContent = message;
+    const now = countLevel(n, max);
+    if (level !== null && now !== level && now > 0) {
+      spoken.textContent = over ? "" : `${n} of ${max} characters used.`;
+    }
+    level = now;
+  };
+  update();
+  area.addEventListener("input", () => {
+    update();
+    edit(area);
+  });
+  area.addEventListener("blur", commit);
+  const field = element("div", { className: "text-field" });
+  field.append(label, area, count, spoken, error);
+  body.append(text, field);
 }

@@ -67,27 +67,30 @@ export function renderReceipt(data, attemptId, sectionTitles) {
     ? ` ${data.late.length} change(s) reached the server after the deadline and do not count.`
     : "";
   $("submitted-note").textContent = note + late;
-  const result = data.result;
-  $("result").hidden = !result;
-  if (result) {
-    $("score").textContent = `Score: ${formatScore(result.score)} / ${formatScore(result.max_score)}`;
-    const body = $("section-scores");
-    body.replaceChildren();
-    for (const section of result.sections || []) {
-      const row = body.insertRow();
-      const head = document.createElement("th");
-      head.scope = "row";
-      head.textContent = sectionTitles.get(section.id) ?? section.id;
-      row.append(head);
-      row.insertCell().textContent = `${formatScore(section.score)} / ${formatScore(section.max_score)}`;
-    }
-  }
+  renderResult(data.result, sectionTitles);
   $("receipt-attempt").textContent = attemptId;
   const time = document.createElement("time");
   time.dateTime = data.submitted_at;
   time.textContent = formatTime(data.submitted_at);
   $("receipt-time").replaceChildren(time);
   $("receipt-count").textContent = "…";
+}
+
+/** Show the released result ("Score: X / Y" and the section scores), or hide it (null). */
+export function renderResult(result, sectionTitles) {
+  $("result").hidden = !result;
+  if (!result) return;
+  $("score").textContent = `Score: ${formatScore(result.score)} / ${formatScore(result.max_score)}`;
+  const body = $("section-scores");
+  body.replaceChildren();
+  for (const section of result.sections || []) {
+    const row = body.insertRow();
+    const head = document.createElement("th");
+    head.scope = "row";
+    head.textContent = sectionTitles.get(section.id) ?? section.id;
+    row.append(head);
+    row.insertCell().textContent = `${formatScore(section.score)} / ${formatScore(section.max_score)}`;
+  }
 }
 
 /** Put the number of answers the server holds for the attempt on the receipt. */

@@ -23,6 +23,7 @@ const PAGE = [
   "/static/submit.js",
   "/static/live.js",
   "/static/examday.js",
+  "/static/review.js",
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 
