@@ -211,12 +211,11 @@ def _saves_beside_polls(
         tmp / f"live-{store}.txt",
         [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in prepared],
     )
-    pace_ms = max(1, round(1000 * connections / rate))
     seconds = float(opts["seconds"])
 
     def poll() -> dict[str, Any]:
         return wrk(url, "live.lua", polls, seconds=seconds, connections=connections, threads=1,
-                   extra=(str(pace_ms),))  # fmt: skip
+                   extra=(str(rate),))  # fmt: skip
 
     with ThreadPoolExecutor(2) as pool:
         saving = pool.submit(wrk, url, "save.lua", saves, **opts)
@@ -242,7 +241,7 @@ def measure_store(
     seats: int,
     starts: int,
     live_rate: int = 0,
-    live_connections: int = 32,
+    live_connections: int = 128,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """a–e on one store; the runs and the verdict of the checks made through the API."""
