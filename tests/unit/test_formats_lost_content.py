@@ -123,19 +123,19 @@ def test_two_pictures_of_one_name_become_two_media() -> None:
 
 def test_styles_and_markup_outside_the_allowed_list_refuse_the_item_by_name() -> None:
     quiz = (
-        '<quiz><question type="truefalse"><name><text>styled</text></name>'
-        '<questiontext format="html"><text>&lt;p style="color:red"&gt;Red?&lt;/p&gt;</text>'
-        '</questiontext><answer fraction="100"><text>true</text></answer>'
-        '<answer fraction="0"><text>false</text></answer></question>'
-        '<question type="truefalse"><name><text>heading</text></name>'
-        '<questiontext format="html"><text>&lt;h2&gt;Big?&lt;/h2&gt;</text>'
-        '</questiontext><answer fraction="100"><text>true</text></answer>'
-        '<answer fraction="0"><text>false</text></answer></question>'
-        '<question type="truefalse"><name><text>tex</text></name>'
-        '<questiontext format="html"><text>Is \\(\\frob x\\) true?</text>'
-        '</questiontext><answer fraction="100"><text>true</text></answer>'
-        '<answer fraction="0"><text>false</text></answer></question></quiz>'
-    ).encode()
+        b'<quiz><question type="truefalse"><name><text>styled</text></name>'
+        b'<questiontext format="html"><text>&lt;p style="color:red"&gt;Red?&lt;/p&gt;</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question>'
+        b'<question type="truefalse"><name><text>heading</text></name>'
+        b'<questiontext format="html"><text>&lt;h2&gt;Big?&lt;/h2&gt;</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question>'
+        b'<question type="truefalse"><name><text>tex</text></name>'
+        b'<questiontext format="html"><text>Is \\(\\frob x\\) true?</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question></quiz>'
+    )
     errors = _errors(quiz, "s.xml")
     assert errors["styled"][1] == (
         "contains a style attribute on <p>, which the allowed markup does not hold"
