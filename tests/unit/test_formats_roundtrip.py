@@ -418,3 +418,126 @@ def _test_xml(package: bytes) -> bytes:
             for n in z.namelist()
             if n.endswith(".xml") and b"qti-assessment-test" in z.read(n)
         )
+
+
+def _interval(answer: dict[str, Any]) -> tuple[Fraction, Fraction]:
+    """The values a numeric answer accepts: Moodle XML writes a range as value ± half."""
+    if "min" in answer:
+        return Fraction(answer["min"]), Fraction(answer["max"])
+    value, tolerance = Fraction(answer["value"]), Fraction(answer.get("tolerance", 0))
+    return value - tolerance, value + tolerance
+
+
+@RUNS
+@given(exams())
+def test_moodle_xml_round_trip_keeps_questions_keys_correct_marks_sections(
+    exam: dict[str, Any],
+) -> None:
+    back = _again(exam, "moodle_xml")
+    assert [s["title"] for s in back["sections"]] == [s["title"] for s in exam["sections"]]
+    for section, original in zip(back["sections"], exam["sections"], strict=True):
+        for got, want in zip(section["questions"], original["questions"], strict=True):
+            assert (got["id"], got["type"], got["text"]) == (want["id"], want["type"], want["text"])
+            if want["type"] == "numeric":
+                assert _interval(got["answer"]) == _interval(want["answer"])
+            else:
+                assert [o["text"] for o in got["options"]] == [o["text"] for o in want["options"]]
+                assert _key_positions(got) == _key_positions(want)
+            assert _marks(got)[0] == _marks(want)[0]  # <defaultgrade>, exactly
+
+
+# --- rich text: formatting, formulas, tables and pictures -------------------------------------
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6364f8ff1f0000050001ff0da5cf6e0000000049454e44ae426082"
+)
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
+RICH_TEXT = (
+    r"<p>A block of mass \(m\) rests on <b>a rough incline</b>:</p>"
+    '<img src="media:incline.png" alt="Block on a 30 degree incline" width="200">'
+    r"<p>Then \[F = m a\] and <math><mi>x</mi></math>:</p>"
+    '<table><tbody><tr><th colspan="2">angle</th></tr><tr><td>30</td><td>60</td></tr>'
+    "</tbody></table>"
+)
+RICH_MEDIA = {"incline.png": ("image/png", PNG), "arrow.jpg": ("image/jpeg", JPEG)}
+
+
+def _rich_exam() -> dict[str, Any]:
+    return {
+        "id": "rich",
+        "title": "Rich",
+        "duration_seconds": 600,
+        "sections": [
+            {
+                "id": "s1",
+                "title": "s1",
+                "questions": [
+                    {
+                        "id": "incline",
+                        "type": "single",
+                        "text": {"html": RICH_TEXT},
+                        "options": [
+                            {"id": "A", "text": {"html": '<img src="media:arrow.jpg" alt="Up">'}},
+                            {"id": "B", "text": {"html": "H<sub>2</sub>O"}},
+                            {"id": "C", "text": "plain & simple"},
+                        ],
+                        "answer": "A",
+                        "marking": {"correct": 3, "wrong": -1},
+                    },
+                    {
+                        "id": "essay",
+                        "type": "text",
+                        "text": {"html": r"<p>Derive \(E = mc^2\).</p>"},
+                        "marking": {"correct": 5, "manual": True},
+                    },
+                ],
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize("fmt", ["qti", "moodle_xml", "json", "yaml"])
+def test_rich_text_and_media_round_trip(fmt: str) -> None:
+    exam = _rich_exam()
+    content, media_type, filename = export_exam(exam, fmt, RICH_MEDIA)
+    assert media_type in ("application/zip", "application/xml")
+    imported = import_exam(content, filename=filename)
+    back = imported.definition
+    questions = [q for s in back["sections"] for q in s["questions"]]
+    want = exam["sections"][0]["questions"]
+    # The markup as the author wrote it: TeX as TeX, the table, the picture and its size.
+    assert [q["text"] for q in questions] == [q["text"] for q in want]
+    assert questions[0]["options"] == want[0]["options"]
+    assert questions[0]["answer"] == "A"
+    assert _marks(questions[0]) == _marks(want[0])
+    assert resolve_marking(questions[1]["marking"]).correct == 5
+    assert {m.name: (m.content_type, m.data) for m in imported.media} == RICH_MEDIA
+    assert [i.media for i in imported.items] == [("incline.png", "arrow.jpg"), ()]
+    if fmt in ("json", "yaml"):
+        assert back == exam | {
+            "grace_seconds": 30, "opens_at": None, "closes_at": None,
+            "show_result": "after_close", "shuffle": {"questions": False, "options": False},
+        }  # fmt: skip
+
+
+def test_an_export_needs_every_picture_and_gift_holds_none() -> None:
+    exam = _rich_exam()
+    with pytest.raises(ValueError, match=r"not all given \(question incline: media:incline.png"):
+        export_exam(exam, "qti", {"arrow.jpg": RICH_MEDIA["arrow.jpg"]})
+    with pytest.raises(ValueError, match="question incline: GIFT cannot hold pictures"):
+        export_exam(exam, "gift", RICH_MEDIA)
+    # without pictures, GIFT writes the formatting and the TeX as [html]
+    exam["sections"][0]["questions"] = exam["sections"][0]["questions"][1:]
+    content, _, filename = export_exam(exam, "gift")
+    assert rb"::essay::[html]<p>Derive \\(E \= mc^2\\).</p>{}" in content
+    back = import_exam(content, filename=filename).definition
+    assert back["sections"][0]["questions"][0]["text"] == {"html": r"<p>Derive \(E = mc^2\).</p>"}
+
+
+def test_an_exam_without_pictures_exports_plain_json_and_yaml() -> None:
+    exam = json.loads(EXAMPLE.read_text(), parse_float=Decimal)
+    for fmt in ("json", "yaml"):
+        content, media_type, filename = export_exam(exam, fmt, RICH_MEDIA)  # none shown
+        assert media_type == f"application/{fmt}" and filename == f"{exam['id']}.{fmt}"
+        assert detect_format(filename, content) == fmt

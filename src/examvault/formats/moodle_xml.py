@@ -308,6 +308,7 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         raise Unsupported(_UNSUPPORTED[kind])
     grade = _grade(question)
     carrier = Carrier()
+    text = _question_text(question, carrier)  # first: its pictures come first
     shuffle: bool | None = None
     if kind == "multichoice":
         draft, shuffle = _choice(question, grade, carrier)
@@ -323,7 +324,6 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         raise Unsupported(f"the question type {kind!r} cannot be mapped")
     idnumber = _child_text(question, "idnumber").strip()
     source = idnumber if fit_id(idnumber) else _child_text(question.find("name")).strip()
-    text = _question_text(question, carrier)
     return DraftQuestion(
         source, draft.type, text, draft.options, draft.answer, draft.marking, carrier.found
     ), shuffle

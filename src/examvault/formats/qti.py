@@ -111,11 +111,23 @@ def tex_source(math_el: Element) -> str | None:
     return None
 
 
+def _holds_only(el: Element, interaction: Element) -> bool:
+    """Whether ``el`` holds the interaction and nothing else (``<div><…Interaction/></div>``)."""
+    return (
+        len(el) == 1
+        and el[0] is interaction
+        and not (el.text or "").strip()
+        and not (interaction.tail or "").strip()
+    )
+
+
 def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> None:
     builder.data(el.text or "")
     for child in el:
         if child.tag == "math" and (tex := tex_source(child)) is not None:
             builder.tex(tex, child.get("display") == "block")
+        elif interaction is not None and _holds_only(child, interaction):
+            _walk(child, builder, interaction)  # a box's wrapper is no text of its own
         elif child is interaction:
             if child.tag == "textEntryInteraction":
                 # A blank inside a sentence is part of the text; a box on its own is not.
