@@ -511,3 +511,25 @@ def test_a_dry_run_of_our_own_json_lists_its_questions() -> None:
     ]  # fmt: skip
     broken = preview_import(exam.replace(b'"answer": "A"', b'"answer": "Z"'), filename="x.json")
     assert broken.importable is False and broken.errors
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "field"),
+    [
+        ('<p dir="ltr" style="text-align: left;">Which <b>one</b>?</p>',
+         {"html": "<p>Which <b>one</b>?</p>"}),
+        ('<p dir="ltr" style="TEXT-ALIGN:start">Which one?</p>', "Which one?"),
+        ('<p dir="rtl">Which one?</p>', "contains a dir attribute on <p>"),
+        ('<p style="text-align: center;">Which one?</p>', "contains a style attribute on <p>"),
+    ],
+    ids=["moodle-editor", "start", "rtl", "centred"],
+)  # fmt: skip
+def test_moodles_editor_boilerplate_restates_the_default_and_is_left_out(
+    paragraph: str, field: Any
+) -> None:
+    content = html_content(paragraph)
+    if isinstance(field, str) and field.startswith("contains"):
+        with pytest.raises(Unsupported, match=re.escape(field)):
+            content.value()
+    else:
+        assert content.value() == field

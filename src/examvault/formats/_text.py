@@ -195,6 +195,19 @@ def refuse_element(tag: str) -> None:
     raise Unsupported(f"contains {REFUSED.get(tag, f'<{tag}> content')}, which cannot be carried")
 
 
+_LEFT = re.compile(r"\s*text-align\s*:\s*(?:left|start)\s*;?\s*", re.IGNORECASE)
+
+
+def restates_default(name: str, value: str | None) -> bool:
+    """Whether an attribute only restates what the page shows anyway: Moodle's editors
+    write ``dir="ltr" style="text-align: left;"`` on every paragraph. Leaving those out
+    loses nothing (the page is left-to-right and left-aligned); any other ``dir`` or
+    ``style`` would change what is seen, and refuses the item."""
+    if name == "dir":
+        return (value or "").strip().lower() == "ltr"
+    return name == "style" and bool(_LEFT.fullmatch(value or ""))
+
+
 class TextBuilder:
     """Builds a :class:`Content` from start/end/data events, shared by HTML and QTI."""
 
@@ -240,7 +253,9 @@ class TextBuilder:
                 self._markup.append(f"<{tag}{_attributes(attrs)}>")
                 kept = ("colspan", "rowspan") if tag in ("td", "th") else ()
                 self.strays += [
-                    f"a {name} attribute on <{tag}>" for name in attrs if name not in kept
+                    f"a {name} attribute on <{tag}>"
+                    for name, value in attrs.items()
+                    if name not in kept and not restates_default(name, value)
                 ]
             elif tag != "a":  # an anchor without href is only its text
                 self.strays.append(f"<{tag}>")
