@@ -541,3 +541,62 @@ def test_an_exam_without_pictures_exports_plain_json_and_yaml() -> None:
         content, media_type, filename = export_exam(exam, fmt, RICH_MEDIA)  # none shown
         assert media_type == f"application/{fmt}" and filename == f"{exam['id']}.{fmt}"
         assert detect_format(filename, content) == fmt
+
+
+plain_word = st.from_regex(r"[A-Za-z0-9]{1,6}", fullmatch=True) | st.just("&amp;")
+formula = st.sampled_from(
+    [
+        r"\(x^2\)",
+        r"\[\frac{a}{b}\]",
+        r"\(\alpha + 1\)",
+        "<math><mi>y</mi><mo>=</mo><mn>2</mn></math>",
+    ]
+)
+inline = st.one_of(
+    plain_word,
+    plain_word.map(lambda w: f"<b>{w}</b>"),
+    plain_word.map(lambda w: f"<i>{w}</i>"),
+    plain_word.map(lambda w: f"<sub>{w}</sub>"),
+    plain_word.map(lambda w: f"<sup>{w}</sup>"),
+    formula,
+)
+picture = st.sampled_from(sorted(RICH_MEDIA)).map(lambda n: f'<img src="media:{n}" alt="A {n}">')
+block = st.one_of(
+    st.lists(inline, min_size=1, max_size=4).map(lambda xs: "<p>" + " ".join(xs) + "</p>"),
+    st.lists(plain_word, min_size=1, max_size=3).map(
+        lambda xs: "<ul>" + "".join(f"<li>{x}</li>" for x in xs) + "</ul>"
+    ),
+    st.lists(plain_word, min_size=1, max_size=3).map(
+        lambda xs: (
+            "<table><tbody><tr>" + "".join(f"<td>{x}</td>" for x in xs) + "</tr></tbody></table>"
+        )
+    ),
+    picture,
+)
+# Markup that plain text would not carry: text in paragraphs alone reads back as a string.
+NEEDS_MARKUP = ("<b>", "<i>", "<sub>", "<sup>", "\\(", "\\[", "<math", "<ul>", "<table>", "<img")
+markup = (
+    st.lists(block, min_size=1, max_size=4)
+    .map("".join)
+    .filter(lambda m: any(mark in m for mark in NEEDS_MARKUP))
+)
+
+
+@RUNS
+@given(st.lists(markup, min_size=3, max_size=3), st.sampled_from(["qti", "moodle_xml"]))
+def test_random_rich_text_survives_qti_and_moodle_xml(texts: list[str], fmt: str) -> None:
+    exam = _rich_exam()
+    question = exam["sections"][0]["questions"][0]
+    question["text"] = {"html": texts[0]}
+    question["options"][0]["text"] = {"html": texts[1]}
+    question["options"][2]["text"] = {"html": texts[2]}
+    content, _, filename = export_exam(exam, fmt, RICH_MEDIA)
+    imported = import_exam(content, filename=filename)
+    back = next(q for s in imported.definition["sections"] for q in s["questions"])
+    assert back["text"] == question["text"]
+    assert [o["text"] for o in back["options"]] == [o["text"] for o in question["options"]]
+    fields = [texts[0], texts[1], question["options"][1]["text"]["html"], texts[2]]
+    shown = {name for name in RICH_MEDIA if f"media:{name}" in "".join(fields)}
+    assert {m.name: (m.content_type, m.data) for m in imported.media} == {
+        name: RICH_MEDIA[name] for name in shown
+    }
