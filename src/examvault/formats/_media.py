@@ -30,6 +30,7 @@ class Bank:
 
     media: dict[str, Medium] = field(default_factory=dict)
     total: int = 0
+    limit: int = rules.MAX_EXAM_BYTES
 
     def add(self, question: dict[str, Any], found: Iterable[Medium]) -> tuple[Medium, ...]:
         """Name each picture of ``question`` uniquely in the exam; its markup follows."""
@@ -47,7 +48,7 @@ class Bank:
 
     def over_limit(self) -> bool:
         """Whether the media gathered so far pass the per-exam limit."""
-        return self.total > rules.MAX_EXAM_BYTES
+        return self.total > self.limit
 
     def _name_for(self, picture: Medium) -> str:
         stem, ext = posixpath.splitext(picture.name)
