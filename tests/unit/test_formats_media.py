@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import zipfile
 from typing import Any
@@ -86,3 +87,39 @@ def test_a_bundle_carries_its_media_and_a_plain_document_needs_none() -> None:
     assert imported.items[0].media == ("a.png",)
     # A plain document may name media uploaded apart (before or after): not refused here.
     assert import_exam(EXAM, filename="b.json").media == ()
+
+
+def _moodle(text: str, files: str) -> bytes:
+    return (
+        '<quiz><question type="truefalse"><name><text>t</text></name>'
+        f'<questiontext format="html"><text>{text}</text>{files}</questiontext>'
+        '<answer fraction="100"><text>true</text></answer>'
+        '<answer fraction="0"><text>false</text></answer></question></quiz>'
+    ).encode()
+
+
+def test_an_item_cannot_show_two_different_pictures_of_one_name() -> None:
+    png, gif = base64.b64encode(PNG).decode(), base64.b64encode(GIF).decode()
+    quiz = _moodle(
+        '&lt;img src="@@PLUGINFILE@@/a%20b.png" alt="1"&gt;&lt;img src="@@PLUGINFILE@@/a_b.png"'
+        ' alt="2"&gt;',
+        f'<file name="a b.png" encoding="base64">{png}</file>'
+        f'<file name="a_b.png" encoding="base64">{gif}</file>',
+    )
+    with pytest.raises(ImportRefused) as refused:
+        import_exam(quiz, filename="q.xml")
+    assert "shows two different pictures named a_b.png" in refused.value.errors[0]["msg"]
+
+
+def test_a_picture_keeps_only_its_whole_pixel_size() -> None:
+    png = base64.b64encode(PNG).decode()
+    files = f'<file name="a.png" encoding="base64">{png}</file>'
+    sized = _moodle('&lt;img src="@@PLUGINFILE@@/a.png" alt="A" height="20"&gt;', files)
+    text = import_exam(sized, filename="q.xml").definition["sections"][0]["questions"][0]["text"]
+    assert text == {"html": '<img src="media:a.png" alt="A" height="20">'}
+    for attribute in ('width="50%"', 'style="border: 1px"', 'title="x"'):
+        styled = _moodle(f'&lt;img src="@@PLUGINFILE@@/a.png" alt="A" {attribute}&gt;', files)
+        with pytest.raises(ImportRefused) as refused:
+            import_exam(styled, filename="q.xml")
+        name = attribute.split("=")[0]
+        assert f"contains a {name} attribute on <img>" in refused.value.errors[0]["msg"]

@@ -600,3 +600,43 @@ def test_random_rich_text_survives_qti_and_moodle_xml(texts: list[str], fmt: str
     assert {m.name: (m.content_type, m.data) for m in imported.media} == {
         name: RICH_MEDIA[name] for name in shown
     }
+
+
+def test_written_answers_round_trip_through_moodle_xml() -> None:
+    exam = _rich_exam()
+    exam["sections"][0]["questions"][0] = {
+        "id": "capital",
+        "type": "text",
+        "text": "Capital of France?",
+        "answer": ["Paris", "paris city"],
+        "marking": {"correct": 2, "wrong": 0},
+    }
+    content, _, filename = export_exam(exam, "moodle_xml")
+    back = import_exam(content, filename=filename).definition["sections"][0]["questions"]
+    assert back[0] == exam["sections"][0]["questions"][0]
+    assert back[1]["marking"] == {"correct": 5, "manual": True}
+
+
+def test_mathml_with_another_annotation_is_what_the_exam_checks() -> None:
+    """Only our TeX annotation is read back as TeX; any other is MathML the exam checks (its
+    `encoding` value here is not one the allowed markup holds: refused by name)."""
+    item = b"""<?xml version="1.0"?>
+<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="m" title="m"
+  adaptive="false" timeDependent="false">
+  <responseDeclaration identifier="R" cardinality="single" baseType="identifier">
+    <correctResponse><value>A</value></correctResponse></responseDeclaration>
+  <itemBody><p>Is <math xmlns="http://www.w3.org/1998/Math/MathML"><semantics><mi>x</mi>
+  <annotation encoding="text/plain">x</annotation></semantics></math>?</p>
+  <choiceInteraction responseIdentifier="R" maxChoices="1">
+    <simpleChoice identifier="A">a</simpleChoice><simpleChoice identifier="B">b</simpleChoice>
+  </choiceInteraction></itemBody>
+</assessmentItem>"""
+    with pytest.raises(ImportRefused) as refused:
+        import_exam(item, filename="m.xml")
+    assert refused.value.errors == [
+        {
+            "loc": ["m", "m.xml"],
+            "msg": "holds markup examvault cannot carry: attribute 'encoding' of <annotation> "
+            "has a value not allowed: 'text/plain'",
+        }
+    ]
