@@ -17,7 +17,6 @@ them into the file (a QTI package, Moodle XML's base64 files, a zip beside JSON/
 
 from __future__ import annotations
 
-import contextlib
 import json
 import posixpath
 import re
@@ -27,7 +26,6 @@ from typing import Any
 
 import yaml
 
-from examvault.domain import richtext
 from examvault.domain.exams import DefinitionError, media_uses, parse_definition
 
 from . import _moodle_write, _qti_write, bundle, gift, moodle_xml, native, qti
@@ -49,7 +47,7 @@ from ._draft import (
     no_progress,
     unique,
 )
-from ._media import Bank
+from ._media import Bank, missing_media, shown_media
 
 FORMATS = ("json", "yaml", "qti", "gift", "moodle_xml")
 EXPORT_FORMATS = ("json", "yaml", "qti", "gift", "moodle_xml")
@@ -356,18 +354,6 @@ def _source(question: DraftQuestion) -> str:
     return question.name or ""
 
 
-def _shown(question: Mapping[str, Any]) -> tuple[str, ...]:
-    """The media a question's markup shows, by name (none where the markup is refused)."""
-    fields = [question.get("text")]
-    fields += [o.get("text") for o in question.get("options") or [] if isinstance(o, Mapping)]
-    names: list[str] = []
-    for value in fields:
-        if isinstance(value, Mapping) and isinstance(value.get("html"), str):
-            with contextlib.suppress(richtext.MarkupError):  # validation names it
-                names += richtext.render(value["html"]).media
-    return tuple(dict.fromkeys(names))
-
-
 def _native_items(definition: Mapping[str, Any]) -> tuple[ItemReport, ...]:
     items = []
     for section in definition.get("sections") or []:
@@ -378,7 +364,7 @@ def _native_items(definition: Mapping[str, Any]) -> tuple[ItemReport, ...]:
                 items.append(
                     ItemReport(
                         str(question.get("id")), str(question.get("id")), section.get("id"),
-                        question.get("type"), question.get("marking"), _shown(question),
+                        question.get("type"), question.get("marking"), shown_media(question),
                     )
                 )  # fmt: skip
     return tuple(items)
@@ -393,26 +379,6 @@ def _native_import(
         data, fmt, media = bundle.read(data)
     definition = _native(data, fmt, stem, exam_id, settings)
     return Imported(definition, (), _native_items(definition), (), media)
-
-
-def _missing_media(imported: Imported, fmt: str, bundled: bool) -> list[dict[str, Any]]:
-    """A medium the markup shows that the file should hold but does not, named by question.
-
-    A plain JSON/YAML document holds no files: its media may be uploaded apart (before or
-    after, docs/api.md), so only a bundle and the other formats must hold theirs.
-    """
-    if fmt in ("json", "yaml") and not bundled:
-        return []
-    held = {m.name for m in imported.media}
-    uses = media_uses(parse_definition(imported.definition))
-    return [
-        {
-            "loc": ["media", name],
-            "msg": f"{whose}: shows media:{name}, which the file does not hold",
-        }
-        for name, whose in uses.items()
-        if name not in held
-    ]
 
 
 def _read(
@@ -452,7 +418,8 @@ def _read(
         except DefinitionError as exc:
             errors = list(exc.errors)
         else:
-            errors = _missing_media(imported, chosen, data[:4] == b"PK\x03\x04")
+            bundled = data[:4] == b"PK\x03\x04"
+            errors = missing_media(imported.definition, imported.media, chosen, bundled)
     return imported, errors
 
 

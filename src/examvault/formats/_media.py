@@ -13,6 +13,7 @@ pass it is refused naming the item that does, before anything is stored.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 
 from examvault.domain import media as rules
 from examvault.domain import richtext
+from examvault.domain.exams import media_uses, parse_definition
 
 from ._draft import Medium
 
@@ -69,13 +71,42 @@ def _rename(question: dict[str, Any], old: str, new: str) -> None:
             holder["text"] = {"html": text["html"].replace(f'"media:{old}"', f'"media:{new}"')}
 
 
-def shown_media(question: Mapping[str, Any]) -> list[str]:
-    """The media a (checked) question's markup shows, each once, in order: for an export."""
+def shown_media(question: Mapping[str, Any]) -> tuple[str, ...]:
+    """The media a question's markup shows, each once, in order (none where the markup is
+    refused: validation names that)."""
+    fields = [question.get("text")]
+    fields += [o.get("text") for o in question.get("options") or [] if isinstance(o, Mapping)]
     names: list[str] = []
-    for value in [question["text"], *(o["text"] for o in question.get("options") or [])]:
-        if isinstance(value, Mapping):
-            names += richtext.render(value["html"]).media
-    return list(dict.fromkeys(names))
+    for value in fields:
+        if isinstance(value, Mapping) and isinstance(value.get("html"), str):
+            with contextlib.suppress(richtext.MarkupError):
+                names += richtext.render(value["html"]).media
+    return tuple(dict.fromkeys(names))
+
+
+_NOT_HELD = "which the file does not hold"
+
+
+def missing_media(
+    definition: Mapping[str, Any], held: Iterable[Medium], fmt: str, bundled: bool
+) -> list[dict[str, Any]]:
+    """A medium the (valid) definition shows that the file should hold but does not, named
+    by the question that shows it.
+
+    A plain JSON/YAML document holds no files: its media may be uploaded apart (before or
+    after, docs/api.md), so only a bundle and the other formats must hold theirs.
+    """
+    if fmt in ("json", "yaml") and not bundled:
+        return []
+    names = {m.name for m in held}
+    return [
+        {
+            "loc": ["media", name],
+            "msg": f"{whose}: shows media:{name}, which the file does not hold",
+        }
+        for name, whose in media_uses(parse_definition(definition)).items()
+        if name not in names
+    ]
 
 
 def words(value: Any) -> str:
