@@ -533,3 +533,11 @@ def test_moodles_editor_boilerplate_restates_the_default_and_is_left_out(
             content.value()
     else:
         assert content.value() == field
+
+
+def test_dollars_become_display_tex_only_in_text() -> None:
+    content = html_content(
+        '<p>$$a+b$$ and <img src="x.png" alt="$$c$$"></p>', lambda s: medium(s, PNG)
+    )
+    assert content.value() == {"html": '<p>\\[a+b\\] and <img src="media:x.png" alt="$$c$$"></p>'}
+    assert html_content("<p>It costs $5 or $$</p>").value() == "It costs $5 or $$"

@@ -283,10 +283,15 @@ class TextBuilder:
                 self._markup.append(f"</{tag}>")
 
     def data(self, text: str) -> None:
-        """Character data."""
-        if not self._dropping:
-            self._chunks.append(text)
-            self._markup.append(escape(text, quote=False))
+        """Character data; TeX in it (outside MathML) makes it a formula for the markup."""
+        if self._dropping:
+            return
+        self._chunks.append(text)
+        if not self._math:
+            text = _DISPLAY_DOLLARS.sub(r"\\[\1\\]", text)
+            if _TEX.search(text):
+                self.needs.append("a formula")
+        self._markup.append(escape(text, quote=False))
 
     def picture(
         self, src: str, alt: str | None, attrs: Mapping[str, str | None] | None = None
@@ -318,9 +323,7 @@ class TextBuilder:
 
     def content(self) -> Content:
         """What was gathered, as :class:`Content`."""
-        markup = _DISPLAY_DOLLARS.sub(r"\\[\1\\]", "".join(self._markup).strip())
-        if _TEX.search(markup):
-            self.needs.append("a formula")
+        markup = "".join(self._markup).strip()
         return Content(
             normalize("".join(self._chunks)),
             markup,
