@@ -541,3 +541,5 @@ def test_dollars_become_display_tex_only_in_text() -> None:
     )
     assert content.value() == {"html": '<p>\\[a+b\\] and <img src="media:x.png" alt="$$c$$"></p>'}
     assert html_content("<p>It costs $5 or $$</p>").value() == "It costs $5 or $$"
+    # in <pre> and <code> it is text (the exam converts no TeX there either)
+    assert html_content("<pre>$$x$$</pre>").value() == {"html": "<pre>$$x$$</pre>"}

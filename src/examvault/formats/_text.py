@@ -218,6 +218,7 @@ class TextBuilder:
         self._marks: list[tuple[str, int]] = []
         self._dropping = 0
         self._math = 0
+        self._literal = 0  # inside <pre> or <code>: text, never TeX
         self.media: list[Medium] = []
         self.needs: list[str] = []
         self.strays: list[str] = []
@@ -249,6 +250,8 @@ class TextBuilder:
                 self._chunks.append("\n")
             if tag in ("sup", "sub"):
                 self._marks.append((tag, len(self._chunks)))
+            if tag in ("pre", "code"):
+                self._literal += 1
             if tag in ALLOWED:
                 self._markup.append(f"<{tag}{_attributes(attrs)}>")
                 kept = ("colspan", "rowspan") if tag in ("td", "th") else ()
@@ -270,6 +273,8 @@ class TextBuilder:
         elif tag in ("img", "image"):
             pass
         else:
+            if tag in ("pre", "code"):
+                self._literal = max(0, self._literal - 1)
             if tag in BLOCK:
                 self._chunks.append("\n")
             elif tag in ("sup", "sub") and self._marks and self._marks[-1][0] == tag:
@@ -287,7 +292,7 @@ class TextBuilder:
         if self._dropping:
             return
         self._chunks.append(text)
-        if not self._math:
+        if not self._math and not self._literal:
             text = _DISPLAY_DOLLARS.sub(r"\\[\1\\]", text)
             if _TEX.search(text):
                 self.needs.append("a formula")
