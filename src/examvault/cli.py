@@ -175,7 +175,8 @@ def import_exam(
     ),
     database: DatabaseOpt = None,
 ) -> None:
-    """Create or replace an exam from a file: our YAML/JSON, QTI, GIFT or Moodle XML.
+    """Create or replace an exam from a file: our YAML/JSON (or its zip with media), QTI, GIFT
+    or Moodle XML. The pictures the file holds are stored with the exam, all or nothing.
 
     --dry-run exits 0 when the import would store the exam, 1 when it would be refused;
     a file that cannot be read at all exits 2, as the import does.
@@ -203,9 +204,12 @@ def import_exam(
                 report("checking the exam", 0, 0)
                 definition = parse_definition(imported.definition)
                 report("storing the exam", 0, 0)
+                media = [(m.name, m.content_type, m.data) for m in imported.media]
                 status, body = _with_core(
                     _settings(database),
-                    lambda core: core.exams.put(definition, "cli", "exam_imported"),
+                    lambda core: core.exams.put_imported(
+                        definition, media, "cli", core.media.exam_limit
+                    ),
                 )
     except ImportRefused as exc:
         for e in exc.errors:
@@ -224,7 +228,10 @@ def import_exam(
         typer.echo(f"note: {note}", err=True)
     verb = "unchanged" if status == 200 else "stored"
     questions = sum(len(s["questions"]) for s in imported.definition["sections"])
-    typer.echo(f"exam {body['id']!r} {verb}, version {body['version']}, {questions} questions")
+    pictures = f", {len(media)} pictures" if media else ""
+    typer.echo(
+        f"exam {body['id']!r} {verb}, version {body['version']}, {questions} questions{pictures}"
+    )
 
 
 def _throttled(report: Callable[[int, int], None]) -> Callable[[int, int], None]:
@@ -271,21 +278,26 @@ def _show_preview(preview: dict[str, Any], as_json: bool) -> None:
 @app.command()
 def export(
     exam_id: str,
-    format: Annotated[str, typer.Option("--format", help="json, yaml, qti or gift")] = "json",
+    format: Annotated[
+        str, typer.Option("--format", help="json, yaml, qti, gift or moodle_xml")
+    ] = "json",
     out: Annotated[
         Path | None, typer.Option(help="File to write (default: its suggested name)")
     ] = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Write an exam out as a file another tool can read."""
+    """Write an exam out as a file another tool can read, with its pictures (QTI and
+    JSON/YAML of an exam with pictures are zips; Moodle XML holds them as base64)."""
     from examvault.errors import ExamvaultError
     from examvault.formats import export_exam
 
+    async def read(core: Any) -> tuple[dict[str, Any], dict[str, tuple[str, bytes]]]:
+        doc, _, _ = await core.exams.stored_definition(exam_id)
+        return doc, await core.media.of_exam(exam_id)
+
     try:
-        doc, _, _ = _with_core(
-            _settings(database), lambda core: core.exams.stored_definition(exam_id)
-        )
-        content, _media, name = export_exam(doc, format)
+        doc, pictures = _with_core(_settings(database), read)
+        content, _media, name = export_exam(doc, format, pictures)
     except (ExamvaultError, ValueError) as exc:
         typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
         raise typer.Exit(2) from None

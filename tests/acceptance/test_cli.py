@@ -68,13 +68,31 @@ def test_a_dry_run_lists_each_item_and_stores_nothing(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stderr  # the import would be refused
     lines = r.stdout.splitlines()
     assert lines[0] == "exam 'pictures': pictures"
-    assert lines[1].startswith("  Old_incline  REFUSED (quiz/question[2]): contains a picture")
+    assert lines[1] == (
+        "  Old_incline  single  [correct 2, wrong 0]  section Pictures  media: incline.png"
+    )
+    assert lines[2].startswith("  Old_lens_no_data  REFUSED (quiz/question[3]): shows a picture")
     assert "  Plain  single  [correct 1, wrong 0]  section Pictures" in lines
     assert lines[-1].startswith("dry run: the import would be refused")
     r = examvault("import", "--dry-run", "--json", "--skip-unsupported", str(pictures),
                   "--database", f"sqlite:///{db}", cwd=tmp_path)  # fmt: skip
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["importable"] is True and report["questions"] == 1
-    assert len(report["skipped"]) == 6
+    assert report["importable"] is True and report["questions"] == 4
+    assert len(report["skipped"]) == 3
     assert not db.exists(), "a dry run opens no database and stores nothing"
+
+
+def test_an_import_with_pictures_stores_them_and_the_export_writes_them(tmp_path: Path) -> None:
+    pictures = Path(__file__).parents[1] / "fixtures" / "formats" / "moodle_xml" / "pictures.xml"
+    db = f"sqlite:///{tmp_path / 'media.db'}"
+    r = examvault("import", "--skip-unsupported", str(pictures), "--database", db, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "exam 'pictures' stored, version 1, 4 questions, 3 pictures" in r.stdout
+    r = examvault("export", "pictures", "--format", "moodle_xml", "--database", db,
+                  cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    written = (tmp_path / "pictures.moodle.xml").read_text()
+    assert '<file name="circuit_a.png" path="/" encoding="base64">' in written
+    r = examvault("export", "pictures", "--format", "gift", "--database", db, cwd=tmp_path)
+    assert r.returncode == 2 and "GIFT cannot hold pictures" in r.stderr

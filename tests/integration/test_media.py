@@ -4,6 +4,9 @@ uploaded, who may read a picture, and what a candidate's view carries."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +179,12 @@ async def test_a_view_carries_the_sanitised_markup_and_the_author_gets_theirs(
     assert stored["title"] == {"html": r"Mock \(x\)"}
     assert stored["sections"][0]["questions"][0]["text"] == {"html": FIGURE + r"<p>\(x^2\)</p>"}
     exported = await server.admin("GET", "/exams/mock-1/export?format=json")
-    assert exported.json()["title"] == {"html": r"Mock \(x\)"}
-    for fmt in ("qti", "gift"):  # they cannot carry it yet: refused, not written without it
-        r = await server.admin("GET", f"/exams/mock-1/export?format={fmt}")
-        assert r.status_code == 422 and "rich text" in r.json()["detail"]
+    assert exported.headers["content-type"] == "application/zip"  # the exam with its media
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as bundle:
+        assert json.loads(bundle.read("exam.json"))["title"] == {"html": r"Mock \(x\)"}
+        assert bundle.read("media/fig.png") == PNG
+    r = await server.admin("GET", "/exams/mock-1/export?format=gift")  # GIFT holds no files
+    assert r.status_code == 422 and "GIFT cannot hold pictures" in r.json()["detail"]
     listing = (await server.admin("GET", "/exams")).json()["exams"]
     assert listing[0]["title"] == r"Mock \(x\)"  # text only, LaTeX as written
     # Posting it again is the same definition.

@@ -108,13 +108,16 @@ def test_numerical_value_tolerance_and_range(constructs: dict[str, Any]) -> None
 
 def test_escapes_and_html_text(constructs: dict[str, Any]) -> None:
     q = _questions(constructs)["Q10"]
-    assert q["text"] == "What is 2^3 = ? Pick one:"
+    # [html] keeps its formatting (the entity &nbsp; is its character)
+    assert q["text"] == {"html": "What is 2<sup>3</sup> = ?\xa0<b>Pick</b> one:"}
     assert _texts(q) == ["8 {eight}", "6 ~ six", "9 # nine"]
     assert q["answer"] == "A"
 
 
 def test_markdown_text_and_escaped_line_break(constructs: dict[str, Any]) -> None:
-    assert _questions(constructs)["Q11"]["text"] == "Is *this*\na two-line question?"
+    # [markdown] is converted as Moodle shows it: *this* is emphasis
+    text = _questions(constructs)["Q11"]["text"]
+    assert text == {"html": "<p>Is <em>this</em>\na two-line question?</p>"}
 
 
 def test_an_unnamed_question_is_numbered(constructs: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from examvault.domain.exams import parse_definition
 from examvault.formats import ImportRefused, import_exam, preview_import
 from examvault.formats._draft import Unsupported
 from examvault.formats._text import html_content, medium
@@ -53,19 +54,13 @@ def _questions(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- Moodle XML pictures -------------------------------------------------------------------
 
 
-def test_moodle_pictures_refuse_their_questions_by_id_naming_the_picture() -> None:
+def test_moodle_pictures_present_in_the_file_are_carried_and_missing_ones_refused() -> None:
     errors = _errors((FIXTURES / "moodle_xml" / "pictures.xml").read_bytes(), "pictures.xml")
-    assert set(errors) == {"Old_incline", "Old_lens_no_data", "circuit-1", "Option_picture",
-                           "Missing_file", "Styled_link"}  # fmt: skip
-    assert errors["Old_incline"] == (
-        "quiz/question[2]",
-        "contains a picture (incline.png), which examvault cannot carry until questions "
-        "hold formatted text and pictures",
+    assert set(errors) == {"Old_lens_no_data", "Missing_file", "Styled_link"}
+    assert errors["Old_lens_no_data"] == (
+        "quiz/question[3]",
+        "shows a picture (course/files/lens.png) that is not in the file (no <image_base64>)",
     )
-    assert "a picture (course/files/lens.png)" in errors["Old_lens_no_data"][1]
-    assert "no <image_base64>" in errors["Old_lens_no_data"][1]
-    assert "a picture (circuit_a.png)" in errors["circuit-1"][1]  # @@PLUGINFILE@@, %20
-    assert "a picture (parabola.png)" in errors["Option_picture"][1]  # in an answer
     assert "(heart.png) whose <file> is not in the file" in errors["Missing_file"][1]
     assert "a link (https://example.org/notes)" in errors["Styled_link"][1]
 
@@ -73,13 +68,105 @@ def test_moodle_pictures_refuse_their_questions_by_id_naming_the_picture() -> No
 def test_moodle_pictures_skipped_are_listed_and_the_rest_imports_whole() -> None:
     data = (FIXTURES / "moodle_xml" / "pictures.xml").read_bytes()
     imported = import_exam(data, filename="pictures.xml", skip_unsupported=True)
-    assert list(_questions(imported.definition)) == ["Plain"]
-    assert _questions(imported.definition)["Plain"]["text"] == "H_2O is water?"
-    assert [s.id for s in imported.skipped] == [
-        "Old_incline", "Old_lens_no_data", "circuit-1", "Option_picture", "Missing_file",
-        "Styled_link",
+    questions = _questions(imported.definition)
+    assert list(questions) == ["Old_incline", "circuit-1", "Option_picture", "Plain"]
+    # Moodle 1.9's <image>: its file name is its alt text (1.9 has none)
+    assert questions["Old_incline"]["text"] == {
+        "html": "Which force is shown in the diagram?"
+        '<p><img src="media:incline.png" alt="incline.png"></p>'
+    }
+    # @@PLUGINFILE@@ with %20: the <file> of the text, its width kept
+    assert questions["circuit-1"]["text"] == {
+        "html": "<p>What is the current in the circuit?</p>"
+        '<p><img src="media:circuit_a.png" alt="A circuit with two resistors" width="200"></p>'
+    }
+    assert questions["Option_picture"]["options"][0]["text"] == {
+        "html": '<img src="media:parabola.png" alt="A parabola">'
+    }
+    assert questions["Plain"]["text"] == {"html": "<p>H<sub>2</sub>O is <b>water</b>?</p>"}
+    assert [(m.name, m.content_type, m.data) for m in imported.media] == [
+        ("incline.png", "image/png", PNG),
+        ("circuit_a.png", "image/png", PNG),
+        ("parabola.png", "image/png", PNG),
+    ]
+    assert [i.media for i in imported.items if i.refused is None] == [
+        ("incline.png",), ("circuit_a.png",), ("parabola.png",), (),
     ]  # fmt: skip
-    assert imported.skipped[0].item == "Old_incline (quiz/question[2])"
+    assert [s.id for s in imported.skipped] == ["Old_lens_no_data", "Missing_file", "Styled_link"]
+    assert imported.skipped[0].item == "Old_lens_no_data (quiz/question[3])"
+    assert parse_definition(imported.definition)
+
+
+def test_two_pictures_of_one_name_become_two_media() -> None:
+    other = base64.b64encode(PNG + b"other").decode()
+    quiz = (
+        "<quiz>"
+        + "".join(
+            f'<question type="truefalse"><name><text>q{i}</text></name>'
+            '<questiontext format="html"><text>&lt;img src="@@PLUGINFILE@@/image.png" '
+            f'alt="i"&gt;</text><file name="image.png" encoding="base64">{data}</file>'
+            '</questiontext><answer fraction="100"><text>true</text></answer>'
+            '<answer fraction="0"><text>false</text></answer></question>'
+            for i, data in enumerate([base64.b64encode(PNG).decode(), other, other])
+        )
+        + "</quiz>"
+    )
+    imported = import_exam(quiz.encode(), filename="q.xml")
+    texts = [q["text"]["html"] for q in _questions(imported.definition).values()]
+    assert texts == [
+        '<img src="media:image.png" alt="i">',
+        '<img src="media:image-2.png" alt="i">',
+        '<img src="media:image-2.png" alt="i">',  # the same bytes: the same medium
+    ]
+    assert [m.name for m in imported.media] == ["image.png", "image-2.png"]
+
+
+def test_styles_and_markup_outside_the_allowed_list_refuse_the_item_by_name() -> None:
+    quiz = (
+        b'<quiz><question type="truefalse"><name><text>styled</text></name>'
+        b'<questiontext format="html"><text>&lt;p style="color:red"&gt;Red?&lt;/p&gt;</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question>'
+        b'<question type="truefalse"><name><text>heading</text></name>'
+        b'<questiontext format="html"><text>&lt;h2&gt;Big?&lt;/h2&gt;</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question>'
+        b'<question type="truefalse"><name><text>tex</text></name>'
+        b'<questiontext format="html"><text>Is \\(\\frob x\\) true?</text>'
+        b'</questiontext><answer fraction="100"><text>true</text></answer>'
+        b'<answer fraction="0"><text>false</text></answer></question></quiz>'
+    )
+    errors = _errors(quiz, "s.xml")
+    assert errors["styled"][1] == (
+        "contains a style attribute on <p>, which the allowed markup does not hold"
+    )
+    assert errors["heading"][1] == "contains <h2>, which the allowed markup does not hold"
+    assert "\\frob" in errors["tex"][1]
+
+
+@pytest.mark.parametrize(
+    ("questiontext", "expected"),
+    [
+        ('<questiontext format="html"><text>Mass $$m_1$$ and \\(v\\)?</text></questiontext>',
+         "Mass \\[m_1\\] and \\(v\\)?"),
+        ('<questiontext format="markdown"><text>See **this** ![a b](@@PLUGINFILE@@/b.png)</text>'
+         f'<file name="b.png" encoding="base64">{base64.b64encode(PNG).decode()}</file>'
+         "</questiontext>",
+         '<p>See <strong>this</strong> <img src="media:b.png" alt="a b"></p>'),
+        ('<questiontext format="moodle_auto_format"><text>Line one\nline &lt;i&gt;two&lt;/i&gt;'
+         "</text></questiontext>", "Line one<br>line <i>two</i>"),
+    ],
+    ids=["tex", "markdown", "moodle"],
+)  # fmt: skip
+def test_moodle_formats_become_the_allowed_markup(questiontext: str, expected: str) -> None:
+    quiz = (
+        f'<quiz><question type="truefalse"><name><text>t</text></name>{questiontext}'
+        '<answer fraction="100"><text>true</text></answer>'
+        '<answer fraction="0"><text>false</text></answer></question></quiz>'
+    ).encode()
+    imported = import_exam(quiz, filename="t.xml")
+    assert _questions(imported.definition)["t"]["text"] == {"html": expected}
+    parse_definition(imported.definition)
 
 
 # --- GIFT links and media -----------------------------------------------------------------
@@ -105,7 +192,7 @@ def test_gift_skip_keeps_only_whole_questions() -> None:
         "ok": {
             "id": "ok",
             "type": "single",
-            "text": "H_2O is water.",
+            "text": {"html": "<p>H<sub>2</sub>O is <b>water</b>.</p>"},
             "options": [{"id": "T", "text": "True"}, {"id": "F", "text": "False"}],
             "answer": "T",
             "marking": {"correct": 1, "wrong": 0},
@@ -232,7 +319,7 @@ def test_dry_run_ids_are_the_ids_the_exam_will_have() -> None:
 # --- the seam for rich text -----------------------------------------------------------------
 
 
-def test_content_carries_markup_and_media_for_when_rich_text_lands() -> None:
+def test_content_carries_markup_and_media_and_refuses_strays() -> None:
     def resolve(src: str) -> Any:
         if src != "incline.png":
             raise Unsupported(f"shows a picture ({src}) that is not in the file")
@@ -251,9 +338,11 @@ def test_content_carries_markup_and_media_for_when_rich_text_lands() -> None:
     assert [(m.name, m.content_type, m.data) for m in content.media] == [
         ("incline.png", "image/png", PNG)
     ]
-    assert content.needs == ("a picture (incline.png)", "a table", "a MathML formula")
-    assert content.strays == ("a style attribute on <td>",)  # refused once rich text lands
-    with pytest.raises(Unsupported, match=re.escape("a picture (incline.png), a table, a MathML")):
+    assert content.needs == (
+        "formatting (<b>)", "a picture (incline.png)", "a table", "a MathML formula",
+    )  # fmt: skip
+    assert content.strays == ("a style attribute on <td>",)
+    with pytest.raises(Unsupported, match=re.escape("contains a style attribute on <td>, which")):
         content.value()
 
 
@@ -336,23 +425,39 @@ def _qti_picture_package(body: str, files: dict[str, bytes]) -> bytes:
 @pytest.mark.parametrize(
     ("body", "files", "words"),
     [
-        ('<object type="image/png" data="d.png">A diagram</object>', {"items/d.png": PNG},
-         "contains a picture (d.png)"),
         ('<object type="image/png" data="d.png"/>', {"items/d.png": PNG}, "no alt text"),
         ('<object type="application/x-shockwave-flash" data="d.swf">x</object>', {},
          "an embedded object"),
         ('<img src="https://example.org/d.png" alt="d"/>', {}, "not in the package"),
-        ('<img src="../d.png" alt="d"/>', {"d.png": PNG}, "contains a picture (d.png)"),
         ('<img src="gone.png" alt="d"/>', {}, "(gone.png) that is not in the package"),
         ('<img src="d.png" alt="d"/>', {"items/d.png": b"<svg/>"}, "not PNG, JPEG, GIF"),
     ],
-    ids=["object", "object-no-alt", "flash", "remote", "parent-dir", "missing", "svg"],
+    ids=["object-no-alt", "flash", "remote", "missing", "svg"],
 )  # fmt: skip
 def test_qti_pictures_are_found_in_the_package_or_refused_by_name(
     body: str, files: dict[str, bytes], words: str
 ) -> None:
     errors = _errors(_qti_picture_package(body, files), "p.zip")
     assert list(errors) == ["pic"] and words in errors["pic"][1]
+
+
+@pytest.mark.parametrize(
+    ("body", "files", "markup"),
+    [
+        ('<object type="image/png" data="d.png">A diagram</object>', {"items/d.png": PNG},
+         '<img src="media:d.png" alt="A diagram">'),
+        ('<img src="../d.png" alt="d"/>', {"d.png": PNG}, '<img src="media:d.png" alt="d">'),
+    ],
+    ids=["object", "parent-dir"],
+)  # fmt: skip
+def test_qti_pictures_in_the_package_become_media(
+    body: str, files: dict[str, bytes], markup: str
+) -> None:
+    imported = import_exam(_qti_picture_package(body, files), filename="p.zip")
+    assert _questions(imported.definition)["pic"]["text"] == {"html": f"<p>Look: {markup}</p>"}
+    assert [(m.name, m.data) for m in imported.media] == [("d.png", PNG)]
+    preview = preview_import(_qti_picture_package(body, files), filename="p.zip").as_json()
+    assert preview["items"][0]["media"] == ["d.png"]
 
 
 def test_a_picture_in_a_single_qti_item_asks_for_the_package() -> None:
@@ -366,7 +471,9 @@ def test_a_picture_in_a_single_qti_item_asks_for_the_package() -> None:
     ("questiontext", "words"),
     [
         ('<questiontext format="markdown"><text>See ![a](b.png)</text></questiontext>',
-         "![a](b.png)"),
+         "shows a picture (b.png) that is not in the file"),
+        ('<questiontext format="markdown"><text>See [a](https://x.org)</text></questiontext>',
+         "contains a link (https://x.org)"),
         ('<questiontext format="moodle_auto_format"><text>See &lt;https://x.org&gt;</text>'
          "</questiontext>", "<https://x.org>"),
         ('<questiontext format="plain_text"><text>See @@PLUGINFILE@@/x.pdf</text></questiontext>',
@@ -374,7 +481,7 @@ def test_a_picture_in_a_single_qti_item_asks_for_the_package() -> None:
         ('<questiontext format="html"><text>&lt;img src="@@PLUGINFILE@@/x.png" alt="x"&gt;</text>'
          '<file name="x.png" encoding="base64">!!!</file></questiontext>', "not base64"),
     ],
-    ids=["markdown", "autolink", "pluginfile-text", "bad-base64"],
+    ids=["markdown", "markdown-link", "autolink", "pluginfile-text", "bad-base64"],
 )  # fmt: skip
 def test_moodle_texts_of_every_format_are_carried_whole_or_refused(
     questiontext: str, words: str
@@ -404,3 +511,35 @@ def test_a_dry_run_of_our_own_json_lists_its_questions() -> None:
     ]  # fmt: skip
     broken = preview_import(exam.replace(b'"answer": "A"', b'"answer": "Z"'), filename="x.json")
     assert broken.importable is False and broken.errors
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "field"),
+    [
+        ('<p dir="ltr" style="text-align: left;">Which <b>one</b>?</p>',
+         {"html": "<p>Which <b>one</b>?</p>"}),
+        ('<p dir="ltr" style="TEXT-ALIGN:start">Which one?</p>', "Which one?"),
+        ('<p dir="rtl">Which one?</p>', "contains a dir attribute on <p>"),
+        ('<p style="text-align: center;">Which one?</p>', "contains a style attribute on <p>"),
+    ],
+    ids=["moodle-editor", "start", "rtl", "centred"],
+)  # fmt: skip
+def test_moodles_editor_boilerplate_restates_the_default_and_is_left_out(
+    paragraph: str, field: Any
+) -> None:
+    content = html_content(paragraph)
+    if isinstance(field, str) and field.startswith("contains"):
+        with pytest.raises(Unsupported, match=re.escape(field)):
+            content.value()
+    else:
+        assert content.value() == field
+
+
+def test_dollars_become_display_tex_only_in_text() -> None:
+    content = html_content(
+        '<p>$$a+b$$ and <img src="x.png" alt="$$c$$"></p>', lambda s: medium(s, PNG)
+    )
+    assert content.value() == {"html": '<p>\\[a+b\\] and <img src="media:x.png" alt="$$c$$"></p>'}
+    assert html_content("<p>It costs $5 or $$</p>").value() == "It costs $5 or $$"
+    # in <pre> and <code> it is text (the exam converts no TeX there either)
+    assert html_content("<pre>$$x$$</pre>").value() == {"html": "<pre>$$x$$</pre>"}

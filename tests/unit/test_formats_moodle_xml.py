@@ -59,7 +59,7 @@ def test_categories_become_sections_and_a_repeated_category_is_merged(
 def test_single_answer_with_defaultgrade_and_negative_thirds(quiz: dict[str, Any]) -> None:
     q = _questions(quiz)["phy-force"]  # the idnumber wins over the name
     assert q["type"] == "single"
-    assert q["text"] == "Which is the SI unit of force?"
+    assert q["text"] == {"html": "<p>Which is the <b>SI unit</b> of force?</p>"}
     assert [o["text"] for o in q["options"]] == ["joule", "newton", "watt", "pascal"]
     assert q["answer"] == "B"
     assert q["marking"] == {"correct": 3, "wrong": -1}
@@ -82,7 +82,7 @@ def test_true_false(quiz: dict[str, Any]) -> None:
 def test_numerical_tolerance_and_a_negative_catch_all(quiz: dict[str, Any]) -> None:
     q = _questions(quiz)["g_over_four"]
     assert q["type"] == "numeric"
-    assert q["text"] == "g/4 in m/s^2, to two places?"
+    assert q["text"] == {"html": "<p>g/4 in m/s<sup>2</sup>, to two places?</p>"}
     assert q["answer"] == {"value": Decimal("2.45"), "tolerance": Decimal("0.05")}
     assert q["marking"] == {"correct": 2, "wrong": -1}
 
@@ -96,7 +96,9 @@ def test_numerical_without_tolerance_is_an_exact_value(quiz: dict[str, Any]) -> 
 def test_two_full_marks_answers_are_both_accepted(quiz: dict[str, Any]) -> None:
     q = _questions(quiz)["Either_prime"]
     assert q["answer"] == ["A", "C"]
-    assert q["text"] == "Pick a prime & only one:\nthey are listed below"
+    assert q["text"] == {
+        "html": "<p>Pick a prime &amp; only one:</p><ul><li>they are listed below</li></ul>"
+    }
 
 
 def test_options_are_shuffled_only_when_every_choice_question_asks(quiz: dict[str, Any]) -> None:
@@ -171,7 +173,6 @@ UNSUPPORTED = [
     ("Units_one", 8, "alternative units"),
     ("Unequal_shares", 9, "unequal credit (50%, 30%, 20%)"),
     ("Mixed_penalties", 10, "different penalties (-25%, 0%)"),
-    ("Picture", 11, "a picture (cat.png)"),
     ("Calc_one", 12, "calculated"),
 ]
 
@@ -191,7 +192,9 @@ def test_skip_unsupported_imports_the_rest() -> None:
         filename="unsupported.xml",
         skip_unsupported=True,
     )
-    assert list(_questions(imported.definition)) == ["ok"]
+    # the picture question is carried whole, with its picture
+    assert list(_questions(imported.definition)) == ["ok", "Picture"]
+    assert [m.name for m in imported.media] == ["cat.png"]
     assert len(imported.skipped) == len(UNSUPPORTED)
     assert imported.skipped[0].item == "Essay_upload (quiz/question[2])"
 

@@ -365,11 +365,6 @@ def media_uses(exam: ExamDef) -> dict[str, str]:
     return uses
 
 
-def has_rich_text(exam: ExamDef) -> bool:
-    """Whether any text field of the definition is rich text."""
-    return any(isinstance(value, RichTextDef) for _loc, _whose, value in text_fields(exam))
-
-
 def shown(value: Content) -> Shown:
     """A text field as a candidate receives it (a checked field: parse_definition ran)."""
     if isinstance(value, str):

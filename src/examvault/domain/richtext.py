@@ -31,6 +31,7 @@ MEDIA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 XHTML = "http://www.w3.org/1999/xhtml"
 MATHML = "http://www.w3.org/1998/Math/MathML"
+TEX = "application/x-tex"
 _XMLNS = "http://www.w3.org/2000/xmlns/"
 _PREFIXES = {
     "http://www.w3.org/1999/xlink": "xlink:",
@@ -185,17 +186,30 @@ def _check_math_attributes(name: str, el: ET.Element) -> None:
             )
 
 
-def _convert_math(root: ET.Element) -> None:
+def author_tree(markup: str) -> ET.Element:
+    """The checked markup as a tree (XHTML and MathML namespaces) for a format with no TeX.
+
+    Each LaTeX formula becomes MathML that keeps its source: a `semantics` holding the
+    presentation and an `application/x-tex` annotation, MathML's own way to carry it, so
+    that a reader of the file can give the author's TeX back (formats/qti.py does).
+    """
+    root = _parse(markup)
+    _check_children(root, in_math=False, media=[])
+    _convert_math(root, keep_tex=True)
+    return root
+
+
+def _convert_math(root: ET.Element, *, keep_tex: bool = False) -> None:
     """Replace each `\\( … \\)` and `\\[ … \\]` of the text with MathML, in place."""
     for el in list(_html_elements(root)):
         if el.text and "\\" in el.text:
-            head, nodes = _formulas(el.text)
+            head, nodes = _formulas(el.text, keep_tex)
             el.text = head
             for i, node in enumerate(nodes):
                 el.insert(i, node)
         for child in list(el):
             if child.tail and "\\" in child.tail:
-                tail, nodes = _formulas(child.tail)
+                tail, nodes = _formulas(child.tail, keep_tex)
                 child.tail = tail
                 at = list(el).index(child) + 1
                 for i, node in enumerate(nodes):
@@ -211,7 +225,7 @@ def _html_elements(root: ET.Element) -> Iterator[ET.Element]:
                 yield from _html_elements(child)
 
 
-def _formulas(text: str) -> tuple[str, list[ET.Element]]:
+def _formulas(text: str, keep_tex: bool = False) -> tuple[str, list[ET.Element]]:
     """Text split at its formulas: the text before the first, then each formula as a
     <math> element whose tail is the text after it."""
     pieces = _FORMULA.split(text)
@@ -220,10 +234,28 @@ def _formulas(text: str) -> tuple[str, list[ET.Element]]:
     nodes: list[ET.Element] = []
     for i in range(1, len(pieces), 3):
         inline, display = pieces[i], pieces[i + 1]
-        node = tex_to_mathml(inline if inline is not None else display, display is not None)
+        tex = inline if inline is not None else display
+        node = tex_to_mathml(tex, display is not None)
+        if keep_tex:
+            _annotate(node, tex)
         node.tail = _no_stray_delimiter(pieces[i + 2])
         nodes.append(node)
     return head, nodes
+
+
+def _annotate(node: ET.Element, tex: str) -> None:
+    """Wrap a <math>'s content in <semantics> with the TeX it was written as."""
+    content = list(node)
+    for child in content:
+        node.remove(child)
+    semantics = ET.SubElement(node, f"{{{MATHML}}}semantics")
+    if len(content) == 1:
+        semantics.append(content[0])
+    else:
+        row = ET.SubElement(semantics, f"{{{MATHML}}}mrow")
+        row.extend(content)
+    annotation = ET.SubElement(semantics, f"{{{MATHML}}}annotation", encoding=TEX)
+    annotation.text = tex
 
 
 def _no_stray_delimiter(text: str) -> str:

@@ -5,11 +5,14 @@ bring those in without retyping, and take an exam back out. Everything here is p
 in, values out): the web route and the CLI own files, requests and storage.
 
 An import is all or nothing. Anything we cannot map faithfully — a question type we do
-not have, a marking rule we cannot express, media a plain-text question cannot show —
-refuses the whole file with :class:`ImportRefused`, naming each item and the reason,
+not have, a marking rule we cannot express, a link, audio or a picture the file does not
+hold — refuses the whole file with :class:`ImportRefused`, naming each item and the reason,
 unless ``skip_unsupported`` asks to import the rest and list what was left out. A broken
 file (bad syntax, unsafe XML, a zip bomb) is always refused. What each format maps, and
-how, is written in its module's docstring and in docs/formats.md.
+how, is written in its module's docstring and in docs/formats.md. Formatted text, formulas
+and pictures are carried: an import hands on the pictures its markup shows
+(:attr:`Imported.media`), which the caller stores with the exam, and an export writes
+them into the file (a QTI package, Moodle XML's base64 files, a zip beside JSON/YAML).
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from typing import Any
 
 import yaml
 
-from examvault.domain.exams import DefinitionError, parse_definition
+from examvault.domain.exams import DefinitionError, media_uses, parse_definition
 
-from . import _qti_write, gift, moodle_xml, native, qti
+from . import _moodle_write, _qti_write, bundle, gift, moodle_xml, native, qti
 from ._draft import (
     ID_PATTERN,
     SETTINGS,
@@ -33,6 +36,7 @@ from ._draft import (
     Draft,
     DraftQuestion,
     Malformed,
+    Medium,
     Problem,
     Progress,
     Unsupported,
@@ -43,9 +47,12 @@ from ._draft import (
     no_progress,
     unique,
 )
+from ._media import Bank, missing_media, shown_media
 
 FORMATS = ("json", "yaml", "qti", "gift", "moodle_xml")
-EXPORT_FORMATS = ("json", "yaml", "qti", "gift")
+EXPORT_FORMATS = ("json", "yaml", "qti", "gift", "moodle_xml")
+# An exam's media for an export: name → (content type, bytes).
+Media = Mapping[str, tuple[str, bytes]]
 
 _EXTENSIONS = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".gift": "gift", ".zip": "qti"}
 _STRIPPED = (".json", ".yaml", ".yml", ".gift", ".txt", ".xml", ".zip", ".qti")
@@ -125,13 +132,16 @@ class Imported:
     """An imported exam: a complete exam definition document and what was left out.
 
     ``items`` lists every item of the file in its order, carried or left out; ``notes``
-    says what was read but changes nothing (a QTI item weight the test does not use).
+    says what was read but changes nothing (a QTI item weight the test does not use);
+    ``media`` are the pictures the definition's markup shows (``media:NAME``), each once,
+    to be stored with the exam before it.
     """
 
     definition: dict[str, Any]
     skipped: tuple[Skipped, ...]
     items: tuple[ItemReport, ...] = ()
     notes: tuple[str, ...] = ()
+    media: tuple[Medium, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,6 +214,11 @@ def _xml_root(text: str) -> str | None:
 def detect_format(filename: str, data: bytes) -> str:
     """The format of an upload, from its content where that is telling, else its extension."""
     if data[:4] == b"PK\x03\x04":
+        members = bundle.names(data)
+        if "imsmanifest.xml" not in members:
+            for name, fmt in bundle.FILES.items():
+                if name in members:
+                    return fmt
         return "qti"
     name = filename.lower()
     head = data[:65536].decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
@@ -297,6 +312,8 @@ def _converted(
     items: list[ItemReport] = []
     skipped: list[Skipped] = []
     errors: list[dict[str, Any]] = []
+    bank = Bank()
+    over: list[dict[str, Any]] = []
     for entry in draft.order:
         if isinstance(entry, Problem):
             rid = ids[id(entry)]
@@ -306,10 +323,14 @@ def _converted(
             errors.append({"loc": [rid, where], "msg": entry.msg})
             continue
         sid, question = built.placed[id(entry)]
+        shown = bank.add(question, entry.media)
+        if bank.over_limit() and not over:
+            msg = "its pictures take the exam's media past 50 MiB, more than an exam may hold"
+            over.append({"loc": [question["id"], _source(entry)], "msg": msg})
         items.append(
             ItemReport(
                 question["id"], _source(entry), sid, question["type"],
-                question["marking"], entry.media,
+                question["marking"], tuple(m.name for m in shown),
             )
         )  # fmt: skip
     definition = exam_document(
@@ -321,9 +342,11 @@ def _converted(
     )
     if skip:
         errors = []
+    errors += over  # not an item's own fault: skipping cannot leave it out
     if not errors and not built.placed:
         errors = [{"loc": [stem], "msg": "holds no question that can be imported"}]
-    imported = Imported(definition, tuple(skipped), tuple(items), draft.notes)
+    media = tuple(bank.media.values())
+    imported = Imported(definition, tuple(skipped), tuple(items), draft.notes, media)
     return imported, errors
 
 
@@ -341,10 +364,21 @@ def _native_items(definition: Mapping[str, Any]) -> tuple[ItemReport, ...]:
                 items.append(
                     ItemReport(
                         str(question.get("id")), str(question.get("id")), section.get("id"),
-                        question.get("type"), question.get("marking"),
+                        question.get("type"), question.get("marking"), shown_media(question),
                     )
                 )  # fmt: skip
     return tuple(items)
+
+
+def _native_import(
+    data: bytes, fmt: str, stem: str, exam_id: str | None, settings: Mapping[str, Any]
+) -> Imported:
+    """A JSON/YAML document, or a bundle of one with its media (``bundle``)."""
+    media: tuple[Medium, ...] = ()
+    if data[:4] == b"PK\x03\x04":
+        data, fmt, media = bundle.read(data)
+    definition = _native(data, fmt, stem, exam_id, settings)
+    return Imported(definition, (), _native_items(definition), (), media)
 
 
 def _read(
@@ -367,8 +401,7 @@ def _read(
     errors: list[dict[str, Any]]
     try:
         if chosen in ("json", "yaml"):
-            definition = _native(data, chosen, stem, exam_id, given)
-            imported, errors = Imported(definition, (), _native_items(definition)), []
+            imported, errors = _native_import(data, chosen, stem, exam_id, given), []
         else:
             imported, errors = _converted(
                 _READERS[chosen](data, filename, progress), stem, exam_id, given, skip_unsupported
@@ -384,6 +417,9 @@ def _read(
             parse_definition(imported.definition)
         except DefinitionError as exc:
             errors = list(exc.errors)
+        else:
+            bundled = data[:4] == b"PK\x03\x04"
+            errors = missing_media(imported.definition, imported.media, chosen, bundled)
     return imported, errors
 
 
@@ -438,23 +474,37 @@ def preview_import(
     )
 
 
-def export_exam(definition: Mapping[str, Any], fmt: str) -> tuple[bytes, str, str]:
+def export_exam(
+    definition: Mapping[str, Any], fmt: str, media: Media | None = None
+) -> tuple[bytes, str, str]:
     """An exam as a file: (content, media type, suggested file name). QTI is a zip package.
 
-    Raises ValueError for an unknown format, and ``exams.DefinitionError`` (a ValueError)
-    for a definition the server would not accept.
+    ``media`` are the exam's pictures by name (content type, bytes); every picture the
+    markup shows must be there. JSON/YAML of an exam with pictures is a zip (``bundle``).
+    Raises ValueError for an unknown format or what the format cannot hold (a picture in
+    GIFT, naming the question), and ``exams.DefinitionError`` (a ValueError) for a
+    definition the server would not accept.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"cannot export to {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    parse_definition(definition)  # DefinitionError (a ValueError) names what is wrong
+    uses = media_uses(parse_definition(definition))  # DefinitionError names what is wrong
+    given = media or {}
+    missing = [f"{whose}: media:{name}" for name, whose in uses.items() if name not in given]
+    if missing:
+        raise ValueError(f"the exam's media are not all given ({', '.join(missing)})")
+    files = {name: given[name][1] for name in uses}
     exam_id = definition["id"]
-    if fmt == "json":
-        return native.dump(definition, "json"), "application/json", f"{exam_id}.json"
-    if fmt == "yaml":
-        return native.dump(definition, "yaml"), "application/yaml", f"{exam_id}.yaml"
+    if fmt in ("json", "yaml"):
+        document = native.dump(definition, fmt)
+        if files:
+            return bundle.write(document, fmt, files), "application/zip", f"{exam_id}.{fmt}.zip"
+        return document, f"application/{fmt}", f"{exam_id}.{fmt}"
     if fmt == "gift":
         return gift.write(definition), "text/plain; charset=utf-8", f"{exam_id}.gift.txt"
-    return _qti_write.write(definition), "application/zip", f"{exam_id}.qti.zip"
+    if fmt == "moodle_xml":
+        content = _moodle_write.write(definition, files)
+        return content, "application/xml", f"{exam_id}.moodle.xml"
+    return _qti_write.write(definition, files), "application/zip", f"{exam_id}.qti.zip"
 
 
 __all__ = [
@@ -463,6 +513,8 @@ __all__ = [
     "ImportRefused",
     "Imported",
     "ItemReport",
+    "Media",
+    "Medium",
     "Preview",
     "Skipped",
     "detect_format",

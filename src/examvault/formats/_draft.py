@@ -98,16 +98,29 @@ class Malformed(Exception):
 
 
 @dataclass(frozen=True)
+class Medium:
+    """A picture a text shows: its name in the exam (``media:NAME``), bytes and type."""
+
+    name: str
+    data: bytes = field(repr=False)
+    content_type: str
+
+
+@dataclass(frozen=True)
 class DraftQuestion:
-    """One question as read, before ids are fitted; ``answer`` refers to raw option ids."""
+    """One question as read, before ids are fitted; ``answer`` refers to raw option ids.
+
+    ``text`` and each option's text are definition fields: a plain string or
+    ``{"html": markup}``; ``media`` are the pictures that markup shows (``media:NAME``).
+    """
 
     name: str
     type: str
-    text: str
-    options: tuple[tuple[str, str], ...]
+    text: Any
+    options: tuple[tuple[str, Any], ...]
     answer: Any
     marking: dict[str, Any]
-    media: tuple[str, ...] = ()
+    media: tuple[Medium, ...] = ()
     max_chars: int | None = None
 
 

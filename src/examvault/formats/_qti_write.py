@@ -9,26 +9,70 @@ unanswered mark, or partial credit. Marks that are not terminating decimals (``-
 written as ``qti-divide`` of two integers, so they survive exactly; ``MAXSCORE`` is
 declared too, for tools that read it. QTI identifiers may not start with a digit, so an
 id such as ``1`` is written ``_1`` (the reader strips the ``_`` again).
+
+Rich text is written as the item's XHTML (QTI's content model holds the allowed markup):
+pictures as ``img`` whose ``src`` is the package file ``media/NAME`` (the exam's medium,
+listed as a file of each item resource that shows it), MathML inline, and LaTeX as MathML
+that keeps its TeX in an ``application/x-tex`` annotation (``richtext.author_tree``), so
+the import gives back the TeX the author wrote. Titles that are rich text are written as
+their words (a QTI title is text).
 """
 
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
+from examvault.domain import richtext
 from examvault.domain.marking import parse_mark
 
 from ._marks import decimal_text, resolve_marking
+from ._media import shown_media, words
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 CP_NS = "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA = "https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0_v1p0.xsd"
 TEST_FILE = "assessment-test.xml"
+MEDIA_DIR = "media/"
+
+
+def _copy(source: ET.Element, target: Element) -> None:
+    """The checked markup's children (XHTML, MathML) appended to a QTI element."""
+    if source.text:
+        _append_text(target, source.text)
+    for child in source:
+        ns, _, name = child.tag[1:].partition("}")
+        attrs = {k.rsplit("}", 1)[-1]: v for k, v in child.attrib.items()}
+        if ns == richtext.MATHML and name == "math":
+            attrs = {"xmlns": richtext.MATHML, **attrs}
+        if name == "img" and ns == richtext.XHTML:
+            attrs["src"] = "../" + MEDIA_DIR + attrs["src"].removeprefix("media:")
+        element = SubElement(target, name, attrs)
+        _copy(child, element)
+        element.tail = child.tail
+
+
+def _append_text(target: Element, text: str) -> None:
+    children = list(target)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + text
+    else:
+        target.text = (target.text or "") + text
+
+
+def _body_text(body: Element, value: Any) -> None:
+    """A question's text in the item body: lines as paragraphs, or its markup."""
+    if isinstance(value, Mapping):
+        _copy(richtext.author_tree(value["html"]), body)
+        return
+    for line in value.split("\n") if value else []:
+        SubElement(body, "p").text = line
 
 
 def qti_id(value: str) -> str:
@@ -179,8 +223,7 @@ def _text_item(question: Mapping[str, Any]) -> bytes:
             outcome.set("normal-maximum", _value_text(marks.correct))
         SubElement(SubElement(outcome, "qti-default-value"), "qti-value").text = default
     body = SubElement(item, "qti-item-body")
-    for line in question["text"].split("\n") if question["text"] else []:
-        SubElement(body, "p").text = line
+    _body_text(body, question["text"])
     tag = "qti-text-entry-interaction" if answers else "qti-extended-text-interaction"
     SubElement(SubElement(body, "div"), tag, {"response-identifier": "RESPONSE"})
     if answers:
@@ -239,8 +282,7 @@ def item_xml(question: Mapping[str, Any], shuffle_options: bool) -> bytes:
         )
         SubElement(SubElement(outcome, "qti-default-value"), "qti-value").text = default
     body = SubElement(item, "qti-item-body")
-    for line in question["text"].split("\n") if question["text"] else []:
-        SubElement(body, "p").text = line
+    _body_text(body, question["text"])
     if numeric:
         SubElement(
             SubElement(body, "div"),
@@ -258,10 +300,11 @@ def item_xml(question: Mapping[str, Any], shuffle_options: bool) -> bytes:
             },
         )
         for option in question["options"]:
-            _lines(
-                SubElement(interaction, "qti-simple-choice", identifier=qti_id(option["id"])),
-                option["text"],
-            )
+            choice = SubElement(interaction, "qti-simple-choice", identifier=qti_id(option["id"]))
+            if isinstance(option["text"], Mapping):
+                _copy(richtext.author_tree(option["text"]["html"]), choice)
+            else:
+                _lines(choice, option["text"])
     _processing(item, question)
     return _document(item)
 
@@ -274,7 +317,7 @@ def _document(root: Element) -> bytes:
 def test_xml(definition: Mapping[str, Any]) -> bytes:
     """The assessment test: sections in order, referring to ``items/<id>.xml``."""
     test = _root(
-        "qti-assessment-test", identifier=qti_id(definition["id"]), title=definition["title"]
+        "qti-assessment-test", identifier=qti_id(definition["id"]), title=words(definition["title"])
     )
     outcome = SubElement(
         test,
@@ -298,7 +341,7 @@ def test_xml(definition: Mapping[str, Any]) -> bytes:
             part,
             "qti-assessment-section",
             identifier=qti_id(section["id"]),
-            title=section.get("title") or section["id"],
+            title=words(section.get("title") or section["id"]),
             visible="true",
         )
         if section.get("draw") is not None:  # a pool: QTI's selection comes before ordering
@@ -345,12 +388,19 @@ def manifest_xml(definition: Mapping[str, Any]) -> bytes:
                 resources, "resource", identifier=rid, type="imsqti_item_xmlv3p0", href=href
             )
             SubElement(item, "file", href=href)
+            for name in shown_media(question):
+                SubElement(item, "file", href=MEDIA_DIR + name)
     return _document(manifest)
 
 
-def write(definition: Mapping[str, Any]) -> bytes:
-    """The exam as a QTI 3.0 package (zip bytes), deterministic for the same definition."""
+def write(definition: Mapping[str, Any], media: Mapping[str, bytes] | None = None) -> bytes:
+    """The exam as a QTI 3.0 package (zip bytes), deterministic for the same definition.
+
+    ``media`` are the pictures the markup shows, by name; each goes in as ``media/NAME``.
+    """
     files = {"imsmanifest.xml": manifest_xml(definition), TEST_FILE: test_xml(definition)}
+    for name in sorted(media or {}):
+        files[MEDIA_DIR + name] = (media or {})[name]
     shuffle_options = bool(definition.get("shuffle", {}).get("options"))
     for section in definition["sections"]:
         for question in section["questions"]:

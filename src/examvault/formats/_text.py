@@ -1,22 +1,25 @@
 """Question text from HTML, QTI's XHTML and Moodle's formats: carried whole, or refused by name.
 
 An import never loses content silently (docs/formats.md). Every text a reader meets goes
-through one :class:`TextBuilder`, which produces a :class:`Content`: the plain text that
-examvault's questions hold today, the same content as markup of the allowed list
-(``p br b strong i em u sub sup span div ul ol li table thead tbody tr th td caption pre
-code blockquote img`` and MathML), the pictures that markup names (``media:NAME``), and
-what only that markup can carry (a picture, a formula, a table).
+through one :class:`TextBuilder`, which produces a :class:`Content`: the plain text, the
+same content as markup of the allowed list (``p br b strong i em u sub sup span div ul ol
+li table thead tbody tr th td caption pre code blockquote img`` and MathML), the pictures
+that markup names (``media:NAME``), and what only that markup can carry (a picture, a
+formula, a table, formatting).
 
-:meth:`Content.value` is the seam between the two: while questions are plain text
-(``RICH_TEXT`` is False), content that needs markup refuses its item, naming the picture,
-formula or table; once the domain accepts ``{"html": …}`` fields and media, flipping
-``RICH_TEXT`` makes the same readers carry the markup and hand the media on.
+:meth:`Content.value` chooses the field: the plain string when plain text carries all of
+it (paragraphs and line breaks are lines), else ``{"html": markup}`` — checked here with
+the domain's own ``richtext.render``, so that markup the exam would refuse refuses its
+item, by name, rather than the whole file. Anything outside the allowed markup (a
+``style`` or ``class`` attribute, a ``<h2>``, a ``<font>``) refuses the item: stripping it
+would lose it silently. TeX between ``\\(`` ``\\)``, ``\\[`` ``\\]`` or ``$$`` ``$$`` is
+a formula: it is kept as LaTeX (``$$…$$`` written ``\\[…\\]``), which the domain turns
+into MathML when the exam is stored, so ``GET /exams/{id}`` gives the TeX as written.
 
-Refused whatever ``RICH_TEXT`` says, because no examvault text can hold them: links
-(``<a href>``), audio, video, objects that are not pictures, frames, forms, SVG, and ruby
-annotations (``<ruby>``/``<rt>``/``<rp>``): ruby is not in the allowed markup, and
-flattening it runs the reading into the text (北海道ほっかいどう), so it is refused rather
-than guessed at.
+Refused because no examvault text can hold them: links (``<a href>``), audio, video,
+objects that are not pictures, frames, forms, SVG, and ruby annotations
+(``<ruby>``/``<rt>``/``<rp>``): ruby is not in the allowed markup, and flattening it runs
+the reading into the text (北海道ほっかいどう), so it is refused rather than guessed at.
 
 Plain-text rules (unchanged): block elements end a line; ``<sup>x</sup>`` → ``^x`` and
 ``<sub>x</sub>`` → ``_x`` (parenthesised when longer: ``10^(-3)``); entities decoded;
@@ -28,14 +31,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
 
-from ._draft import Unsupported
+from markdown_it import MarkdownIt
 
-# Flipped when the domain accepts {"html": …} text and exam media (docs/formats.md).
-RICH_TEXT = False
+from examvault.domain import richtext
+
+from ._draft import Medium, Unsupported
+
+# A definition's text field: a plain string or {"html": markup}.
+Field = str | dict[str, str]
 
 BLOCK = frozenset(
     (
@@ -86,16 +93,14 @@ MEDIA_TYPES = {
     b"GIF89a": "image/gif",
 }
 MAX_MEDIUM = 2 * 1024 * 1024
+# Elements whose meaning plain text would lose: their text needs the markup.
+FORMATTING = frozenset(
+    ("b", "strong", "i", "em", "u", "sub", "sup", "ul", "ol", "table", "pre", "code",
+     "blockquote")
+)  # fmt: skip
+_TEX = re.compile(r"\\\(|\\\[")
+_DISPLAY_DOLLARS = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 _MEDIA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-
-
-@dataclass(frozen=True)
-class Medium:
-    """A picture a text shows: its name in the exam (``media:NAME``), bytes and type."""
-
-    name: str
-    data: bytes = field(repr=False)
-    content_type: str
 
 
 Resolver = Callable[[str], Medium]
@@ -127,9 +132,9 @@ class Content:
     """One text as read: plain text, the same as allowed markup, its pictures, and its needs.
 
     ``needs`` names what plain text cannot carry ("a picture (incline.png)", "a MathML
-    formula", "a table"); empty when the plain text is the whole content. ``strays`` names
-    what the allowed markup cannot hold (a ``style`` attribute, a ``<h2>``): plain text
-    reads through them, but rich text refuses them rather than strip them silently.
+    formula", "a table", formatting); empty when the plain text is the whole content.
+    ``strays`` names what the allowed markup cannot hold (a ``style`` attribute, a
+    ``<h2>``): the item is refused rather than have them stripped silently.
     """
 
     text: str
@@ -138,20 +143,40 @@ class Content:
     needs: tuple[str, ...] = ()
     strays: tuple[str, ...] = ()
 
-    def value(self) -> str | dict[str, str]:
+    def value(self) -> Field:
         """The definition's field: plain text, ``{"html": …}`` (rich text), or a refusal."""
+        if self.strays:
+            shown = ", ".join(dict.fromkeys(self.strays))
+            raise Unsupported(f"contains {shown}, which the allowed markup does not hold")
         if not self.needs:
             return self.text
-        if RICH_TEXT:  # pragma: no cover - lands with rich text in the domain
-            if self.strays:
-                shown = ", ".join(dict.fromkeys(self.strays))
-                raise Unsupported(f"contains {shown}, which the allowed markup does not hold")
-            return {"html": self.markup}
-        shown = ", ".join(dict.fromkeys(self.needs))
-        raise Unsupported(
-            f"contains {shown}, which examvault cannot carry until questions hold "
-            "formatted text and pictures"
-        )
+        try:
+            richtext.render(self.markup)
+        except richtext.MarkupError as exc:
+            raise Unsupported(f"holds markup examvault cannot carry: {exc}") from None
+        return {"html": self.markup}
+
+
+class Carrier:
+    """Turns the contents of one item into its fields, gathering the pictures they show."""
+
+    def __init__(self) -> None:
+        self.media: dict[str, Medium] = {}
+
+    def field(self, content: Content) -> Field:
+        """The field of ``content`` (Unsupported when it cannot be carried); its media kept."""
+        value = content.value()
+        if isinstance(value, dict):
+            for found in content.media:
+                known = self.media.setdefault(found.name, found)
+                if known.data != found.data:
+                    raise Unsupported(f"shows two different pictures named {found.name}")
+        return value
+
+    @property
+    def found(self) -> tuple[Medium, ...]:
+        """The item's media, each once, in the order first shown."""
+        return tuple(self.media.values())
 
 
 def plain(text: str) -> Content:
@@ -170,6 +195,19 @@ def refuse_element(tag: str) -> None:
     raise Unsupported(f"contains {REFUSED.get(tag, f'<{tag}> content')}, which cannot be carried")
 
 
+_LEFT = re.compile(r"\s*text-align\s*:\s*(?:left|start)\s*;?\s*", re.IGNORECASE)
+
+
+def restates_default(name: str, value: str | None) -> bool:
+    """Whether an attribute only restates what the page shows anyway: Moodle's editors
+    write ``dir="ltr" style="text-align: left;"`` on every paragraph. Leaving those out
+    loses nothing (the page is left-to-right and left-aligned); any other ``dir`` or
+    ``style`` would change what is seen, and refuses the item."""
+    if name == "dir":
+        return (value or "").strip().lower() == "ltr"
+    return name == "style" and bool(_LEFT.fullmatch(value or ""))
+
+
 class TextBuilder:
     """Builds a :class:`Content` from start/end/data events, shared by HTML and QTI."""
 
@@ -180,6 +218,7 @@ class TextBuilder:
         self._marks: list[tuple[str, int]] = []
         self._dropping = 0
         self._math = 0
+        self._literal = 0  # inside <pre> or <code>: text, never TeX
         self.media: list[Medium] = []
         self.needs: list[str] = []
         self.strays: list[str] = []
@@ -199,21 +238,27 @@ class TextBuilder:
         elif tag == "a" and attrs.get("href") is not None:
             raise Unsupported(f"contains a link ({attrs['href']}), which cannot be carried")
         elif tag in ("img", "image"):
-            self.picture(attrs.get("src") or "", attrs.get("alt"))
+            self.picture(attrs.get("src") or "", attrs.get("alt"), attrs)
         elif tag in REFUSED:
             refuse_element(tag)
         else:
             if tag == "table":
                 self.needs.append("a table")
+            elif tag in FORMATTING:
+                self.needs.append(f"formatting (<{tag}>)")
             if tag in BLOCK:
                 self._chunks.append("\n")
             if tag in ("sup", "sub"):
                 self._marks.append((tag, len(self._chunks)))
+            if tag in ("pre", "code"):
+                self._literal += 1
             if tag in ALLOWED:
                 self._markup.append(f"<{tag}{_attributes(attrs)}>")
                 kept = ("colspan", "rowspan") if tag in ("td", "th") else ()
                 self.strays += [
-                    f"a {name} attribute on <{tag}>" for name in attrs if name not in kept
+                    f"a {name} attribute on <{tag}>"
+                    for name, value in attrs.items()
+                    if name not in kept and not restates_default(name, value)
                 ]
             elif tag != "a":  # an anchor without href is only its text
                 self.strays.append(f"<{tag}>")
@@ -228,6 +273,8 @@ class TextBuilder:
         elif tag in ("img", "image"):
             pass
         else:
+            if tag in ("pre", "code"):
+                self._literal = max(0, self._literal - 1)
             if tag in BLOCK:
                 self._chunks.append("\n")
             elif tag in ("sup", "sub") and self._marks and self._marks[-1][0] == tag:
@@ -241,19 +288,43 @@ class TextBuilder:
                 self._markup.append(f"</{tag}>")
 
     def data(self, text: str) -> None:
-        """Character data."""
-        if not self._dropping:
-            self._chunks.append(text)
-            self._markup.append(escape(text, quote=False))
+        """Character data; TeX in it (outside MathML) makes it a formula for the markup."""
+        if self._dropping:
+            return
+        self._chunks.append(text)
+        if not self._math and not self._literal:
+            text = _DISPLAY_DOLLARS.sub(r"\\[\1\\]", text)
+            if _TEX.search(text):
+                self.needs.append("a formula")
+        self._markup.append(escape(text, quote=False))
 
-    def picture(self, src: str, alt: str | None) -> None:
-        """A picture: resolved to a medium of the file, or the item is refused naming it."""
+    def picture(
+        self, src: str, alt: str | None, attrs: Mapping[str, str | None] | None = None
+    ) -> None:
+        """A picture: resolved to a medium of the file, or the item is refused naming it.
+
+        ``width`` and ``height`` in whole pixels are kept; any other attribute (a ``style``,
+        a size in percent) is one the allowed markup does not hold.
+        """
         found = self._resolve(src)
         if not (alt or "").strip():
             raise Unsupported(f"shows a picture ({src}) with no alt text, which is required")
         self.media.append(found)
         self.needs.append(f"a picture ({found.name})")
-        self._markup.append(f'<img src="media:{found.name}" alt="{escape(alt or "")}">')
+        size = ""
+        for name, value in (attrs or {}).items():
+            if name in ("src", "alt"):
+                continue
+            if name in ("width", "height") and re.fullmatch(r"[0-9]{1,5}", value or ""):
+                size += f' {name}="{value}"'
+            else:
+                self.strays.append(f"a {name} attribute on <img>")
+        self._markup.append(f'<img src="media:{found.name}" alt="{escape(alt or "")}"{size}>')
+
+    def tex(self, source: str, display: bool) -> None:
+        """A formula written in TeX (read back from a MathML annotation): kept as TeX."""
+        opened, closed = ("\\[", "\\]") if display else ("\\(", "\\)")
+        self.data(f"{opened}{source}{closed}")
 
     def content(self) -> Content:
         """What was gathered, as :class:`Content`."""
@@ -309,11 +380,27 @@ def html_content(html: str, resolve: Resolver = no_files) -> Content:
     return reader.builder.content()
 
 
-def html_to_text(html: str, resolve: Resolver = no_files) -> str:
-    """Plain text of an HTML fragment, or Unsupported naming what plain text cannot carry."""
-    value = html_content(html, resolve).value()
-    assert isinstance(value, str)  # rich values only with RICH_TEXT
-    return value
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def markdown_content(text: str, resolve: Resolver = no_files) -> Content:
+    """Markdown (CommonMark, HTML let through as Moodle does) read as its HTML."""
+    return html_content(_MARKDOWN.render(text), resolve)
+
+
+def moodle_content(text: str, resolve: Resolver = no_files) -> Content:
+    """Moodle's auto-format: HTML let through, each line break a ``<br>``; an autolink
+    (``<https://…>``) is a link, refused quoting it."""
+    if found := _AUTOLINK.search(text):
+        end = text.find(">", found.start())
+        shown = (
+            text[found.start() : end + 1]
+            if 0 <= end - found.start() < 100
+            else text[found.start() : found.start() + 80]
+        )
+        raise Unsupported(f"contains a link ({shown}), which cannot be carried")
+    lines = re.split(r"\r\n|\r|\n", text.strip())
+    return html_content("<br>".join(lines), resolve)
 
 
 # A link or picture in text that is not HTML: Markdown's [text](url) and ![alt](src), an

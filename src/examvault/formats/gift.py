@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
+from html import escape
 from typing import Any
 
 from examvault.domain.marking import parse_mark
@@ -58,7 +59,8 @@ from ._marks import (
     recover,
     resolve_marking,
 )
-from ._text import html_to_text, normalize, refuse_links
+from ._media import shown_media, words
+from ._text import Field, html_content, markdown_content, moodle_content, plain, refuse_links
 
 _ESCAPED = {
     ":": "\ue000",
@@ -72,6 +74,8 @@ _NEWLINE, _BACKSLASH = "\ue006", "\ue007"
 _RESTORE = {v: k for k, v in _ESCAPED.items()} | {_NEWLINE: "\n", _BACKSLASH: "\\"}
 _WEIGHT = re.compile(r"%(-?\d+(?:\.\d+)?)%")
 _FORMATS = ("html", "moodle", "plain", "markdown")
+# What Moodle's own format would read as more than text (tags, entities, TeX).
+_MARKUP = ("<", "&", "\\(", "\\[", "$$")
 _TRUE_FALSE = {"T": "T", "TRUE": "T", "F": "F", "FALSE": "F"}
 
 
@@ -86,18 +90,24 @@ def _restore(text: str) -> str:
     return "".join(_RESTORE.get(char, char) for char in text)
 
 
-def _with_format(text: str, default: str = "moodle") -> tuple[str, str]:
-    """(plain text, format) of a GIFT text part with an optional ``[format]`` prefix."""
+def _with_format(text: str, default: str = "moodle") -> tuple[Field, str]:
+    """(field, format) of a GIFT text part with an optional ``[format]`` prefix.
+
+    GIFT holds no files, so a link or a picture in any format refuses the question; Moodle's
+    own format and Markdown are converted to markup as Moodle shows them.
+    """
     text, fmt = text.strip(), default
     match = re.match(r"\[(\w+)\]", text)
     if match and match.group(1) in _FORMATS:
         fmt, text = match.group(1), text[match.end() :]
     raw = _restore(text).strip()
     if fmt == "html":
-        return html_to_text(raw), fmt
-    if fmt != "plain":  # Moodle's own format and Markdown let links and HTML through
-        refuse_links(raw)
-    return normalize(raw), fmt
+        return html_content(raw).value(), fmt
+    if fmt == "plain":
+        return plain(raw).value(), fmt
+    refuse_links(raw)  # quoted as written: the author finds it in the file
+    content = markdown_content(raw) if fmt == "markdown" else moodle_content(raw)
+    return content.value(), fmt
 
 
 def _weight(text: str) -> Fraction:
@@ -127,14 +137,17 @@ def _blocks(text: str) -> list[tuple[int, list[str]]]:
     return blocks
 
 
-def _choice(answer: str, fmt: str) -> tuple[str, tuple[tuple[str, str], ...], Any, dict[str, Any]]:
+def _choice(
+    answer: str, fmt: str
+) -> tuple[str, tuple[tuple[str, Field], ...], Any, dict[str, Any]]:
     single = "=" in answer
     parts = answer.replace("=", "~=").split("~")
     if not parts[0].strip():
         parts = parts[1:]
     if len(parts) < 2:
         raise Malformed("answers", "a multiple-choice question needs at least two answers")
-    options, weights = [], []
+    options: list[tuple[str, Field]] = []
+    weights: list[Fraction] = []
     for index, part in enumerate(parts):
         part = part.strip()
         weight = Fraction(0)
@@ -334,22 +347,31 @@ def _escape(text: str) -> str:
     return text.replace("\r", "").replace("\n", "\\n")
 
 
-def _text(text: str) -> str:
-    """Escaped text, guarded so that a leading ``[html]`` or ``%50%`` is read as text."""
+def _text(text: str, html: bool = False) -> str:
+    """Escaped text, guarded so that it reads back as the same plain text.
+
+    GIFT's default format is Moodle's, which lets markup and TeX through: a text holding
+    ``<``, ``&``, ``\\(``, ``\\[`` or ``$$``, or one that starts like a format marker
+    (``[html]…``), is written ``[plain]``.
+    """
     escaped = _escape(text)
-    if re.match(r"\[(\w+)\]", text) and text[1 : text.index("]")] in _FORMATS:
-        escaped = "[moodle]" + escaped
+    if html:  # markup of an [html] question: stated again, so it reads as markup
+        return "[html]" + escaped
+    marker = re.match(r"\[(\w+)\]", text) and text[1 : text.index("]")] in _FORMATS
+    if marker or any(mark in text for mark in _MARKUP):
+        escaped = "[plain]" + escaped
     return escaped
 
 
-def _weighted(weight: Fraction | None, text: str) -> str:
+def _weighted(weight: Fraction | None, text: str, html: bool = False) -> str:
     """A ``~`` answer; ``%0%`` keeps a text like ``%50% off`` from reading as a weight."""
     if weight is None or weight == 0:
-        return f"\t~%0%{_text(text)}" if _WEIGHT.match(text) else f"\t~{_text(text)}"
-    return f"\t~%{_moodle.rounded_percent(weight)}%{_text(text)}"
+        guard = "%0%" if _WEIGHT.match(text) and not html else ""
+        return f"\t~{guard}{_text(text, html)}"
+    return f"\t~%{_moodle.rounded_percent(weight)}%{_text(text, html)}"
 
 
-def _answers(question: Mapping[str, Any]) -> list[str]:
+def _answers(question: Mapping[str, Any], html: bool = False) -> list[str]:
     marking = resolve_marking(question["marking"])
     correct, wrong = marking.correct, marking.wrong
     kind = question["type"]
@@ -381,31 +403,61 @@ def _answers(question: Mapping[str, Any]) -> list[str]:
         ratio = wrong / correct if correct > 0 and -1 <= wrong / correct <= 0 else None
         for index, option in enumerate(options):
             if option["id"] not in keys:
-                lines.append(_weighted(ratio, option["text"]))
+                lines.append(_weighted(ratio, option["text"], html))
             elif index == len(options) - 1 and len(keys) == len(options):
                 # Every option is accepted: one "~" keeps Moodle from reading short answer.
-                lines.append(_weighted(Fraction(1), option["text"]))
+                lines.append(_weighted(Fraction(1), option["text"], html))
             else:
-                lines.append(f"\t={_text(option['text'])}")
+                lines.append(f"\t={_text(option['text'], html)}")
     else:
         share = Fraction(1, len(keys))
         for option in options:
-            lines.append(_weighted(share if option["id"] in keys else Fraction(-1), option["text"]))
+            weight = share if option["id"] in keys else Fraction(-1)
+            lines.append(_weighted(weight, option["text"], html))
     lines.append("}")
     return ["\n".join(lines)]
+
+
+def _as_html(value: Field) -> str:
+    """A field as markup: rich text as written, plain text escaped with its line breaks."""
+    if isinstance(value, Mapping):
+        return str(value["html"])
+    return "<br>".join(escape(line, quote=False) for line in value.split("\n"))
+
+
+def _gift_question(question: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+    """The question with string texts, and whether they are markup (``[html]``).
+
+    GIFT states one format per question, its answers included; a question with any rich
+    text is written ``[html]``, its plain texts escaped. GIFT holds no files, so a
+    question that shows a picture cannot be written: refused, naming it.
+    """
+    if pictures := shown_media(question):
+        raise ValueError(
+            f"question {question['id']}: GIFT cannot hold pictures (media:{pictures[0]}); "
+            "export to qti, moodle_xml or json"
+        )
+    options = question.get("options") or []
+    if all(isinstance(v, str) for v in [question["text"], *(o["text"] for o in options)]):
+        return question, False
+    copy = dict(question)
+    copy["text"] = _as_html(question["text"])
+    copy["options"] = [dict(o) | {"text": _as_html(o["text"])} for o in options]
+    return copy, True
 
 
 def write(definition: Mapping[str, Any]) -> bytes:
     """The exam as GIFT text: sections as categories, questions named by their ids."""
     out = [
-        f"// examvault exam {_escape(definition['id'])}: {_escape(definition['title'])}",
+        f"// examvault exam {_escape(definition['id'])}: {_escape(words(definition['title']))}",
         "// GIFT holds no marks or exam settings; see docs/formats.md.",
         "",
     ]
     for section in definition["sections"]:
-        title = _escape(section.get("title") or section["id"]).replace("/", "//")
+        title = _escape(words(section.get("title") or section["id"])).replace("/", "//")
         out += [f"$CATEGORY: $course$/top/{title}", ""]
-        for question in section["questions"]:
-            head = f"::{_escape(question['id'])}::{_text(question['text'])}"
-            out += [head + _answers(question)[0], ""]
+        for original in section["questions"]:
+            question, html = _gift_question(original)
+            head = f"::{_escape(question['id'])}::{_text(question['text'], html)}"
+            out += [head + _answers(question, html)[0], ""]
     return "\n".join(out).encode()

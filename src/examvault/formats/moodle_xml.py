@@ -12,13 +12,15 @@ exam question is answered once. ``<question type="category">`` starts a section.
 A question's id comes from its ``<idnumber>`` when that fits our id pattern, else from its
 ``<name>``; options are ``A``, ``B``… by position. Text in ``html`` format is read by
 ``_text``: pictures are the ``<file>`` elements (base64) that ``@@PLUGINFILE@@/NAME``
-names, and Moodle 1.9's ``<image>``/``<image_base64>`` is the question's picture; until
-questions hold pictures such an item is refused naming the picture, never flattened
-without it. ``essay`` → a manual ``text`` question out of ``<defaultgrade>``,
-``shortanswer`` → a matched one (its answers at 100%). Options are shuffled only when
-every choice question asks for it (``<shuffleanswers>``): shuffling a question whose
-author fixed the order ("All of the above" last) would do more harm than leaving one
-unshuffled.
+names, and Moodle 1.9's ``<image>``/``<image_base64>`` is the question's picture (its
+alt text is its file name, Moodle 1.9 having none); each becomes a medium of the exam, and
+a picture whose data is not in the file refuses its question, naming it. ``markdown`` and
+``moodle_auto_format`` text is converted to the same markup (links refused, pictures from
+``<file>`` elements too); ``plain_text`` stays text. ``essay`` → a manual ``text``
+question out of ``<defaultgrade>``, ``shortanswer`` → a matched one (its answers at
+100%). Options are shuffled only when every choice question asks for it
+(``<shuffleanswers>``): shuffling a question whose author fixed the order ("All of the
+above" last) would do more harm than leaving one unshuffled.
 
 Refused as unsupported, with the question's name and XML path: essays with attachments,
 word limits or grader information, case-sensitive or wildcard short answers, matching,
@@ -42,6 +44,7 @@ from ._draft import (
     Draft,
     DraftQuestion,
     Malformed,
+    Medium,
     Problem,
     Progress,
     Sections,
@@ -51,7 +54,17 @@ from ._draft import (
     no_progress,
 )
 from ._marks import manual_marking, marking_object, number_out, parse_decimal, recover
-from ._text import Content, Medium, html_content, medium, normalize, plain, refuse_links
+from ._text import (
+    Carrier,
+    Content,
+    Field,
+    html_content,
+    markdown_content,
+    medium,
+    moodle_content,
+    normalize,
+    plain,
+)
 from ._xml import local, parse_xml
 
 _PLUGINFILE = "@@PLUGINFILE@@"
@@ -109,16 +122,19 @@ def _content(element: Element | None) -> Content:
     """A ``<questiontext>`` or ``<answer>`` by its ``format``: whole, or Unsupported naming why.
 
     ``html`` (the default) is read as HTML; pictures are the ``<file>`` elements its
-    ``@@PLUGINFILE@@/NAME`` sources name. ``moodle_auto_format`` and ``markdown`` are text
-    that may still link or show media, which is refused; ``plain_text`` is text.
+    ``@@PLUGINFILE@@/NAME`` sources name. ``moodle_auto_format`` and ``markdown`` are
+    converted to HTML first, then read the same way; ``plain_text`` is text.
     """
     text = _child_text(element)
     fmt = "html" if element is None else element.get("format", "html")
+    resolve = _resolver(element) if element is not None else _no_file
     if fmt == "html":
-        content = html_content(text, _resolver(element) if element is not None else _no_file)
+        content = html_content(text, resolve)
+    elif fmt == "markdown":
+        content = markdown_content(text, resolve)
+    elif fmt == "moodle_auto_format":
+        content = moodle_content(text, resolve)
     else:
-        if fmt != "plain_text":
-            refuse_links(text)
         content = plain(text)
     if _PLUGINFILE in content.text:
         raise Unsupported("refers to a file attached in Moodle outside a picture")
@@ -129,14 +145,7 @@ def _no_file(src: str) -> Medium:
     raise Unsupported(f"shows a picture ({src}) that is not in the file")
 
 
-def _rich(element: Element | None) -> str:
-    """The text of a ``<questiontext>`` or ``<answer>`` as the question holds it."""
-    value = _content(element).value()
-    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
-    return value
-
-
-def _question_text(question: Element) -> str:
+def _question_text(question: Element, carrier: Carrier) -> Field:
     """The question's text, with Moodle 1.9's ``<image>``/``<image_base64>`` picture."""
     content = _content(question.find("questiontext"))
     image = _child_text(question, "image").strip()
@@ -157,10 +166,9 @@ def _question_text(question: Element) -> str:
             content.markup + f'<p><img src="media:{picture.name}" alt="{picture.name}"></p>',
             (*content.media, picture),
             (*content.needs, f"a picture ({picture.name})"),
+            content.strays,
         )
-    value = content.value()
-    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
-    return value
+    return carrier.field(content)
 
 
 def _flag(question: Element, name: str, default: bool) -> bool:
@@ -185,11 +193,11 @@ def _grade(question: Element) -> Fraction:
     return recover(value)
 
 
-def _choice(question: Element, grade: Fraction) -> tuple[DraftQuestion, bool]:
+def _choice(question: Element, grade: Fraction, carrier: Carrier) -> tuple[DraftQuestion, bool]:
     answers = question.findall("answer")
     if len(answers) < 2:
         raise Malformed("answer", "a multiple-choice question needs at least two answers")
-    options = tuple((letters(i), _rich(a)) for i, a in enumerate(answers))
+    options = tuple((letters(i), carrier.field(_content(a))) for i, a in enumerate(answers))
     weights = [_percent(a.get("fraction")) for a in answers]
     shuffle = _flag(question, "shuffleanswers", True)
     if _flag(question, "single", True):
@@ -299,9 +307,11 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
     if kind in _UNSUPPORTED:
         raise Unsupported(_UNSUPPORTED[kind])
     grade = _grade(question)
+    carrier = Carrier()
+    text = _question_text(question, carrier)  # first: its pictures come first
     shuffle: bool | None = None
     if kind == "multichoice":
-        draft, shuffle = _choice(question, grade)
+        draft, shuffle = _choice(question, grade, carrier)
     elif kind == "truefalse":
         draft = _true_false(question, grade)
     elif kind == "numerical":
@@ -314,9 +324,8 @@ def _question(question: Element, kind: str) -> tuple[DraftQuestion, bool | None]
         raise Unsupported(f"the question type {kind!r} cannot be mapped")
     idnumber = _child_text(question, "idnumber").strip()
     source = idnumber if fit_id(idnumber) else _child_text(question.find("name")).strip()
-    text = _question_text(question)
     return DraftQuestion(
-        source, draft.type, text, draft.options, draft.answer, draft.marking
+        source, draft.type, text, draft.options, draft.answer, draft.marking, carrier.found
     ), shuffle
 
 

@@ -26,8 +26,11 @@ What maps:
 - ``selection select="k"`` on a section of items → a pool, ``draw: k`` (the range and the
   one marking of a pool are checked with the definition).
 
-Text is read by ``_text`` (carried whole or refused by name: pictures of the package and
-MathML until rich text lands, links, audio, video, ruby); prompts and body text are kept,
+Text is read by ``_text`` (carried whole or refused by name): ``img`` and ``object`` of an
+image type in the package become media of the exam, MathML is kept (a ``math`` holding
+``semantics`` with an ``application/x-tex`` annotation, as our export writes a formula the
+author wrote in TeX, reads back as that TeX), tables and formatting are kept as markup;
+links, audio, video, other objects and ruby are refused; prompts and body text are kept,
 and a text entry inside a sentence leaves a ``_____`` blank there (one alone in its block
 does not); feedback and rubric blocks are not carried. Refused as unsupported, naming the
 item and its file: other interactions (matching, ordering, drag-and-drop, hotspot…),
@@ -42,6 +45,7 @@ notes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 from typing import Any
@@ -55,6 +59,7 @@ from ._draft import (
     Draft,
     DraftQuestion,
     Malformed,
+    Medium,
     Problem,
     Progress,
     Sections,
@@ -62,7 +67,7 @@ from ._draft import (
     no_progress,
 )
 from ._marks import manual_marking, mark_out
-from ._text import Medium, Resolver, TextBuilder, medium, refuse_element
+from ._text import Carrier, Field, Resolver, TextBuilder, medium, refuse_element
 from ._xml import local, parse_xml, qti_names, read_zip, resolve_href
 
 _SKIPPED_IN_TEXT = frozenset(
@@ -92,10 +97,38 @@ _INTERACTIONS = {
 }
 
 
+TEX_ENCODING = "application/x-tex"
+
+
+def tex_source(math_el: Element) -> str | None:
+    """The TeX a ``math`` element was written from, when it says so (our export's form)."""
+    children = list(math_el)
+    if len(children) != 1 or local(children[0].tag) != "semantics":
+        return None
+    for annotation in children[0]:
+        if local(annotation.tag) == "annotation" and annotation.get("encoding") == TEX_ENCODING:
+            return annotation.text or ""
+    return None
+
+
+def _holds_only(el: Element, interaction: Element) -> bool:
+    """Whether ``el`` holds the interaction and nothing else (``<div><…Interaction/></div>``)."""
+    return (
+        len(el) == 1
+        and el[0] is interaction
+        and not (el.text or "").strip()
+        and not (interaction.tail or "").strip()
+    )
+
+
 def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> None:
     builder.data(el.text or "")
     for child in el:
-        if child is interaction:
+        if child.tag == "math" and (tex := tex_source(child)) is not None:
+            builder.tex(tex, child.get("display") == "block")
+        elif interaction is not None and _holds_only(child, interaction):
+            _walk(child, builder, interaction)  # a box's wrapper is no text of its own
+        elif child is interaction:
             if child.tag == "textEntryInteraction":
                 # A blank inside a sentence is part of the text; a box on its own is not.
                 if "".join(el.itertext()).strip():
@@ -119,12 +152,12 @@ def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> Non
         builder.data(child.tail or "")
 
 
-def _flow_text(el: Element, resolve: Resolver, interaction: Element | None = None) -> str:
+def _flow_text(
+    el: Element, resolve: Resolver, carrier: Carrier, interaction: Element | None = None
+) -> Field:
     builder = TextBuilder(resolve)
     _walk(el, builder, interaction)
-    value = builder.content().value()
-    assert isinstance(value, str)  # rich values only once RICH_TEXT is on
-    return value
+    return carrier.field(builder.content())
 
 
 def package_resolver(members: dict[str, bytes], path: str) -> Resolver:
@@ -197,6 +230,14 @@ def read_item(
     item: Element, name: str | None = None, resolve: Resolver = _no_package
 ) -> tuple[DraftQuestion, bool | None]:
     """One assessment item as a question, and whether it asks to shuffle its options."""
+    carrier = Carrier()
+    question, shuffle = _read_item(item, name, resolve, carrier)
+    return dataclasses.replace(question, media=carrier.found), shuffle
+
+
+def _read_item(
+    item: Element, name: str | None, resolve: Resolver, carrier: Carrier
+) -> tuple[DraftQuestion, bool | None]:
     if item.tag != "assessmentItem":
         raise Malformed("item", f"<{item.tag}> is not an assessment item")
     qid = name or item.get("identifier") or ""
@@ -219,10 +260,10 @@ def read_item(
     if kind not in ("choiceInteraction", "textEntryInteraction", "extendedTextInteraction"):
         raise Unsupported(f"<{kind}> cannot be mapped")
     if kind == "extendedTextInteraction":
-        return _essay(item, body, qid, interaction, resolve), None
+        return _essay(item, body, qid, interaction, resolve, carrier), None
     decl = _declaration(item, interaction.get("responseIdentifier", ""))
     scorer = _qti_rp.Scorer(item.find("responseProcessing"), decl)
-    text = _flow_text(body, resolve, interaction)
+    text = _flow_text(body, resolve, carrier, interaction)
     if kind == "textEntryInteraction" and decl.base_type == "string":
         if decl.cardinality != "single":
             raise Unsupported("a text entry holding several strings cannot be mapped")
@@ -240,7 +281,7 @@ def read_item(
     choices = interaction.findall("simpleChoice")
     if not choices:
         raise Unsupported("the choice interaction has no choices")
-    options = tuple((c.get("identifier", ""), _flow_text(c, resolve)) for c in choices)
+    options = tuple((c.get("identifier", ""), _flow_text(c, resolve, carrier)) for c in choices)
     single = interaction.get("maxChoices", "1") == "1"
     if not single and decl.cardinality == "single":
         raise Unsupported("maxChoices allows several choices but the response holds one")
@@ -254,7 +295,12 @@ def read_item(
 
 
 def _essay(
-    item: Element, body: Element, qid: str, interaction: Element, resolve: Resolver
+    item: Element,
+    body: Element,
+    qid: str,
+    interaction: Element,
+    resolve: Resolver,
+    carrier: Carrier,
 ) -> DraftQuestion:
     """An extended text: a written answer a person marks.
 
@@ -280,7 +326,7 @@ def _essay(
             maximum = _qti_rp.number(default.text, mark=True)
     if maximum <= 0:
         raise Unsupported("the essay's maximum mark is not positive")
-    text = _flow_text(body, resolve, interaction)
+    text = _flow_text(body, resolve, carrier, interaction)
     return DraftQuestion(qid, "text", text, (), None, manual_marking(maximum))
 
 
@@ -289,9 +335,7 @@ def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
         k: mark_out(parse_mark(v) * factor) if k not in ("partial", "manual", "step") else v
         for k, v in question.marking.items()
     }
-    return DraftQuestion(
-        question.name, question.type, question.text, question.options, question.answer, marking
-    )
+    return dataclasses.replace(question, marking=marking)
 
 
 _ROUTING = ("preCondition", "branchRule")

@@ -1,12 +1,15 @@
 """Exams as the exam team manages them: create or replace, list, read back, close.
 
 Closing seals every attempt still in progress and enqueues the ranks and analytics jobs
-in the same transaction, so a crash can delay them but never lose them.
+in the same transaction, so a crash can delay them but never lose them. An imported exam
+is stored with the pictures its file held in one transaction (`ImportExam`): nothing of
+it is stored unless all of it is.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from examvault import errors
 from examvault.clock import Clock, format_time
 from examvault.domain import exact_json
+from examvault.domain import media as media_rules
 from examvault.domain.exams import (
     Exam,
     ExamDef,
@@ -27,10 +31,12 @@ from examvault.domain.exams import (
 )
 from examvault.metrics import Metrics
 from examvault.services import audit
+from examvault.services.media import PutMedium
 from examvault.services.queue import JobQueue
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
 from examvault.store.queries import attempts, candidates, exams, media
+from examvault.store.queries.media import Medium
 
 log = logging.getLogger("examvault.exams")
 
@@ -84,6 +90,22 @@ class PutExam:
             conn, self.now, self.actor, "exam_replaced", exam.id, {"version": version + 1}
         )
         return 201, {"id": exam.id, "version": version + 1}
+
+
+@dataclass(eq=False)
+class ImportExam:
+    """An imported exam and its media in one write: the media, then the exam (whose check
+    that every medium it shows exists then sees them). A refusal of any part — a medium of
+    an exam whose attempts have started, the per-exam media limit, the definition — undoes
+    every part: the write path runs it in one savepoint (services/writes.py)."""
+
+    media: Sequence[PutMedium]
+    exam: PutExam
+
+    async def apply(self, conn: AsyncConnection) -> tuple[int, dict[str, Any]]:
+        stored = [(await medium.apply(conn))[1] for medium in self.media]
+        status, body = await self.exam.apply(conn)
+        return status, body | {"media": stored}
 
 
 async def _check_media(conn: AsyncConnection, exam_id: str, uses: dict[str, str]) -> None:
@@ -151,6 +173,28 @@ class Exams:
         """Create (201), repeat harmlessly (200) or replace (201) an exam."""
         result: tuple[int, dict[str, Any]] = await self.writes.run(
             PutExam(definition, actor, self.clock.now(), action)
+        )
+        return result
+
+    async def put_imported(
+        self,
+        definition: ExamDef,
+        media: Sequence[tuple[str, str, bytes]],
+        actor: str,
+        exam_limit: int = media_rules.MAX_EXAM_BYTES,
+    ) -> tuple[int, dict[str, Any]]:
+        """Store an imported exam with its media (name, content type, bytes), all or none.
+
+        The body answers as `put` does, with `media`: each medium as its upload answers.
+        """
+        now = self.clock.now()
+        puts = []
+        for name, content_type, data in media:
+            kind = media_rules.check_type(content_type, data)
+            stored = Medium(kind, media_rules.sha256(data), len(data), data)
+            puts.append(PutMedium(definition.id, name, stored, actor, now, exam_limit))
+        result: tuple[int, dict[str, Any]] = await self.writes.run(
+            ImportExam(puts, PutExam(definition, actor, now, "exam_imported"))
         )
         return result
 

@@ -92,3 +92,9 @@ class Media:
         if found is None:
             raise errors.NotFound(f"exam {exam_id!r} has no medium {name!r}")
         return found
+
+    async def of_exam(self, exam_id: str) -> dict[str, tuple[str, bytes]]:
+        """Every picture of an exam, name → (content type, bytes): for its export (admin)."""
+        async with self.store.read() as conn:
+            found = await media.of_exam(conn, exam_id)
+        return {name: (m.content_type, m.data) for name, m in found.items()}

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from examvault import errors, formats
-from examvault.domain.exams import has_rich_text, parse_definition
+from examvault.domain.exams import parse_definition
 from examvault.domain.results import results_csv
 from examvault.services import audit as audit_trail
 from examvault.services.candidates import parse_registration
@@ -48,11 +48,12 @@ _RESULTS = responses({200: Results})
 _RESULTS[200]["content"]["text/csv"] = {"schema": {"type": "string"}}
 _EXPORT = responses({})
 _EXPORT[200] = {
-    "description": "The exam as a file (QTI as a zip package)",
+    "description": "The exam as a file (QTI, and JSON/YAML with pictures, as a zip)",
     "content": {
         "application/json": {"schema": {"type": "object"}},
         "application/yaml": {"schema": {"type": "object"}},
         "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        "application/xml": {"schema": {"type": "string"}},
         "text/plain": {"schema": {"type": "string"}},
     },
 }
@@ -183,7 +184,8 @@ async def audit(request: Request, staff: StaffMember, exam_id: str | None = None
     openapi_extra=request_body(ImportForm, media_type="multipart/form-data"),
 )
 async def import_exam(request: Request, actor: Admin, dry_run: bool = False) -> Any:
-    """Import an exam file (multipart): our JSON/YAML, QTI, GIFT or Moodle XML.
+    """Import an exam file (multipart): our JSON/YAML (or its zip with media), QTI, GIFT or
+    Moodle XML. The pictures the file holds are stored with the exam, in one transaction.
 
     `?dry_run=true` parses the file the same way and answers what each item would become
     (or why it would be refused) without storing anything (docs/formats.md, Dry run).
@@ -227,7 +229,10 @@ async def import_exam(request: Request, actor: Admin, dry_run: bool = False) -> 
     # Checked again here for its typed form: in a thread, so that a big exam does not hold
     # the event loop while it is checked.
     definition = await asyncio.to_thread(parse_definition, imported.definition)
-    status, body = await server.exams.put(definition, actor, "exam_imported")
+    media = [(m.name, m.content_type, m.data) for m in imported.media]
+    status, body = await server.exams.put_imported(
+        definition, media, actor, server.media.exam_limit
+    )
     return JSON(
         body
         | {
@@ -249,17 +254,16 @@ async def export_exam(
     request: Request,
     exam_id: str,
     _: Admin,
-    format: Literal["json", "yaml", "qti", "gift"] = "json",
+    format: Literal["json", "yaml", "qti", "gift", "moodle_xml"] = "json",
 ) -> Any:
-    """The exam as a file (QTI as a zip package)."""
-    doc, _version, _key_version = await server_of(request).exams.stored_definition(exam_id)
-    if format in ("qti", "gift") and has_rich_text(parse_definition(doc)):
-        # Until the QTI and GIFT writers carry markup, math and media, refuse rather than
-        # write a file that has lost them (docs/decisions.md, Rich text and media).
-        why = f"a {format} export cannot carry this exam's rich text yet; use json or yaml"
-        raise errors.InvalidBody([{"loc": ["query", "format"], "msg": why}])
+    """The exam as a file, with its pictures: QTI as a zip package, Moodle XML with base64
+    files, JSON/YAML as a zip with `media/` when the exam has pictures. What a format
+    cannot hold (a picture in GIFT) is refused with 422 naming the question."""
+    server = server_of(request)
+    doc, _version, _key_version = await server.exams.stored_definition(exam_id)
+    pictures = await server.media.of_exam(exam_id)
     try:
-        content, media, name = formats.export_exam(doc, format)
+        content, media, name = formats.export_exam(doc, format, pictures)
     except ValueError as exc:
         raise errors.InvalidBody([{"loc": ["query", "format"], "msg": str(exc)}]) from None
     return Response(

@@ -531,6 +531,8 @@ class Imported(_Out):
     sections: int
     skipped: list[SkippedItem]
     notes: list[str]
+    # The pictures the file held, stored with the exam in the same transaction.
+    media: list[MediumStored]
 
 
 class PreviewItem(_Out):

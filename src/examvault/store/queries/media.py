@@ -83,3 +83,13 @@ async def get(conn: AsyncConnection, exam_id: str, name: str) -> Medium | None:
         )
     ).one_or_none()
     return None if row is None else Medium(row[0], row[1], row[2], bytes(row[3]))
+
+
+async def of_exam(conn: AsyncConnection, exam_id: str) -> dict[str, Medium]:
+    """Every medium of an exam with its bytes, by name (an export writes them all)."""
+    rows = await conn.execute(
+        select(media.c.name, media.c.content_type, media.c.sha256, media.c.bytes, media.c.data)
+        .where(media.c.exam_id == exam_id)
+        .order_by(media.c.name)
+    )
+    return {row[0]: Medium(row[1], row[2], row[3], bytes(row[4])) for row in rows}
