@@ -241,7 +241,7 @@ def measure_store(
     seats: int,
     starts: int,
     live_rate: int = 0,
-    live_connections: int = 128,
+    live_connections: int = 256,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """a–e on one store; the runs and the verdict of the checks made through the API."""

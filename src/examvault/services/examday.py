@@ -44,7 +44,7 @@ MAX_TARGETS = 10_000
 _DAY_ENTRIES = {"extend", "pause", "resume", "reopen", "invigilator_submit", "announcement"}
 LIVE_CACHE_MICROS = 2 * MICROS
 # How long a read of `live` polls waits for more polls to join it (see ExamDay._poll).
-LIVE_GATHER_SECONDS = 0.01
+LIVE_GATHER_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,10 +448,11 @@ class ExamDay:
 
         10,000 pages poll about 2,000 times a second; one read transaction each cost more
         than the rest of the request (docs/performance.md). So the polls that arrive while
-        a read is running, or within the 10 ms before it begins (`gather_seconds`), wait
+        a read is running, or within the 50 ms before it begins (`gather_seconds`), wait
         for it, and it reads them all in one snapshot (`attempts.live_many`): one read for
-        many at 2,000 polls/s, for at most 10 ms more on a poll sent every 5 s. The
-        attempt's state is never cached: each answer comes from a read begun after its
+        many at 2,000 polls/s, for at most 50 ms more on a poll sent every 5 s (gathering
+        10 ms, a poll cost the server 163 µs of CPU; 50 ms, 123 µs: docs/performance.md).
+        The attempt's state is never cached: each answer comes from a read begun after its
         poll arrived (only the announcements may be 2 s old).
         """
         waiter: asyncio.Future[tuple[Any, list[dict[str, Any]]]] = (
@@ -465,7 +466,7 @@ class ExamDay:
     async def _read_polls(self) -> None:
         """Read the waiting polls, batch after batch, until none is left."""
         while self._polls:
-            await asyncio.sleep(self.gather_seconds)  # let the polls of the next 10 ms join
+            await asyncio.sleep(self.gather_seconds)  # let the polls of the next 50 ms join
             batch, self._polls = self._polls, {}
             try:
                 answers: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
