@@ -7,8 +7,9 @@ limits apply per candidate token once it is known to be one.
 
 from __future__ import annotations
 
+import functools
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -69,65 +70,63 @@ def _check_address(request: Request) -> None:
             raise errors.RateLimited(wait)
 
 
-async def require_admin(request: Request, _: AdminScheme) -> str:
-    """The actor name of an admin request; raises 401/403 otherwise."""
+# Where each kind of token is looked up (a service of web/context.Server);
+# the admin's token is compared first, without a lookup.
+_DIRECTORIES = {"candidate": "directory", "invigilator": "invigilators", "marker": "markers"}
+_NAMES = {"admin": "the admin", "candidate": "a candidate", "invigilator": "an invigilator",
+          "marker": "a marker"}  # fmt: skip
+
+
+@functools.cache
+def _lookup_order(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The allowed kinds first: the common request costs one lookup."""
+    return tuple(sorted(_DIRECTORIES, key=lambda kind: kind not in allowed))
+
+
+async def _holder(request: Request, allowed: tuple[str, ...], what: str) -> tuple[str, Any]:
+    """The kind and holder of the request's token when its kind is `allowed`.
+
+    Every route's check is this one, in docs/api.md's order: the address's rate, then 401
+    without a token or with one nobody holds, 403 with a token of a kind the route does
+    not take (a candidate on an admin route, a marker anywhere but its two routes).
+    """
     _check_address(request)
     token = bearer(request)
     if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <admin token>")
-    if _is_admin(request, token):
-        return "admin"
-    server = server_of(request)
-    if await server.directory.find(token) is not None:
-        raise errors.Forbidden("a candidate token cannot use admin routes")
-    if await server.invigilators.find(token) is not None:
-        raise errors.Forbidden("an invigilator token cannot use this route")
-    await _refuse_marker(request, token)
-    raise errors.Unauthorized("unknown token")
+        raise errors.Unauthorized(f"send Authorization: Bearer <{what}>")
+    kind: str | None = "admin" if _is_admin(request, token) else None
+    holder: Any = None
+    if kind is None:
+        server = server_of(request)
+        for name in _lookup_order(allowed):
+            holder = await getattr(server, _DIRECTORIES[name]).find(token)
+            if holder is not None:
+                kind = name
+                break
+    if kind is None:
+        raise errors.Unauthorized("unknown token")
+    if kind not in allowed:
+        raise errors.Forbidden(f"{_NAMES[kind]} token cannot use this route")
+    return kind, holder
 
 
-async def _refuse_marker(request: Request, token: str) -> None:
-    """403 for a marker token on a route that is not a marker's (docs/api.md, Marking)."""
-    if await server_of(request).markers.find(token) is not None:
-        raise errors.Forbidden("a marker token may only read scripts and give marks")
+async def require_admin(request: Request, _: AdminScheme) -> str:
+    """The actor name of an admin request; raises 401/403 otherwise."""
+    await _holder(request, ("admin",), "admin token")
+    return "admin"
 
 
 async def require_marker(request: Request, _: AdminScheme, __: MarkerScheme) -> Marker:
     """The admin or a marker (the route checks the exam and questions); 401/403 otherwise."""
-    _check_address(request)
-    token = bearer(request)
-    if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <admin or marker token>")
-    if _is_admin(request, token):
-        return ADMIN_MARKER
-    server = server_of(request)
-    marker = await server.markers.find(token)
-    if marker is not None:
-        return marker
-    if await server.directory.find(token) is not None:
-        raise errors.Forbidden("a candidate token cannot use this route")
-    if await server.invigilators.find(token) is not None:
-        raise errors.Forbidden("an invigilator token cannot use this route")
-    raise errors.Unauthorized("unknown token")
+    kind, holder = await _holder(request, ("admin", "marker"), "admin or marker token")
+    return ADMIN_MARKER if kind == "admin" else holder
 
 
 async def require_staff(request: Request, _: AdminScheme, __: InvigilatorScheme) -> Staff:
     """The admin or an invigilator (docs/api.md, Exam day); raises 401/403 otherwise. The
     route checks the exam (an invigilator acts on its own exam only, else 403)."""
-    _check_address(request)
-    token = bearer(request)
-    if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <admin or invigilator token>")
-    if _is_admin(request, token):
-        return ADMIN
-    server = server_of(request)
-    staff = await server.invigilators.find(token)
-    if staff is not None:
-        return staff
-    if await server.directory.find(token) is not None:
-        raise errors.Forbidden("a candidate token cannot use this route")
-    await _refuse_marker(request, token)
-    raise errors.Unauthorized("unknown token")
+    kind, holder = await _holder(request, ("admin", "invigilator"), "admin or invigilator token")
+    return ADMIN if kind == "admin" else holder
 
 
 async def require_reader(
@@ -136,22 +135,8 @@ async def require_reader(
     """Whoever may read a paper's media: the admin, an invigilator, or a candidate (the
     route checks the exam). A candidate's reads are not counted towards the rate limit
     of saves: the page fetches every picture at the start."""
-    _check_address(request)
-    token = bearer(request)
-    if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <token>")
-    if _is_admin(request, token):
-        return ADMIN
-    server = server_of(request)
-    candidate = await server.directory.find(token)
-    if candidate is not None:
-        return candidate
-    staff = await server.invigilators.find(token)
-    if staff is not None:
-        return staff
-    if await server.markers.find(token) is not None:
-        raise errors.Forbidden("a marker token cannot read an exam's media")
-    raise errors.Unauthorized("unknown token")
+    kind, holder = await _holder(request, ("admin", "candidate", "invigilator"), "token")
+    return ADMIN if kind == "admin" else holder
 
 
 async def require_staff_or_marker(
@@ -159,22 +144,10 @@ async def require_staff_or_marker(
 ) -> Staff | Marker:
     """The admin, an invigilator or a marker: only for `GET /staff/me`, where a page
     learns what its token reaches (a marker's page learns its one exam); 401/403 otherwise."""
-    _check_address(request)
-    token = bearer(request)
-    if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <admin, invigilator or marker token>")
-    if _is_admin(request, token):
-        return ADMIN
-    server = server_of(request)
-    staff = await server.invigilators.find(token)
-    if staff is not None:
-        return staff
-    marker = await server.markers.find(token)
-    if marker is not None:
-        return marker
-    if await server.directory.find(token) is not None:
-        raise errors.Forbidden("a candidate token cannot use this route")
-    raise errors.Unauthorized("unknown token")
+    kind, holder = await _holder(
+        request, ("admin", "invigilator", "marker"), "admin, invigilator or marker token"
+    )
+    return ADMIN if kind == "admin" else holder
 
 
 async def require_candidate(request: Request, _: CandidateScheme) -> Candidate:
@@ -188,19 +161,8 @@ async def require_candidate_reader(request: Request, _: CandidateScheme) -> Cand
 
 
 async def _candidate(request: Request, *, limited: bool) -> Candidate:
-    _check_address(request)
-    token = bearer(request)
-    if token is None:
-        raise errors.Unauthorized("send Authorization: Bearer <candidate token>")
-    if _is_admin(request, token):
-        raise errors.Forbidden("the admin token cannot act as a candidate")
-    server = server_of(request)
-    candidate = await server.directory.find(token)
-    if candidate is None:
-        if await server.invigilators.find(token) is not None:
-            raise errors.Forbidden("an invigilator token cannot act as a candidate")
-        await _refuse_marker(request, token)
-        raise errors.Unauthorized("unknown token")
+    _, holder = await _holder(request, ("candidate",), "candidate token")
+    candidate: Candidate = holder
     wait = limited and request.app.state.candidate_limiter.check(
         f"{candidate.exam_id}\0{candidate.id}"
     )
