@@ -19,13 +19,29 @@ CHOICES: dict[str, list[Any]] = {
     "single": ["A", "B", "C", "D"],
     "multiple": [["A", "C"], ["A"], ["B", "D"], ["A", "B", "C"]],
     "numeric": [2.5, 2.45, 3, -1],
+    # Written answers are all different: the tally groups them as answered or not.
+    "text": ["Paris", " paris  CITY ", "Lyon", "Marseille", "paris?", "Île-de-France"],
 }
 
 
-async def sit(server: Server, seed: int) -> dict[str, dict[str, tuple[Any, int | None]]]:
+def with_written_answers(doc: dict[str, Any]) -> dict[str, Any]:
+    """The small exam and a section of matched written answers."""
+    doc["sections"].append(
+        {"id": "written", "questions": [
+            {"id": f"t{i}", "type": "text", "answer": ["Paris", "paris city"],
+             "marking": {"correct": 2, "wrong": "-1/2"}} for i in range(2)
+        ]}
+    )  # fmt: skip
+    return doc
+
+
+async def sit(
+    server: Server, seed: int, written: bool = False
+) -> dict[str, dict[str, tuple[Any, int | None]]]:
     """Candidates answer at random, change and clear answers, and submit; one is absent."""
     rng = random.Random(seed)
-    await server.create_exam(small_exam(n=2))
+    doc = small_exam(n=2)
+    await server.create_exam(with_written_answers(doc) if written else doc)
     exam = await current(server)
     ids = [f"C{i:02d}" for i in range(30)] + ["a", "Z"]  # "Z" < "a" in code-point order
     tokens = await server.register("mock-1", *ids, "ABSENT")
@@ -38,6 +54,8 @@ async def sit(server: Server, seed: int) -> dict[str, dict[str, tuple[Any, int |
             if cid == "a" or rng.random() < 0.25:
                 continue  # never answered: no stored row at all
             response = rng.choice(CHOICES[q.type])
+            if q.type == "text" and rng.random() < 0.5:
+                response = f"{response} {rng.randrange(10**6)}"  # one of a kind
             if rng.random() < 0.15:
                 response = None  # answered, then cleared
             ms = None if rng.random() < 0.1 else rng.randint(1_000, 90_000)
@@ -109,6 +127,18 @@ async def test_database_aggregates_give_the_figures_of_a_from_scratch_sheet(
     for row in rows:
         if row["status"] == "submitted":
             assert row["score"] == sheet_total(exam, given[row["candidate_id"]]), row
+
+
+async def test_written_and_numeric_answers_are_tallied_as_answered_or_not(
+    server: Server,
+) -> None:
+    """Every written answer differs; the figures still equal a from-scratch sheet's."""
+    given = await sit(server, seed=5, written=True)
+    doc = (await server.admin("GET", "/exams/mock-1/analytics")).json()
+    expected = from_scratch(await current(server), given)
+    for key in ("score", "cronbach_alpha", "sections", "questions"):
+        assert doc[key] == expected[key], key
+    assert {q["id"] for q in doc["questions"]} >= {"t0", "t1"}
 
 
 def sheet_total(exam: Exam, answers: dict[str, tuple[Any, int | None]]) -> Any:

@@ -120,7 +120,8 @@ class Analytics:
                 (r.id, (i in rk.upper) | (i in rk.lower) << 1, rk.scaled[i])
                 for i, r in enumerate(rows)
             ]
-            raw = await answers.tally(conn, groups) if rows else []
+            keyless = [q.id for q in exam.questions if q.type in ("numeric", "text")]
+            raw = await answers.tally(conn, groups, keyless) if rows else []
         sheet = item_analysis.Tally(
             candidate_ids=candidate_ids,
             totals=totals,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -146,16 +147,37 @@ async def update_scores(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
 # SQLAlchemy was most of the time (docs/performance.md). The groups travel in a temporary
 # table of this connection's transaction; the sums are exact integers on both stores.
 _GROUPS = "ev_rank_groups"
+# A question whose figures never look at what was answered (numeric, text: no options to
+# count) is grouped by answered or not, with one of its responses to stand for the rest:
+# every written answer is different, and 10,000 of them per question would be 10,000
+# rows instead of a handful (docs/performance.md, "Analytics and regrade").
 _TALLY = """
-SELECT a.question_id, a.response, a.outcome, a.score, g.grp, COUNT(*), SUM(g.y), {times}
+SELECT a.question_id, MIN(a.response), a.outcome, a.score, g.grp, COUNT(*), SUM(g.y), {times}
 FROM {groups} g JOIN answers a ON a.attempt_id = g.attempt_id
-GROUP BY a.question_id, a.response, a.outcome, a.score, g.grp
+GROUP BY a.question_id,
+    CASE WHEN a.response IS NOT NULL AND a.question_id IN ({keyless}) THEN '' ELSE a.response END,
+    a.outcome, a.score, g.grp
 """
+_IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
-async def tally(conn: AsyncConnection, groups: list[tuple[str, int, int]]) -> list[tuple[Any, ...]]:
+def _keyless(question_ids: Sequence[str]) -> str:
+    """Question ids as an SQL list; they are identifiers (docs/exam-format.md), checked
+    again here since they are written into the statement."""
+    if not all(_IDENT.match(q) for q in question_ids):
+        raise ValueError("a question id that is not an identifier")
+    return ", ".join(f"'{q}'" for q in question_ids) or "NULL"
+
+
+async def tally(
+    conn: AsyncConnection,
+    groups: list[tuple[str, int, int]],
+    keyless: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """The aggregated answer rows of these (attempt_id, group, scaled total) rows, through
-    the raw driver (the rows need no mapping)."""
+    the raw driver (the rows need no mapping). `keyless`: the questions whose answers are
+    counted only as answered or not."""
+    keyless_sql = _keyless(keyless)
     driver: Any = (await conn.get_raw_connection()).driver_connection
     if conn.dialect.name == "postgresql":
         # The transaction has begun (SQLAlchemy ran the caller's queries), so ON COMMIT
@@ -167,7 +189,7 @@ async def tally(conn: AsyncConnection, groups: list[tuple[str, int, int]]) -> li
         await driver.copy_records_to_table(_GROUPS, records=groups)
         await driver.execute(f"ANALYZE {_GROUPS}")  # else it is planned as a tiny table
         times = "string_agg(a.time_spent_ms::text, ',')"
-        rows = await driver.fetch(_TALLY.format(times=times, groups=_GROUPS))
+        rows = await driver.fetch(_TALLY.format(times=times, groups=_GROUPS, keyless=keyless_sql))
         return [tuple(r) for r in rows]
     # SQLite: a temporary table lives in the connection's own temp database, so creating
     # it takes no lock on the main database and the read stays a reader.
@@ -178,7 +200,9 @@ async def tally(conn: AsyncConnection, groups: list[tuple[str, int, int]]) -> li
     )
     try:
         await driver.executemany(f"INSERT INTO temp.{_GROUPS} VALUES (?, ?, ?)", groups)
-        sql = _TALLY.format(times="group_concat(a.time_spent_ms)", groups=f"temp.{_GROUPS}")
+        sql = _TALLY.format(
+            times="group_concat(a.time_spent_ms)", groups=f"temp.{_GROUPS}", keyless=keyless_sql
+        )
         async with driver.execute(sql) as cursor:
             return [tuple(r) for r in await cursor.fetchall()]
     finally:
