@@ -543,3 +543,23 @@ def test_dollars_become_display_tex_only_in_text() -> None:
     assert html_content("<p>It costs $5 or $$</p>").value() == "It costs $5 or $$"
     # in <pre> and <code> it is text (the exam converts no TeX there either)
     assert html_content("<pre>$$x$$</pre>").value() == {"html": "<pre>$$x$$</pre>"}
+
+
+def test_qti_feedback_and_rubric_blocks_are_left_out_and_said() -> None:
+    """examvault shows neither; an import that leaves them out says so, item by item."""
+    item = (FIXTURES / "qti" / "qti21_item.xml").read_text()
+    item = item.replace(
+        "<itemBody>", '<itemBody><rubricBlock view="scorer"><p>Only Paris.</p></rubricBlock>'
+    ).replace(
+        "</assessmentItem>",
+        '<modalFeedback outcomeIdentifier="FEEDBACK" identifier="ok" showHide="show">'
+        "Well done.</modalFeedback></assessmentItem>",
+    )
+
+    imported = import_exam(item.encode(), filename="capital.xml")
+
+    assert imported.notes == (
+        "item 'capital': its <modalFeedback>, <rubricBlock> not carried (examvault shows no "
+        "rubric or feedback)",
+    )
+    assert "Only Paris" not in str(imported.definition)

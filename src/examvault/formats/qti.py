@@ -32,15 +32,15 @@ image type in the package become media of the exam, MathML is kept (a ``math`` h
 author wrote in TeX, reads back as that TeX), tables and formatting are kept as markup;
 links, audio, video, other objects and ruby are refused; prompts and body text are kept,
 and a text entry inside a sentence leaves a ``_____`` blank there (one alone in its block
-does not); feedback and rubric blocks are not carried. Refused as unsupported, naming the
-item and its file: other interactions (matching, ordering, drag-and-drop, hotspot…),
-several interactions in one item, items with no interaction, adaptive or templated items,
-shared stimuli; routing (``preCondition``/``branchRule``) on an item reference refuses
-that item, on a section or test part every item under it — never ignored. A
-``selection`` with replacement or over nested sections is refused, and
-``skip_unsupported`` ignores it (all items imported, in order) and reports it as skipped.
-An item ``weight`` the test's outcome processing does not use is reported in the draft's
-notes.
+does not); feedback and rubric blocks are not carried, and the draft's notes say so.
+Refused as unsupported, naming the item and its file: other interactions (matching,
+ordering, drag-and-drop, hotspot…), several interactions in one item, items with no
+interaction, adaptive or templated items, shared stimuli; routing
+(``preCondition``/``branchRule``) on an item reference refuses that item, on a section or
+test part every item under it — never ignored. A ``selection`` with replacement or over
+nested sections is refused, and ``skip_unsupported`` ignores it (all items imported, in
+order) and reports it as skipped. An item ``weight`` the test's outcome processing does
+not use is reported in the draft's notes.
 """
 
 from __future__ import annotations
@@ -339,6 +339,17 @@ def _scaled(question: DraftQuestion, factor: Fraction) -> DraftQuestion:
 
 
 _ROUTING = ("preCondition", "branchRule")
+_NOT_SHOWN = ("rubricBlock", "feedbackInline", "feedbackBlock", "modalFeedback")
+
+
+def _not_shown(el: Element, name: str, what: str = "item") -> list[str]:
+    """A note for what an item or section holds that examvault never shows: rubric
+    blocks (for the candidate or for the scorer) and feedback. Left out, but said."""
+    found = sorted({el2.tag for el2 in el.iter() if el2.tag in _NOT_SHOWN})
+    if not found:
+        return []
+    kinds = ", ".join(f"<{tag}>" for tag in found)
+    return [f"{what} {name!r}: its {kinds} not carried (examvault shows no rubric or feedback)"]
 
 
 def _routing(el: Element) -> str | None:
@@ -376,6 +387,12 @@ class _TestReader:
             routed = f"is in {container.get('identifier', '?')}, which {rules}"
         for child in container:
             if child.tag == "assessmentSection":
+                if child.find("rubricBlock") is not None:
+                    self.notes.append(
+                        f"section {child.get('identifier', '?')!r}: its <rubricBlock> not "
+                        "carried (examvault shows no rubric; put it in the section's "
+                        "instructions)"
+                    )
                 if (selection := child.find("selection")) is not None:
                     self._selection(child, selection)
                 ordering = child.find("ordering")
@@ -428,6 +445,7 @@ class _TestReader:
             raw = ref.get("identifier") or item.get("identifier") or ""
             self.sections.refuse(Problem(name, href, exc.reason, raw))
             return
+        self.notes += _not_shown(item, name)
         for weight in ref.findall("weight"):
             value = weight.get("value", "1")
             if weight.get("identifier") in self.weights_used:
@@ -467,6 +485,7 @@ class _TestReader:
 def _loose_items(members: dict[str, bytes], hrefs: list[str], progress: Progress) -> Draft:
     sections = Sections()
     shuffles: list[bool] = []
+    notes: list[str] = []
     for done, href in enumerate(hrefs, start=1):
         progress(done, len(hrefs))
         item = qti_names(parse_xml(members[href], href))
@@ -476,10 +495,12 @@ def _loose_items(members: dict[str, bytes], hrefs: list[str], progress: Progress
         except Unsupported as exc:
             sections.refuse(Problem(name, href, exc.reason, item.get("identifier") or ""))
             continue
+        notes += _not_shown(item, name)
         if shuffle is not None:
             shuffles.append(shuffle)
         sections.add(DEFAULT_SECTION[0], DEFAULT_SECTION[1], question)
-    return sections.draft(None, {"shuffle": {"options": bool(shuffles) and all(shuffles)}})
+    fields = {"shuffle": {"options": bool(shuffles) and all(shuffles)}}
+    return sections.draft(None, fields, notes)
 
 
 def _package(data: bytes, progress: Progress) -> Draft:
@@ -531,4 +552,4 @@ def read(data: bytes, filename: str, progress: Progress = no_progress) -> Draft:
     fields: dict[str, Any] = {"shuffle": {"options": bool(shuffle)}}
     if title := root.get("title", "").strip():
         fields["title"] = title
-    return sections.draft(None, fields)
+    return sections.draft(None, fields, _not_shown(root, name))
