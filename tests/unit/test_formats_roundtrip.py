@@ -640,3 +640,20 @@ def test_mathml_with_another_annotation_is_what_the_exam_checks() -> None:
             "has a value not allowed: 'text/plain'",
         }
     ]
+
+
+def test_plain_text_that_looks_like_tex_comes_back_through_qti_as_text() -> None:
+    """Found by the round trip above: QTI carries formulas as MathML, so a plain text
+    holding `\\[` or `\\(` is text when read back, not a formula to convert."""
+    exam = {
+        "id": "tex", "title": "TeX-looking text", "duration_seconds": 600,
+        "sections": [{"id": "s", "title": "S", "questions": [
+            {"id": "q", "type": "single", "text": r"Escape \( and \[x\] in a string",
+             "options": [{"id": "A", "text": r"0 \\[\1\\]"}, {"id": "B", "text": "b"}],
+             "answer": "A", "marking": {"correct": 1}},
+        ]}],
+    }  # fmt: skip
+    back = _again(exam, "qti")
+    question = back["sections"][0]["questions"][0]
+    assert question["text"] == r"Escape \( and \[x\] in a string"
+    assert question["options"][0]["text"] == r"0 \\[\1\\]"

@@ -211,8 +211,12 @@ def restates_default(name: str, value: str | None) -> bool:
 class TextBuilder:
     """Builds a :class:`Content` from start/end/data events, shared by HTML and QTI."""
 
-    def __init__(self, resolve: Resolver = no_files) -> None:
+    def __init__(self, resolve: Resolver = no_files, *, tex_in_text: bool = True) -> None:
+        """`tex_in_text`: TeX delimiters in character data are formulas (HTML of Moodle and
+        GIFT, whose sites render TeX in text); QTI says False: its formulas are MathML,
+        and text that happens to hold ``\\(`` is text."""
         self._resolve = resolve
+        self._tex_in_text = tex_in_text
         self._chunks: list[str] = []
         self._markup: list[str] = []
         self._marks: list[tuple[str, int]] = []
@@ -292,7 +296,7 @@ class TextBuilder:
         if self._dropping:
             return
         self._chunks.append(text)
-        if not self._math and not self._literal:
+        if not self._math and not self._literal and self._tex_in_text:
             text = _DISPLAY_DOLLARS.sub(r"\\[\1\\]", text)
             if _TEX.search(text):
                 self.needs.append("a formula")
@@ -324,7 +328,11 @@ class TextBuilder:
     def tex(self, source: str, display: bool) -> None:
         """A formula written in TeX (read back from a MathML annotation): kept as TeX."""
         opened, closed = ("\\[", "\\]") if display else ("\\(", "\\)")
-        self.data(f"{opened}{source}{closed}")
+        if self._dropping:
+            return
+        self._chunks.append(f"{opened}{source}{closed}")
+        self.needs.append("a formula")
+        self._markup.append(escape(f"{opened}{source}{closed}", quote=False))
 
     def content(self) -> Content:
         """What was gathered, as :class:`Content`."""

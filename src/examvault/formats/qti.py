@@ -155,7 +155,7 @@ def _walk(el: Element, builder: TextBuilder, interaction: Element | None) -> Non
 def _flow_text(
     el: Element, resolve: Resolver, carrier: Carrier, interaction: Element | None = None
 ) -> Field:
-    builder = TextBuilder(resolve)
+    builder = TextBuilder(resolve, tex_in_text=False)
     _walk(el, builder, interaction)
     return carrier.field(builder.content())
 
