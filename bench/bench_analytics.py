@@ -375,7 +375,7 @@ async def marking_pages(client: httpx.AsyncClient, rounds: int = 40) -> dict[str
     of 50 scripts of one question (`GET …/scripts?question_id=…`) and a PUT re-marking 10
     of them with the marks they have (each PUT's ids resolved as any page's would be)."""
     auth = {"Authorization": f"Bearer {ADMIN}"}
-    url = f"/exams/{EXAM}/scripts"
+    url = f"/api/v1/exams/{EXAM}/scripts"
     first = (await client.get(url, params={"limit": 1}, headers=auth)).json()
     question = first["questions"][0]["id"]
     gets: list[float] = []
@@ -391,7 +391,7 @@ async def marking_pages(client: httpx.AsyncClient, rounds: int = 40) -> dict[str
         after = r.json()["next"]
         body = {"marks": [{"script_id": s["script_id"], "mark": s["mark"]} for s in page[:10]]}
         t = time.perf_counter()
-        r = await client.put(f"/exams/{EXAM}/marks", json=body, headers=auth)
+        r = await client.put(f"/api/v1/exams/{EXAM}/marks", json=body, headers=auth)
         puts.append(time.perf_counter() - t)
         assert r.status_code == 200, r.text
     gets.sort()
