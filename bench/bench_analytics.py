@@ -339,6 +339,9 @@ async def run(
             times["scripts"] = await core.marks.mark_all(EXAM, ADMIN_MARKER, judge)
             times["marking"] = time.perf_counter() - t
             assert times["scripts"] > 0 or not manual
+            if manual:
+                load.phase = "pages"
+                times.update(await marking_pages(client))
             load.phase = "analytics"
             t = time.perf_counter()
             document, _ = await core.analytics.compute(EXAM)
@@ -365,6 +368,35 @@ async def run(
             times[f"saves_{phase}"] = len(load.latencies.get(phase, []))
         times["failed"] = load.failed
         return times
+
+
+async def marking_pages(client: httpx.AsyncClient, rounds: int = 40) -> dict[str, float]:
+    """The median time (ms) of what a marking page asks, once everything is marked: a page
+    of 50 scripts of one question (`GET …/scripts?question_id=…`) and a PUT re-marking 10
+    of them with the marks they have (each PUT's ids resolved as any page's would be)."""
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    url = f"/api/v1/exams/{EXAM}/scripts"
+    first = (await client.get(url, params={"limit": 1}, headers=auth)).json()
+    question = first["questions"][0]["id"]
+    gets: list[float] = []
+    puts: list[float] = []
+    after = None
+    for _ in range(rounds):
+        params = {"question_id": question, "status": "all", "limit": 50}
+        t = time.perf_counter()
+        r = await client.get(url, params=params | ({"after": after} if after else {}), headers=auth)
+        gets.append(time.perf_counter() - t)
+        assert r.status_code == 200, r.text
+        page = r.json()["scripts"]
+        after = r.json()["next"]
+        body = {"marks": [{"script_id": s["script_id"], "mark": s["mark"]} for s in page[:10]]}
+        t = time.perf_counter()
+        r = await client.put(f"/api/v1/exams/{EXAM}/marks", json=body, headers=auth)
+        puts.append(time.perf_counter() - t)
+        assert r.status_code == 200, r.text
+    gets.sort()
+    puts.sort()
+    return {"get_ms": gets[len(gets) // 2] * 1000, "put_ms": puts[len(puts) // 2] * 1000}
 
 
 class _Finish:
@@ -414,15 +446,17 @@ def main() -> None:
     written = f", {args.manual:.0%} of them written answers" if args.manual else ""
     print(f"\n{args.attempts} attempts × {args.questions} questions{written}{pooled}")
     print(
-        "| store | load rows (s) | marking (scripts, s) | analytics (s) | regrade (s) "
+        "| store | load rows (s) | marking (scripts, s) | page GET / PUT of 10 (ms) "
+        "| analytics (s) | regrade (s) "
         "| other exam's save p99 (ms): idle / marking / analytics / regrade "
         "| saves timed | failed |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for store, t in rows:
         saves = sum(t[f"saves_{p}"] for p in ("idle", "marking", "analytics", "regrade"))
         print(
             f"| {store} | {t['load']:.1f} | {t['scripts']:.0f}, {t['marking']:.1f} "
+            f"| {t.get('get_ms', 0):.0f} / {t.get('put_ms', 0):.0f} "
             f"| {t['analytics']:.2f} | {t['regrade']:.2f} "
             f"| {t['p99_idle']:.0f} / {t['p99_marking']:.0f} / {t['p99_analytics']:.0f} "
             f"/ {t['p99_regrade']:.0f} | {saves:.0f} | {t['failed']:.0f} |"

@@ -3,6 +3,7 @@ transaction (so an entry exists exactly when its change does), and read back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +20,21 @@ async def record(
 ) -> None:
     """Append an audit entry in the transaction of the change it describes."""
     await audit.record(conn, at, actor, action, exam_id, exact_json.dumps(detail))
+
+
+async def record_many(
+    conn: AsyncConnection,
+    at: int,
+    actor: str,
+    action: str,
+    exam_id: str | None,
+    details: Sequence[Any],
+) -> None:
+    """Append one entry per detail, in order, in one statement (a batch of marks writes
+    hundreds at once)."""
+    await audit.record_many(
+        conn, at, actor, action, exam_id, [exact_json.dumps(d) for d in details]
+    )
 
 
 async def entries(store: Store, exam_id: str | None) -> list[dict[str, Any]]:

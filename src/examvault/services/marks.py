@@ -7,9 +7,12 @@ responses and marks. Nothing heavy happens in the request: once the exam is clos
 mark enqueues the ranks and analytics jobs in its transaction (the ranks job leaves ranks
 null while any mark is pending, so the last mark is what brings them).
 
-Script ids come from a per-exam secret (domain/scripts.py); resolving an id means
-deriving the ids of the exam's scripts and looking it up, one read of the script rows
-(no responses) per request.
+Script ids come from a per-exam secret (domain/scripts.py). Listing scripts reads the
+script rows (no responses) of the questions asked for and names them through the
+process's script index (services/script_index.py), which computes each HMAC once; a PUT
+resolves the ids it names through that index and reads every script row only when one
+of them is not in it yet (listed by another process, or never listed), before calling it
+unknown.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from examvault.services import audit
 from examvault.services.catalog import Catalog
 from examvault.services.markers import Marker
 from examvault.services.queue import JobQueue
+from examvault.services.script_index import ScriptIndex
 from examvault.services.writes import Writes
 from examvault.store.engine import Store
 from examvault.store.queries import answers, attempts, exams, script_keys
@@ -48,7 +52,7 @@ class Script:
     script_id: str
     attempt_id: str
     question_id: str
-    row: Any
+    row: Any  # the script row of `answers.scripts`; None when resolved by the index
 
 
 class Marks:
@@ -62,6 +66,7 @@ class Marks:
         self._catalog = catalog
         self._clock = clock
         self._queue = queue
+        self._index = ScriptIndex()
 
     async def _secret(self, exam_id: str) -> str:
         async with self._store.read() as conn:
@@ -70,37 +75,67 @@ class Marks:
             secret = cast(str, await self._writes.run(_EnsureSecret(exam_id)))
         return secret
 
+    async def _questions(
+        self, exam_id: str, who: Marker, question_id: str | None
+    ) -> tuple[Exam, list[str]]:
+        """The exam and the questions the caller marks (one, if asked: 422 if it is not a
+        manual question, 403 if the caller does not mark it)."""
+        who.check_exam(exam_id)
+        async with self._store.read() as conn:
+            exam, _ = await self._catalog.exam_of(conn, exam_id)
+        questions = [q for q in exam.manual_questions if who.may_mark(q)]
+        if question_id is not None:
+            if question_id not in exam.manual_questions:
+                raise errors.InvalidBody(
+                    [
+                        {
+                            "loc": ["query", "question_id"],
+                            "msg": f"{question_id[:64]!r} is not a manual question",
+                        }
+                    ]
+                )
+            if question_id not in questions:
+                raise errors.Forbidden("this marker does not mark that question")
+            questions = [question_id]
+        return exam, questions
+
     async def _scripts(
         self, exam_id: str, who: Marker, question_id: str | None
     ) -> tuple[Exam, list[str], list[Script]]:
         """The exam, the questions the caller marks (one, if asked) and their scripts in
-        script-id order."""
-        who.check_exam(exam_id)
+        script-id order (each id named through the index, so computed once a process)."""
+        exam, questions = await self._questions(exam_id, who, question_id)
         secret = await self._secret(exam_id)
         async with self._store.read() as conn:
-            exam, _ = await self._catalog.exam_of(conn, exam_id)
-            questions = [q for q in exam.manual_questions if who.may_mark(q)]
-            if question_id is not None:
-                if question_id not in exam.manual_questions:
-                    raise errors.InvalidBody(
-                        [
-                            {
-                                "loc": ["query", "question_id"],
-                                "msg": f"{question_id[:64]!r} is not a manual question",
-                            }
-                        ]
-                    )
-                if question_id not in questions:
-                    raise errors.Forbidden("this marker does not mark that question")
-                questions = [question_id]
             rows = await answers.scripts(conn, exam_id, questions) if questions else []
+        ids = self._index.fill(exam_id, secret, ((r.attempt_id, r.question_id) for r in rows))
         found = [
-            Script(scripts.script_id(secret, r.attempt_id, r.question_id), r.attempt_id,
-                   r.question_id, r)
-            for r in rows
-        ]  # fmt: skip
+            Script(sid, r.attempt_id, r.question_id, r) for sid, r in zip(ids, rows, strict=True)
+        ]
         found.sort(key=lambda s: s.script_id)
         return exam, questions, found
+
+    async def _resolve(
+        self, exam_id: str, who: Marker, ids: Sequence[str]
+    ) -> tuple[Exam, dict[str, Script]]:
+        """The exam and the scripts of `ids` the caller marks (an id missing is unknown).
+
+        From the index alone when it knows every id; else every script of the caller's
+        questions is read and named first (`_scripts`), so an id this process has not
+        seen is never refused for that alone.
+        """
+        exam, questions = await self._questions(exam_id, who, None)
+        known = self._index.exam(exam_id, await self._secret(exam_id)).by_id
+        if any(sid not in known for sid in ids):
+            _, _, found = await self._scripts(exam_id, who, None)
+            known = {s.script_id: (s.attempt_id, s.question_id) for s in found}
+        allowed = set(questions)
+        out: dict[str, Script] = {}
+        for sid in ids:
+            pair = known.get(sid)
+            if pair is not None and pair[1] in allowed:
+                out[sid] = Script(sid, pair[0], pair[1], None)
+        return exam, out
 
     async def scripts(
         self,
@@ -145,8 +180,7 @@ class Marks:
         """Apply marks, all or none (docs/api.md, PUT .../marks)."""
         who.check_exam(exam_id)  # 403 comes before the body's 422 (docs/api.md)
         items = scripts.parse_marks(body)
-        exam, _, found = await self._scripts(exam_id, who, None)
-        by_id = {s.script_id: s for s in found}
+        exam, by_id = await self._resolve(exam_id, who, [item.script_id for item in items])
         faults: list[dict[str, Any]] = []
         resolved: list[tuple[scripts.MarkItem, Script]] = []
         for item in items:
@@ -182,14 +216,12 @@ class Marks:
         """Mark every unmarked script the caller marks with `judge(question_id, response)
         → (mark, comment)`; how many were marked.
 
-        For tools (the analytics benchmark marks a whole exam before its analytics):
-        PUT .../marks resolves every script id of the exam on each request, which is
-        right for a page's few marks and quadratic for 100,000 of them. This resolves
-        them once, then applies the marks exactly as PUT does, `batch` at a time (its
-        limit, 500): each mark checked by `check_mark`, each batch one `ApplyMarks` op of
-        the shared writer, all or nothing.
+        For tools (the analytics benchmark marks a whole exam before its analytics): the
+        scripts are listed once, then marked `batch` at a time (PUT's own limit, 500)
+        through `mark`, exactly as PUT .../marks does — ids resolved by the index, each
+        mark checked, each batch one `ApplyMarks` op of the shared writer, all or nothing.
         """
-        exam, _, found = await self._scripts(exam_id, who, None)
+        _, _, found = await self._scripts(exam_id, who, None)
         todo = [s for s in found if s.row.mark is None]
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
@@ -197,19 +229,14 @@ class Marks:
                 texts = await answers.responses(
                     conn, [(s.attempt_id, s.question_id) for s in chunk]
                 )
-            resolved: list[tuple[scripts.MarkItem, Script]] = []
-            for index, s in enumerate(chunk):
+            exam, _ = await self._questions(exam_id, who, None)
+            body: list[dict[str, Any]] = []
+            for s in chunk:
                 q = exam.by_id[s.question_id]
                 response = decode_response(q, texts.get((s.attempt_id, s.question_id)))
                 mark, comment = judge(s.question_id, response)
-                item = scripts.MarkItem(index, s.script_id, mark, comment)
-                fault = scripts.check_mark(exam, item, s.question_id)
-                if fault is not None:
-                    raise errors.InvalidBody([fault])
-                resolved.append((item, s))
-            await self._writes.run(
-                ApplyMarks(exam_id, who, resolved, self._clock.now(), self._catalog, self._queue)
-            )
+                body.append({"script_id": s.script_id, "mark": mark, "comment": comment})
+            await self.mark(exam_id, who, {"marks": body})
         return len(todo)
 
 
@@ -270,6 +297,7 @@ class ApplyMarks:
         totals: dict[str, Totals] = {}
         exams_of: dict[int, Exam] = {}
         updates: list[dict[str, Any]] = []
+        entries: list[dict[str, Any]] = []
         for item, s in self.items:
             row = rows[s.attempt_id]
             if row.exam_version not in exams_of:
@@ -295,20 +323,16 @@ class ApplyMarks:
                     "marked_at": self.now,
                 }
             )
-            await audit.record(
-                conn,
-                self.now,
-                self.who.actor,
-                "marked",
-                self.exam_id,
+            entries.append(
                 {
                     "script_id": item.script_id,
                     "question_id": s.question_id,
                     "mark": mark_json(item.mark),
                     "comment": item.comment,
-                },
+                }
             )
         await answers.set_marks(conn, updates)
+        await audit.record_many(conn, self.now, self.who.actor, "marked", self.exam_id, entries)
         await attempts.set_totals(
             conn, [{"b_id": aid, "totals": t.dumps()} for aid, t in sorted(totals.items())]
         )

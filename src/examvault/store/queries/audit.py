@@ -20,6 +20,26 @@ async def record(
     )
 
 
+async def record_many(
+    conn: AsyncConnection,
+    at: int,
+    actor: str,
+    action: str,
+    exam_id: str | None,
+    details: Sequence[str],
+) -> None:
+    """Append one entry per `details` item (JSON text), in one executemany statement;
+    ids follow the order given."""
+    if details:
+        await conn.execute(
+            audit.insert(),
+            [
+                {"at": at, "actor": actor, "action": action, "exam_id": exam_id, "detail": d}
+                for d in details
+            ],
+        )
+
+
 async def entries(conn: AsyncConnection, exam_id: str | None) -> Sequence[Any]:
     """Every entry (of one exam, if given), oldest first."""
     query = select(audit).order_by(audit.c.id)
