@@ -108,3 +108,25 @@ async def test_many_candidates_starting_at_once_each_get_their_own_view(
         assert len({view["attempt_id"] for _, view in answered}) == 60
         assert all([n["text"] for n in view["announcements"]] == ["Good luck"]
                    for _, view in answered)  # fmt: skip
+
+
+async def test_each_new_attempt_shows_what_its_room_was_told(server: Server) -> None:
+    await server.create_exam(small_exam("rooms", n=3))
+    people = [{"id": "A1", "room": "R1"}, {"id": "B1", "room": "R2"}, {"id": "N1"}]
+    r = await server.admin("POST", "/exams/rooms/candidates", json={"candidates": people})
+    assert r.status_code == 201, r.text
+    for text, room in (("Everyone", None), ("Room one only", "R1")):
+        r = await server.admin(
+            "POST", "/exams/rooms/announcements", json={"text": text, "room": room}
+        )
+        assert r.status_code == 201, r.text
+    ops = _ops(server, "rooms", ["A1", "B1", "N1"])
+
+    await _apply_counting(server, ops)
+
+    told = {op.candidate_id: [n["text"] for n in op.fresh[2]] for op in ops if op.fresh}
+    assert told == {
+        "A1": ["Everyone", "Room one only"],
+        "B1": ["Everyone"],
+        "N1": ["Everyone"],
+    }

@@ -4,7 +4,7 @@ At the start of an exam every candidate starts in the same second. Each start jo
 group-commit writer's next batch like a save does (services/writes.py), and the batch's
 starts are applied together with a fixed number of statements per exam in it — the
 exam's header, the candidates' existing attempts, their rows, one multi-row INSERT and
-the exam's announcements — instead of five statements for each start. A new attempt
+the announcements of each room among them — instead of five statements for each start. A new attempt
 comes back with everything its first view shows (`fresh`), so its view needs no read.
 
 Every refusal (no exam, closed, not open yet) is decided before the INSERT, so a refused
@@ -117,11 +117,12 @@ async def _start_group(conn: AsyncConnection, exam_id: str, group: list[StartOp]
         missing = sorted({op.candidate_id for op in todo if op.result is None and not op.error})
         if missing:
             existing.update(await attempts.of_candidates(conn, exam_id, missing))
-        if new:
-            notes = await announcements.of_exam(conn, exam_id)
-            for op, started, room in new:
-                shown = [n for n in notes if n.room is None or n.room == room]
-                op.fresh = (started, exam, views.announcements(shown))
+        # What each room is told, read once per room of the batch (usually one).
+        told: dict[str | None, list[dict[str, Any]]] = {}
+        for op, started, room in new:
+            if room not in told:
+                told[room] = views.announcements(await announcements.for_room(conn, exam_id, room))
+            op.fresh = (started, exam, told[room])
     for op in group:
         if op.result is None and op.error is None:
             row = existing[op.candidate_id]
