@@ -61,11 +61,19 @@ def _sqlstate(error: BaseException) -> str | None:
 class Writer:
     """The group-commit writer of one process, running in a thread of its own.
 
-    The writer has its own event loop and its own database engine in a dedicated
-    thread. A batch makes several round trips to the database; on the request loop each
-    of them would wait behind every other ready callback, so a busy server would make
-    its own commits slow. On its own loop the writer runs back to back, and the request
-    loop only hands ops over and receives answers: one hop each way.
+    On PostgreSQL the writer has its own event loop and its own database engine in a
+    dedicated thread. A batch makes several round trips to the database; on the request
+    loop each of them would wait behind every other ready callback, so a busy server
+    would make its own commits slow. On its own loop the writer runs back to back, and
+    the request loop only hands ops over and receives answers: one hop each way.
+
+    On SQLite (`own_thread=False`) the writer runs on the request loop. Its calls are
+    synchronous (store/inline_sqlite.py), so a batch never waits behind other callbacks;
+    but in a thread of its own every SQLite step released the GIL and then waited up to
+    the interpreter's 5 ms switch interval to get it back from the busy request loop: a
+    batch of 60 saves took 16 ms of wall time for 6 ms of work, the thread's CPU time
+    was a third of it, and both cores were half idle (docs/performance.md, "The writer
+    on the request loop").
     """
 
     def __init__(
@@ -77,6 +85,7 @@ class Writer:
         batch_limit: int,
         timeout: float,
         tasks: int = 1,
+        own_thread: bool = True,
     ) -> None:
         self._store = store
         self._apply = apply_batch
@@ -84,6 +93,8 @@ class Writer:
         self._batch_limit = batch_limit
         self._timeout = timeout
         self._n_tasks = tasks
+        self._own_thread = own_thread
+        self._served: asyncio.Task[None] | None = None  # the writer's tasks, on our loop
         self._pending = 0  # accepted and not yet answered; touched on the request loop only
         # Handed from the request loop to the writer's: deque appends and pops are atomic.
         self._inbox: collections.deque[Op] = collections.deque()
@@ -112,6 +123,13 @@ class Writer:
         self._main = asyncio.get_running_loop()
         self._drained = asyncio.Event()
         self._expiry = self._main.create_task(self._expire(), name="writer-expiry")
+        if not self._own_thread:
+            self._wloop = self._main
+            self.engine = self._store.new_write_engine()
+            self._queue = asyncio.Queue()
+            self._stopping = asyncio.Event()
+            self._served = self._main.create_task(self._serve(), name="writer")
+            return
         ready = threading.Event()
         self._thread = threading.Thread(
             target=self._thread_main, args=(ready,), name="examvault-writer", daemon=True
@@ -151,7 +169,7 @@ class Writer:
 
     async def stop(self) -> None:
         """Finish what is queued, then stop: nothing accepted is abandoned."""
-        if self._thread is None:
+        if self._thread is None and self._served is None:
             return
         assert self._drained is not None and self._wloop is not None
         if self._pending:
@@ -159,9 +177,17 @@ class Writer:
             await self._drained.wait()
         stopping = self._stopping
         assert stopping is not None
-        self._wloop.call_soon_threadsafe(stopping.set)
-        await asyncio.to_thread(self._thread.join)
-        self._thread = None
+        if self._served is not None:
+            stopping.set()
+            await self._served
+            self._served = None
+            assert self.engine is not None
+            await self.engine.dispose()
+        else:
+            assert self._thread is not None
+            self._wloop.call_soon_threadsafe(stopping.set)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -172,8 +198,11 @@ class Writer:
         if self._pending >= self._limit or self._wloop is None or self._queue is None:
             raise Unavailable("too many writes waiting; retry shortly", retry_after=1)
         self._pending += 1
-        self._inbox.append(op)
-        if not self._woken:
+        if self._served is not None:
+            self._queue.put_nowait(op)
+        else:
+            self._inbox.append(op)
+        if self._served is None and not self._woken:
             # One wake-up of the writer's loop (a write to its self-pipe) for however
             # many ops arrive before it runs, not one per op.
             self._woken = True
@@ -227,6 +256,11 @@ class Writer:
             self.last_batch_size = len(batch)
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)
+            if self._served is not None:
+                # On the request loop a batch runs without a pause (its SQLite calls are
+                # synchronous): let the requests that arrived meanwhile run, and the
+                # answers just scheduled go out, before the next batch.
+                await asyncio.sleep(0)
 
     async def _commit(self, batch: list[Op], slot: int) -> None:
         for attempt in range(3):
@@ -276,12 +310,17 @@ class Writer:
 
     def _answer(self, batch: list[Op]) -> None:
         """From the writer thread: hand the committed batch back to the request loop."""
-        assert self._main is not None
-        self._main.call_soon_threadsafe(self._resolve, batch, None)
+        self._hand_back(batch, None)
 
     def _fail(self, batch: list[Op], error: BaseException) -> None:
+        self._hand_back(batch, error)
+
+    def _hand_back(self, batch: list[Op], failure: BaseException | None) -> None:
         assert self._main is not None
-        self._main.call_soon_threadsafe(self._resolve, batch, error)
+        if self._served is not None:
+            self._resolve(batch, failure)  # already on the request loop
+        else:
+            self._main.call_soon_threadsafe(self._resolve, batch, failure)
 
     def _resolve(self, batch: list[Op], failure: BaseException | None) -> None:
         """On the request loop: run after-commit effects and answer every op."""
