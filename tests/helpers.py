@@ -77,6 +77,7 @@ class Server:
     client: httpx.AsyncClient
     clock: ManualClock
     core: Core
+    app: Any = None  # the ASGI app, for tests that drive one of its layers
 
     async def admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
         return await self.client.request(method, f"/api/v1{path}", headers=bearer(ADMIN), **kw)
@@ -131,7 +132,7 @@ async def running(database: str, data_dir: Path, **overrides: Any) -> AsyncItera
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://examvault.test") as c:
-            yield Server(client=c, clock=clock, core=app.state.core)
+            yield Server(client=c, clock=clock, core=app.state.core, app=app)
 
 
 def moodle_quiz(questions: int, text_chars: int = 40) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import gc
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -102,7 +103,25 @@ def asgi_app() -> Any:
 
     settings = Settings()
     logs.setup(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_gc()
+    return app
+
+
+def tune_gc() -> None:
+    """Fewer garbage collections in a server process.
+
+    A request allocates a few hundred objects and frees nearly all of them by reference
+    counting, yet CPython's default (a collection every 700 net allocations) ran ~50 of
+    them per 1,000 saves, and every few hundred a full one over the 150,000 objects of
+    a started server (modules, schemas, compiled exams, token caches): measured
+    in-process, 27–32 µs of a 145 µs save. Collections every 10,000 net allocations, and
+    what was built at start-up moved out of the collector's sight (`gc.freeze`), bring
+    it to ~2 µs (docs/performance.md, "Garbage collection").
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def _need_load_extra(*modules: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from examvault.logs import JSONFormatter
-from examvault.web import fastpath
+from examvault.web import front
 from tests.helpers import ADMIN, Server, bearer, small_exam, to_json
 
 PROBLEM = "application/problem+json"
@@ -261,4 +261,4 @@ async def test_a_path_with_a_final_newline_is_404(attempt: Any, method: str, rou
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, r.text
     view = (await server.as_(token, "GET", f"/attempts/{aid}")).json()
     assert view["status"] == "in_progress" and view["answers"] == {}
-    assert fastpath._PATH.match(f"/api/v1/attempts/{aid}/answers\n") is None
+    assert front._HOT_PATH.match(f"/api/v1/attempts/{aid}/answers\n") is None

@@ -1,21 +1,21 @@
-"""The ASGI app: routes, error handling, the request middleware, and the lifespan.
+"""The ASGI app: routes, error handling, the front door, and the lifespan.
 
 `create_app(settings)` is the only way an app is made. The lifespan migrates the
 database, builds the `Core` (store, writer, caches, background tasks) and stops it
 cleanly: queued writes are committed before the process exits.
 
-Where a request goes: the route modules of `web/` (one per audience) each call one
-method of a service (`services/`), reached through `web/context.Server`; writes go
-through the group-commit writer (`services/writes.py`, `store/writer.py`), whose batch
-of saves is applied by `services/journal.py`.
+Where a request goes: first `web/front.py` (limits, metrics, headers; it answers the
+save, submit and `live` routes itself), then FastAPI: the route modules of `web/` (one
+per audience) each call one method of a service (`services/`), reached through
+`web/context.Server`; writes go through the group-commit writer (`services/writes.py`,
+`store/writer.py`), whose batch of saves is applied by `services/journal.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
+import functools
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -23,115 +23,30 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from examvault.clock import Clock
 from examvault.core import Core
-from examvault.errors import Unavailable
-from examvault.logs import attempt_id_var
 from examvault.ratelimit import Limiter
 from examvault.settings import Settings
 from examvault.store.migrate import upgrade
 from examvault.web import admin, candidate, examiner, invigilator, marker, media, ops, problems
 from examvault.web.context import Server
-from examvault.web.fastpath import FastPath
-
-log = logging.getLogger("examvault.access")
+from examvault.web.front import CSP, Front
 
 STATIC = resources.files("examvault") / "web" / "static"
 # Swagger UI's files, from the pinned `swagger-ui-py` package (FastAPI's default page loads
 # them from a CDN; `swagger-ui-bundle` ships Swagger UI 4, which cannot read OpenAPI 3.1).
 SWAGGER_UI = resources.files("swagger_ui") / "static"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
-_PAGE_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-cache"),
-]
 
 
-class RequestMiddleware:
-    """Latency by route template, an access log line without query strings, headers."""
+class ExamvaultApp(FastAPI):
+    """FastAPI with web/front.Front before everything else, middleware included."""
 
-    def __init__(self, app: ASGIApp, owner: FastAPI, max_in_flight: int) -> None:
-        self.app = app
-        self.owner = owner
-        self.max_in_flight = max_in_flight
-        self.in_flight = 0
+    front: Front
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        is_page = not scope["path"].startswith(("/api/", "/metrics", "/healthz", "/readyz"))
-        if self.in_flight >= self.max_in_flight and scope["path"].startswith("/api/"):
-            await self._refuse(scope, receive, send)
-            return
-        self.in_flight += 1
-        token = attempt_id_var.set(None)
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers += _SECURITY_HEADERS
-                if is_page:
-                    headers += _PAGE_HEADERS
-                elif not any(name.lower() == b"cache-control" for name, _ in headers):
-                    # An API answer is not cached unless its route says so (media do).
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            server: Server | None = getattr(self.owner.state, "server", None)
-            if server is not None:
-                server.metrics.request_latency.labels(
-                    scope["method"], template, str(status)
-                ).observe(elapsed)
-                if template == "/api/v1/attempts/{attempt_id}/answers" and status == 200:
-                    server.metrics.save_window.add(elapsed)
-                if status == 503:
-                    server.metrics.overload_rejections.inc()
-                if status >= 500 and status != 503:
-                    server.metrics.server_errors.labels(template).inc()
-            if status >= 500 or log.isEnabledFor(logging.DEBUG):
-                log.log(
-                    logging.WARNING if status >= 500 else logging.DEBUG,
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"],  # never the query string: it may hold a token
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                    },
-                )
-            attempt_id_var.reset(token)
-            self.in_flight -= 1
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        server: Server | None = getattr(self.owner.state, "server", None)
-        if server is not None:
-            server.metrics.overload_rejections.inc()
-        response = problems.problem_response(
-            Unavailable("the server is at capacity; retry shortly", retry_after=1)
-        )
-        await response(scope, receive, send)
+        await self.front(scope, receive, send)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -151,7 +66,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         finally:
             await core.stop()
 
-    app = FastAPI(
+    app = ExamvaultApp(
         title="examvault",
         version="1",
         summary="Exam delivery that never loses an answer",
@@ -180,8 +95,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(media.router)
     _pages(app)
     _api_docs(app)
-    app.add_middleware(FastPath)  # inside RequestMiddleware: metrics, limits and headers apply
-    app.add_middleware(RequestMiddleware, owner=app, max_in_flight=settings.max_in_flight)
+    app.front = Front(app, functools.partial(FastAPI.__call__, app), settings.max_in_flight)
     return app
 
 

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 from starlette.requests import Request
 
 from examvault import errors
 from examvault.services.candidates import Candidate
 from examvault.services.invigilators import ADMIN, Staff
 from examvault.services.markers import ADMIN_MARKER, Marker
-from examvault.web.context import server_of
 
 # These only declare the two bearer schemes in the OpenAPI document (so that clients and
 # schema-driven tools know which routes need which token); the token itself is read and
@@ -49,7 +49,11 @@ MarkerScheme = Annotated[HTTPAuthorizationCredentials | None, Security(_MARKER_S
 
 
 def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    return bearer_token(request.headers.get("authorization", ""))
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer …` header value, or None."""
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -57,17 +61,8 @@ def bearer(request: Request) -> str | None:
     return token
 
 
-def _is_admin(request: Request, token: str) -> bool:
-    expected: str = request.app.state.admin_token
-    return hmac.compare_digest(token.encode(), expected.encode())
-
-
-def _check_address(request: Request) -> None:
-    limiter = request.app.state.address_limiter
-    if limiter is not None and request.client is not None:
-        wait = limiter.check(request.client.host)
-        if wait:
-            raise errors.RateLimited(wait)
+def _host(request: Request) -> str | None:
+    return request.client.host if request.client is not None else None
 
 
 # Where each kind of token is looked up (a service of web/context.Server);
@@ -84,20 +79,32 @@ def _lookup_order(allowed: tuple[str, ...]) -> tuple[str, ...]:
 
 
 async def _holder(request: Request, allowed: tuple[str, ...], what: str) -> tuple[str, Any]:
-    """The kind and holder of the request's token when its kind is `allowed`.
+    return await identify(request.app.state, bearer(request), _host(request), allowed, what)
+
+
+async def identify(
+    state: State, token: str | None, host: str | None, allowed: tuple[str, ...], what: str
+) -> tuple[str, Any]:
+    """The kind and holder of a request's token when its kind is `allowed`.
 
     Every route's check is this one, in docs/api.md's order: the address's rate, then 401
     without a token or with one nobody holds, 403 with a token of a kind the route does
-    not take (a candidate on an admin route, a marker anywhere but its two routes).
+    not take (a candidate on an admin route, a marker anywhere but its two routes). It
+    takes the token and address rather than a request so that web/front.py's hot routes
+    make the same check without building one.
     """
-    _check_address(request)
-    token = bearer(request)
+    limiter = state.address_limiter
+    if limiter is not None and host is not None:
+        wait = limiter.check(host)
+        if wait:
+            raise errors.RateLimited(wait)
     if token is None:
         raise errors.Unauthorized(f"send Authorization: Bearer <{what}>")
-    kind: str | None = "admin" if _is_admin(request, token) else None
+    expected: str = state.admin_token
+    kind: str | None = "admin" if hmac.compare_digest(token.encode(), expected.encode()) else None
     holder: Any = None
     if kind is None:
-        server = server_of(request)
+        server = state.server
         for name in _lookup_order(allowed):
             holder = await getattr(server, _DIRECTORIES[name]).find(token)
             if holder is not None:
@@ -161,11 +168,16 @@ async def require_candidate_reader(request: Request, _: CandidateScheme) -> Cand
 
 
 async def _candidate(request: Request, *, limited: bool) -> Candidate:
-    _, holder = await _holder(request, ("candidate",), "candidate token")
+    return await candidate_of(request.app.state, bearer(request), _host(request), limited=limited)
+
+
+async def candidate_of(
+    state: State, token: str | None, host: str | None, *, limited: bool
+) -> Candidate:
+    """The candidate holding `token` (401/403), counted towards its rate if `limited` (429)."""
+    _, holder = await identify(state, token, host, ("candidate",), "candidate token")
     candidate: Candidate = holder
-    wait = limited and request.app.state.candidate_limiter.check(
-        f"{candidate.exam_id}\0{candidate.id}"
-    )
+    wait = limited and state.candidate_limiter.check(f"{candidate.exam_id}\0{candidate.id}")
     if wait:
         raise errors.RateLimited(wait)
     return candidate

@@ -12,7 +12,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
+from starlette.types import Receive
 
 from examvault import errors
 
@@ -57,30 +58,42 @@ def _is_json(content_type: str) -> bool:
 
 async def read_bytes(request: Request, limit: int) -> bytes:
     """The raw body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
+    return await receive_bytes(request.receive, request.headers.get("content-length"), limit)
+
+
+async def receive_bytes(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The raw body from ASGI messages (413 past `limit`; a client gone is a 499)."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:  # gone in the middle of its body: nothing was done, nothing to say
-        raise errors.ClientClosed() from None
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            # gone in the middle of its body: nothing was done, nothing to say
+            raise errors.ClientClosed()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"the body is over {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def read_json(request: Request, limit: int, *, required: bool = True) -> Any:
     """The parsed body, or None when it is optional and absent."""
     raw = await read_bytes(request, limit)
+    return parse_json(raw, request.headers.get("content-type", ""), required=required)
+
+
+def parse_json(raw: bytes, content_type: str, *, required: bool = True) -> Any:
+    """A body's JSON value, or None when it is optional and absent; 400/415/422 else."""
     if not raw.strip():
         if required:
             raise errors.InvalidBody([{"loc": ["body"], "msg": "a JSON body is required"}])
         return None
-    if not _is_json(request.headers.get("content-type", "")):
+    if not _is_json(content_type):
         raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
         value = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)

@@ -60,6 +60,11 @@ async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
     return JSON(await server_of(request).attempts.view(candidate, attempt_id))
 
 
+# Save, submit and live are answered by web/front.py before FastAPI is reached, with the
+# same checks and service calls; these declarations are their OpenAPI document.
+# tests/integration/test_front.py drives both and checks they answer alike.
+
+
 @router.put(
     "/attempts/{attempt_id}/answers",
     response_model=None,
@@ -68,11 +73,6 @@ async def view(request: Request, attempt_id: str, candidate: Me) -> Any:
 )
 async def save(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Store answers; the 200 is sent only once they are durable."""
-    return await save_answers(request, attempt_id, candidate)
-
-
-async def save_answers(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
-    """The save route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
     server = server_of(request)
     body = await read_json(request, server.settings.max_body_bytes)
@@ -87,11 +87,6 @@ async def save_answers(request: Request, attempt_id: str, candidate: Candidate) 
 )
 async def submit(request: Request, attempt_id: str, candidate: Me) -> Any:
     """Seal the attempt, with the last unsent answers if any; idempotent."""
-    return await submit_attempt(request, attempt_id, candidate)
-
-
-async def submit_attempt(request: Request, attempt_id: str, candidate: Candidate) -> JSON:
-    """The submit route's work, shared with the fast path (web/fastpath.py)."""
     attempt_id_var.set(attempt_id)
     server = server_of(request)
     body = await read_json(request, server.settings.max_body_bytes, required=False)

@@ -55,13 +55,13 @@ def _from_http(exc: HTTPException) -> errors.ExamvaultError:
     return error
 
 
-def unexpected(request: Request, exc: Exception) -> Response:
+def unexpected(method: str, path: str, exc: Exception) -> Response:
     """A failure no handler expected: 503 if the database is down, else a logged 500."""
     if is_unreachable(exc):
         return problem_response(errors.Unavailable("database unavailable; retry", 2))
     if isinstance(exc, ClientDisconnect):  # a body read outside web/body.py: not our error
         return problem_response(errors.ClientClosed())
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", method, path)
     return problem_response(errors.ExamvaultError("internal error; it has been logged"))
 
 
@@ -88,7 +88,7 @@ def install(app: FastAPI) -> None:
         )
 
     async def on_anything(request: Request, exc: Exception) -> Response:
-        return unexpected(request, exc)
+        return unexpected(request.method, request.url.path, exc)
 
     app.add_exception_handler(errors.ExamvaultError, on_domain)
     app.add_exception_handler(HTTPException, on_http)
