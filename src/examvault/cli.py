@@ -68,6 +68,12 @@ def serve(
 
     settings = _settings(database)
     logs.setup(settings.log_level)
+    if workers > 1 and settings.database().startswith("sqlite"):
+        # One writer per database file: a second process would wait for SQLite's lock
+        # with its request loop held (the writer runs on it, store/writer.py).
+        raise typer.BadParameter(
+            "SQLite is served by one process; use PostgreSQL for several", param_hint="--workers"
+        )
     upgrade(settings.database())
     token, generated = settings.resolved_admin_token()
     if demo:

@@ -96,3 +96,11 @@ def test_an_import_with_pictures_stores_them_and_the_export_writes_them(tmp_path
     assert '<file name="circuit_a.png" path="/" encoding="base64">' in written
     r = examvault("export", "pictures", "--format", "gift", "--database", db, cwd=tmp_path)
     assert r.returncode == 2 and "GIFT cannot hold pictures" in r.stderr
+
+
+def test_sqlite_is_served_by_one_process_only(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'one.db'}"
+    r = examvault("serve", "--workers", "2", "--database", db, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "SQLite is served by one process" in r.stderr
+    assert not (tmp_path / "one.db").exists(), "refused before anything was created"

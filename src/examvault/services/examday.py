@@ -470,7 +470,7 @@ class ExamDay:
             batch, self._polls = self._polls, {}
             try:
                 answers: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
-                async with self.store.read() as conn:
+                async with self.store.quick_read() as conn:
                     rows = await attempts.live_many(conn, list(batch))
                     for attempt_id in batch:
                         row = rows.get(attempt_id)

@@ -158,6 +158,7 @@ class Store:
     read_engine: AsyncEngine
     write_engine: AsyncEngine
     busy_ms: int = 30_000
+    quick_engine: AsyncEngine | None = None  # SQLite: see `quick_read`
 
     @property
     def dialect(self) -> str:
@@ -178,6 +179,22 @@ class Store:
                 raise Unavailable("database unavailable; retry", retry_after=2) from exc
             raise
 
+    @contextlib.asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[AsyncConnection]:
+        """`read()` for a short read by key made many times a second under load (the
+        pages' `live` polls). On SQLite it runs on the calling thread
+        (store/inline_sqlite.py): through aiosqlite's thread each statement's answer
+        waited for the GIL behind the busy request loop, and at 2,000 polls/s beside
+        saturated saves only 776 were answered, p50 320 ms (docs/performance.md). It
+        holds the event loop while it runs: never for a read of more than a few rows.
+        """
+        if self.quick_engine is None:
+            async with self.read() as conn:
+                yield conn
+            return
+        async with self.quick_engine.connect() as conn, conn.begin():
+            yield conn
+
     async def ping(self) -> None:
         """One round trip to the database (readiness); Unavailable when it is away."""
         async with self.read() as conn:
@@ -197,6 +214,8 @@ class Store:
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
+        if self.quick_engine is not None:
+            await self.quick_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
 
@@ -217,7 +236,15 @@ def create_private_sqlite_file(database: str | None) -> None:
 def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
     """Open engines for a user-facing database URL."""
     read, write = _engines(url, pool_size=pool_size, busy_ms=busy_ms)
-    return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms)
+    quick = None
+    aurl = async_url(url)
+    if aurl.startswith("sqlite"):
+        quick = create_async_engine(
+            aurl, pool_size=2, max_overflow=4, pool_timeout=5,
+            async_creator=inline_sqlite.creator(make_url(aurl).database or ":memory:"),
+        )  # fmt: skip
+        _sqlite_pragmas(quick, immediate=False, busy_ms=busy_ms)
+    return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms, quick_engine=quick)
 
 
 def _engines(
