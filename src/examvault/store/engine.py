@@ -120,7 +120,9 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database {backend!r}: use sqlite:///… or postgresql://…")
 
 
-def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool, busy_ms: int) -> None:
+def _sqlite_pragmas(
+    engine: AsyncEngine, *, immediate: bool, busy_ms: int, autocheckpoint: bool = True
+) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from the driver: it would otherwise BEGIN lazily
@@ -130,6 +132,8 @@ def _sqlite_pragmas(engine: AsyncEngine, *, immediate: bool, busy_ms: int) -> No
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        if not autocheckpoint:  # its checkpoints are made beside it (store/checkpoints.py)
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -206,10 +210,18 @@ class Store:
         async with self.write_engine.connect() as conn, conn.begin():
             yield conn
 
-    def new_write_engine(self) -> AsyncEngine:
-        """A write engine like this store's, for the writer's own thread and event loop.
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite database file, or None on PostgreSQL."""
+        if self.is_postgresql:
+            return None
+        return make_url(async_url(self.url)).database or ":memory:"
 
-        On SQLite it calls SQLite on that thread directly (store/inline_sqlite.py)."""
+    def new_write_engine(self) -> AsyncEngine:
+        """A write engine like this store's, for the group-commit writer.
+
+        On SQLite it calls SQLite on the calling thread (store/inline_sqlite.py) and never
+        checkpoints: the writer runs a `store.checkpoints.Checkpointer` beside it."""
         return _engines(self.url, pool_size=2, busy_ms=self.busy_ms, inline=True)[1]
 
     async def dispose(self) -> None:
@@ -258,7 +270,7 @@ def _engines(
             extra["async_creator"] = inline_sqlite.creator(make_url(aurl).database or ":memory:")
         write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30, **extra)
         read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=5)
-        _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
+        _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms, autocheckpoint=not inline)
         _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)
         return read, write
     engine = create_async_engine(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from examvault.errors import Unavailable
+from examvault.store.checkpoints import Checkpointer
 from examvault.store.engine import Store, is_unreachable
 
 log = logging.getLogger("examvault.writer")
@@ -95,6 +96,7 @@ class Writer:
         self._n_tasks = tasks
         self._own_thread = own_thread
         self._served: asyncio.Task[None] | None = None  # the writer's tasks, on our loop
+        self._checkpointer: Checkpointer | None = None  # SQLite: its checkpoints, beside it
         self._pending = 0  # accepted and not yet answered; touched on the request loop only
         # Handed from the request loop to the writer's: deque appends and pops are atomic.
         self._inbox: collections.deque[Op] = collections.deque()
@@ -123,6 +125,9 @@ class Writer:
         self._main = asyncio.get_running_loop()
         self._drained = asyncio.Event()
         self._expiry = self._main.create_task(self._expire(), name="writer-expiry")
+        if self._store.sqlite_path is not None:
+            self._checkpointer = Checkpointer(self._store.sqlite_path)
+            self._checkpointer.start()
         if not self._own_thread:
             self._wloop = self._main
             self.engine = self._store.new_write_engine()
@@ -188,6 +193,9 @@ class Writer:
             self._wloop.call_soon_threadsafe(stopping.set)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
