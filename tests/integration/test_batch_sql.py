@@ -32,6 +32,31 @@ async def test_sqlite_reads_attempts_and_answers_through_their_primary_keys(
         await store.dispose()
 
 
+async def test_postgresql_reads_by_key_even_with_a_plan_made_on_empty_tables(
+    pg_url: str,
+) -> None:
+    """asyncpg prepares each statement once and PostgreSQL keeps a generic plan; one made
+    while the tables were empty must not become a scan of them once they are full."""
+    import asyncpg
+
+    from examvault.store.engine import async_url
+
+    conn = await asyncpg.connect(async_url(pg_url).replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        pairs = (["a", "b"], ["q1", "q2"])
+        for sql, params in (
+            (batch_sql.POSTGRESQL.load_attempts, (["a", "b"],)),
+            (batch_sql.POSTGRESQL.load_answers, pairs),
+            (batch_sql.POSTGRESQL.load_late, pairs),
+        ):
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {sql}", *params))
+            assert "Index Scan" in plan or "Index Only Scan" in plan, plan
+            assert "Seq Scan" not in plan and "Hash" not in plan, plan
+    finally:
+        await conn.close()
+
+
 async def test_a_batch_is_one_transaction_with_its_driver_statements(
     database: str, tmp_path: Path
 ) -> None:

@@ -59,9 +59,20 @@ _SQLITE_ANSWERS = (
     "(SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]') "
     "FROM json_each(?) AS k)"
 )
-_POSTGRESQL_ANSWERS = (
-    f"SELECT {', '.join(ANSWER_COLUMNS)} FROM answers WHERE (attempt_id, question_id) IN "
-    "(SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[])))"
+# PostgreSQL: one primary-key lookup per pair, whatever the statistics say. asyncpg
+# prepares the statement once per connection and PostgreSQL soon keeps one generic plan
+# for it; planned while `answers` was nearly empty, the `IN (SELECT … unnest …)` form
+# kept a hash join over a sequential scan of the whole table: 18–36 ms a batch at 200,000
+# answers in stampede_2k, growing with the table. A LATERAL subquery with a LIMIT cannot
+# be flattened into a join (nor can one with OFFSET 0), so it is always a nested loop of
+# index lookups.
+_POSTGRESQL_BY_PAIR = (
+    "SELECT x.* FROM unnest(CAST(? AS text[]), CAST(? AS text[])) AS k(a, q) CROSS JOIN "
+    "LATERAL (SELECT {columns} FROM {table} WHERE attempt_id = k.a AND question_id = k.q"
+    "{fence}) AS x"
+)
+_POSTGRESQL_ANSWERS = _POSTGRESQL_BY_PAIR.format(
+    columns=", ".join(ANSWER_COLUMNS), table="answers", fence=" LIMIT 1"
 )
 # The late journal entries of these (attempt, question) pairs: read only for a reopened
 # attempt, whose items journaled late before the reopen must stay late (docs/api.md).
@@ -70,9 +81,8 @@ _SQLITE_LATE = (
     "IN (SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]') "
     "FROM json_each(?) AS k)"
 )
-_POSTGRESQL_LATE = (
-    "SELECT attempt_id, question_id, seq FROM journal WHERE late AND (attempt_id, question_id) "
-    "IN (SELECT * FROM unnest(CAST(? AS text[]), CAST(? AS text[])))"
+_POSTGRESQL_LATE = _POSTGRESQL_BY_PAIR.format(
+    columns="attempt_id, question_id, seq", table="journal", fence=" AND late OFFSET 0"
 )
 _WRITES = {
     "insert_journal": (
@@ -142,8 +152,15 @@ SQLITE = BatchSql(
 
 POSTGRESQL = BatchSql(
     arrays=True,
-    # Locked in id order, so two processes' batches never wait on each other in a cycle.
-    load_attempts=(_ATTEMPTS_SELECT + "WHERE a.id = ANY($1::text[]) ORDER BY a.id FOR UPDATE OF a"),
+    # Locked in id order, so two processes' batches never wait on each other in a cycle;
+    # one primary-key lookup per id, as the answers are read (see _POSTGRESQL_BY_PAIR:
+    # `a.id = ANY(…)` kept a scan of `attempts` from a plan made while it was empty).
+    load_attempts=(
+        "SELECT x.* FROM (SELECT DISTINCT unnest($1::text[]) AS id ORDER BY 1) AS k "
+        "CROSS JOIN LATERAL ("
+        + _ATTEMPTS_SELECT
+        + "WHERE a.id = k.id LIMIT 1 FOR UPDATE OF a) AS x ORDER BY x.id"
+    ),
     load_answers=_numbered(_POSTGRESQL_ANSWERS),
     load_late=_numbered(_POSTGRESQL_LATE),
     **{name: _numbered(sql) for name, sql in _WRITES.items()},

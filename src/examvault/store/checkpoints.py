@@ -32,9 +32,7 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._run, name="examvault-checkpoints", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="examvault-checkpoints", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
