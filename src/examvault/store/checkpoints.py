@@ -2,13 +2,12 @@
 
 By default SQLite checkpoints in the commit that takes the write-ahead log past 1,000
 pages: that commit copies the pages into the database file and fsyncs it. The writer
-runs on the request loop (store/writer.py), so that one commit held every request for the
-checkpoint's duration: in the 10,000-student stampede the saves' p50 jumped to ~100 ms
-and their p99 to ~500 ms every 10–15 s. The writer's connection now never checkpoints
-(`PRAGMA wal_autocheckpoint=0`); this thread does, every `interval` seconds, with
-a connection of its own, in PASSIVE mode: it copies what no reader still needs and never
-waits for, or blocks, a reader or the writer. The sqlite3 call gives up the GIL for the
-whole checkpoint, so the request loop runs meanwhile.
+runs on the request loop (store/writer.py), so every request would wait for that one
+commit. The writer's connection never checkpoints (`PRAGMA wal_autocheckpoint=0`); this
+thread does, every `interval` seconds, with a connection of its own, in PASSIVE mode: it
+copies what no reader still needs and never waits for, or blocks, a reader or the
+writer. The sqlite3 call gives up the GIL for the whole checkpoint, so the request loop
+runs meanwhile.
 """
 
 from __future__ import annotations
