@@ -1,4 +1,5 @@
-"""The writer's SQLite connection runs on the writer's thread, with aiosqlite's behaviour."""
+"""The inline SQLite connection runs on the calling thread (its COMMIT on its own), with
+aiosqlite's behaviour."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from sqlalchemy import exc, text
 
 from examvault.store.engine import open_store
+
+_COMMITTER = "examvault-commit"
 
 
 def _aiosqlite_workers() -> int:
@@ -29,6 +32,7 @@ async def test_the_writers_sqlite_calls_run_on_the_calling_thread(path: Path) ->
     engine = store.new_write_engine()
     seen: list[int] = []
     workers_before = _aiosqlite_workers()
+    before = {t.ident for t in threading.enumerate()}
     try:
         async with engine.connect() as conn:
             workers_during = _aiosqlite_workers()
@@ -42,12 +46,32 @@ async def test_the_writers_sqlite_calls_run_on_the_calling_thread(path: Path) ->
             with pytest.raises(exc.IntegrityError):  # errors reach the caller as aiosqlite's do
                 await conn.execute(text("INSERT INTO t VALUES (1)"))
             await conn.commit()
+            committers = [
+                t for t in threading.enumerate()
+                if t.name.startswith(_COMMITTER) and t.ident not in before
+            ]  # fmt: skip
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
     finally:
         await engine.dispose()
         await store.dispose()
     assert seen == [threading.get_ident()]
     assert workers_during == workers_before  # no aiosqlite worker thread was started
+    assert len(committers) == 1, "the COMMIT (the fsync) ran on the connection's own thread"
+
+
+async def test_a_quick_reads_calls_all_run_on_the_calling_thread(path: Path) -> None:
+    store = open_store(f"sqlite:///{path}")
+    before = {t.ident for t in threading.enumerate()}
+    try:
+        async with store.quick_read() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.create_function("whose_thread", 0, threading.get_ident)
+            who = (await conn.execute(text("SELECT whose_thread()"))).scalar_one()
+        started = {t.ident for t in threading.enumerate()} - before
+    finally:
+        await store.dispose()
+    assert who == threading.get_ident() and not started
 
 
 async def test_the_writers_commit_is_durable_for_a_second_connection(path: Path) -> None:

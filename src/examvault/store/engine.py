@@ -267,7 +267,9 @@ def _engines(
         create_private_sqlite_file(make_url(aurl).database)
         extra: dict[str, Any] = {}
         if inline:
-            extra["async_creator"] = inline_sqlite.creator(make_url(aurl).database or ":memory:")
+            extra["async_creator"] = inline_sqlite.creator(
+                make_url(aurl).database or ":memory:", commit_on_thread=True
+            )
         write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30, **extra)
         read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=5)
         _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms, autocheckpoint=not inline)
