@@ -60,7 +60,7 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 class Writer:
-    """The group-commit writer of one process, running in a thread of its own.
+    """The group-commit writer of one process.
 
     On PostgreSQL the writer has its own event loop and its own database engine in a
     dedicated thread. A batch makes several round trips to the database; on the request
@@ -73,8 +73,10 @@ class Writer:
     but in a thread of its own every SQLite step released the GIL and then waited up to
     the interpreter's 5 ms switch interval to get it back from the busy request loop: a
     batch of 60 saves took 16 ms of wall time for 6 ms of work, the thread's CPU time
-    was a third of it, and both cores were half idle (docs/performance.md, "The writer
-    on the request loop").
+    was a third of it, and both cores were half idle (docs/performance.md, "The request
+    path on one core"). Only the COMMIT, where SQLite waits for the disk, leaves the loop
+    for a thread of the connection's own; checkpoints are made beside the writer
+    (store/checkpoints.py).
     """
 
     def __init__(
@@ -317,7 +319,8 @@ class Writer:
             raise
 
     def _answer(self, batch: list[Op]) -> None:
-        """From the writer thread: hand the committed batch back to the request loop."""
+        """Hand the committed batch back to the request loop (from the writer's thread, or
+        already on the loop)."""
         self._hand_back(batch, None)
 
     def _fail(self, batch: list[Op], error: BaseException) -> None:
