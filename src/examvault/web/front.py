@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from examvault import errors
@@ -82,23 +83,23 @@ class _Hot:
 
     __slots__ = ("body", "call", "limited", "required", "template")
 
-    def __init__(self, path: str, limited: bool, body: bool, required: bool, call: Call):
+    def __init__(self, path: str, *, limited: bool, body: bool, required: bool, call: Call):
         self.template = _Template(path)
         self.limited, self.body, self.required, self.call = limited, body, required, call
 
 
 _HOT: dict[tuple[str, str], _Hot] = {
     ("PUT", "answers"): _Hot(
-        _SAVE_TEMPLATE, True, True, True,
-        lambda server, aid, who, body: server.attempts.save(who, aid, body),
+        _SAVE_TEMPLATE, limited=True, body=True, required=True,
+        call=lambda server, aid, who, body: server.attempts.save(who, aid, body),
     ),
     ("POST", "submit"): _Hot(
-        "/api/v1/attempts/{attempt_id}/submit", True, True, False,
-        lambda server, aid, who, body: server.attempts.submit(who, aid, body),
+        "/api/v1/attempts/{attempt_id}/submit", limited=True, body=True, required=False,
+        call=lambda server, aid, who, body: server.attempts.submit(who, aid, body),
     ),
     ("GET", "live"): _Hot(  # a cheap read: not counted towards the rate limit of saves
-        "/api/v1/attempts/{attempt_id}/live", False, False, False,
-        lambda server, aid, who, _: server.examday.live(who, aid),
+        "/api/v1/attempts/{attempt_id}/live", limited=False, body=False, required=False,
+        call=lambda server, aid, who, _: server.examday.live(who, aid),
     ),
 }  # fmt: skip
 
@@ -121,9 +122,8 @@ class Front:
         path: str = scope["path"]
         is_api = path.startswith("/api/")
         if is_api and self.in_flight >= self.max_in_flight:
-            await self._send_problem(
-                send, errors.Unavailable("the server is at capacity; retry shortly", 1)
-            )
+            refusal = errors.Unavailable("the server is at capacity; retry shortly", 1)
+            await self._send(scope, receive, send, problems.problem_response(refusal), True)
             self._count_refusal()
             return
         self.in_flight += 1
@@ -133,7 +133,8 @@ class Front:
             match = _HOT_PATH.match(path) if is_api else None
             hot = match and _HOT.get((scope["method"], match.group(2)))
             if _CONTROL.search(path):
-                status = await self._send_problem(send, errors.NotFound("no such route"))
+                nowhere = problems.problem_response(errors.NotFound("no such route"))
+                status = await self._send(scope, receive, send, nowhere, is_api)
             elif match and hot:
                 scope["route"] = hot.template
                 status = await self._hot(scope, receive, send, hot, match.group(1))
@@ -170,11 +171,10 @@ class Front:
                 body = parse_json(raw, content_type or "", required=hot.required)
             answer = orjson.dumps(await hot.call(server, aid, who, body))
         except errors.ExamvaultError as exc:
-            return await self._send_problem(send, exc)
+            return await self._send(scope, receive, send, problems.problem_response(exc), True)
         except Exception as exc:  # the same last resort as web/problems.py
             response = problems.unexpected(scope["method"], scope["path"], exc)
-            await response(scope, receive, self._with_headers(send, True))
-            return response.status_code
+            return await self._send(scope, receive, send, response, True)
         headers = [(b"content-length", str(len(answer)).encode()), *_JSON_HEADERS]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
@@ -208,12 +208,12 @@ class Front:
 
         return send_with_headers
 
-    async def _send_problem(self, send: Send, error: errors.ExamvaultError) -> int:
-        response = problems.problem_response(error)
-        headers = [*response.raw_headers, *_SECURITY_HEADERS, _NO_STORE]
-        start = {"type": "http.response.start", "status": response.status_code}
-        await send(start | {"headers": headers})
-        await send({"type": "http.response.body", "body": response.body})
+    async def _send(
+        self, scope: Scope, receive: Receive, send: Send, response: Response, is_api: bool
+    ) -> int:
+        """Send a response made here (a refusal, an error), with the headers every
+        response gets; its status."""
+        await response(scope, receive, self._with_headers(send, is_api))
         return response.status_code
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
