@@ -222,7 +222,9 @@ class Store:
 
         On SQLite it calls SQLite on the calling thread (store/inline_sqlite.py) and never
         checkpoints: the writer runs a `store.checkpoints.Checkpointer` beside it."""
-        return _engines(self.url, pool_size=2, busy_ms=self.busy_ms, inline=True)[1]
+        if self.is_postgresql:
+            return _engines(self.url, pool_size=2, busy_ms=self.busy_ms)[1]
+        return _inline_sqlite(async_url(self.url), self.busy_ms, writer=True)
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
@@ -248,31 +250,31 @@ def create_private_sqlite_file(database: str | None) -> None:
 def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
     """Open engines for a user-facing database URL."""
     read, write = _engines(url, pool_size=pool_size, busy_ms=busy_ms)
-    quick = None
     aurl = async_url(url)
-    if aurl.startswith("sqlite"):
-        quick = create_async_engine(
-            aurl, pool_size=2, max_overflow=4, pool_timeout=5,
-            async_creator=inline_sqlite.creator(make_url(aurl).database or ":memory:"),
-        )  # fmt: skip
-        _sqlite_pragmas(quick, immediate=False, busy_ms=busy_ms)
+    quick = _inline_sqlite(aurl, busy_ms, writer=False) if aurl.startswith("sqlite") else None
     return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms, quick_engine=quick)
 
 
-def _engines(
-    url: str, *, pool_size: int, busy_ms: int, inline: bool = False
-) -> tuple[AsyncEngine, AsyncEngine]:
+def _inline_sqlite(aurl: str, busy_ms: int, *, writer: bool) -> AsyncEngine:
+    """An engine whose SQLite calls run on the calling thread (store/inline_sqlite.py):
+    the group-commit writer's (`writer`: BEGIN IMMEDIATE, its COMMIT on a thread of its
+    own, no checkpoints of its own) or the quick reads' (`Store.quick_read`)."""
+    creator = inline_sqlite.creator(make_url(aurl).database or ":memory:", commit_on_thread=writer)
+    engine = create_async_engine(
+        aurl, pool_size=2, max_overflow=2 if writer else 4, pool_timeout=30 if writer else 5,
+        async_creator=creator,
+    )  # fmt: skip
+    _sqlite_pragmas(engine, immediate=writer, busy_ms=busy_ms, autocheckpoint=not writer)
+    return engine
+
+
+def _engines(url: str, *, pool_size: int, busy_ms: int) -> tuple[AsyncEngine, AsyncEngine]:
     aurl = async_url(url)
     if aurl.startswith("sqlite"):
         create_private_sqlite_file(make_url(aurl).database)
-        extra: dict[str, Any] = {}
-        if inline:
-            extra["async_creator"] = inline_sqlite.creator(
-                make_url(aurl).database or ":memory:", commit_on_thread=True
-            )
-        write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30, **extra)
+        write = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30)
         read = create_async_engine(aurl, pool_size=pool_size, max_overflow=4, pool_timeout=5)
-        _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms, autocheckpoint=not inline)
+        _sqlite_pragmas(write, immediate=True, busy_ms=busy_ms)
         _sqlite_pragmas(read, immediate=False, busy_ms=busy_ms)
         return read, write
     engine = create_async_engine(

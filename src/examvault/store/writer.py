@@ -208,15 +208,15 @@ class Writer:
         if self._pending >= self._limit or self._wloop is None or self._queue is None:
             raise Unavailable("too many writes waiting; retry shortly", retry_after=1)
         self._pending += 1
-        if self._served is not None:
+        if self._served is not None:  # on this loop: straight onto the queue
             self._queue.put_nowait(op)
         else:
             self._inbox.append(op)
-        if self._served is None and not self._woken:
-            # One wake-up of the writer's loop (a write to its self-pipe) for however
-            # many ops arrive before it runs, not one per op.
-            self._woken = True
-            self._wloop.call_soon_threadsafe(self._take_inbox)
+            if not self._woken:
+                # One wake-up of the writer's loop (a write to its self-pipe) for however
+                # many ops arrive before it runs, not one per op.
+                self._woken = True
+                self._wloop.call_soon_threadsafe(self._take_inbox)
         op.give_up_at = self._main_loop_time() + self._timeout
         self._waiting.append(op)
         return await op.future
