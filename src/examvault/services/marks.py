@@ -105,7 +105,11 @@ class Marks:
         """The exam, the questions the caller marks (one, if asked) and their scripts in
         script-id order (each id named through the index, so computed once a process)."""
         exam, questions = await self._questions(exam_id, who, question_id)
-        secret = await self._secret(exam_id)
+        found = await self._listed(exam_id, await self._secret(exam_id), questions)
+        return exam, questions, found
+
+    async def _listed(self, exam_id: str, secret: str, questions: list[str]) -> list[Script]:
+        """The scripts of these questions in script-id order, named through the index."""
         async with self._store.read() as conn:
             rows = await answers.scripts(conn, exam_id, questions) if questions else []
         ids = self._index.fill(exam_id, secret, ((r.attempt_id, r.question_id) for r in rows))
@@ -113,7 +117,7 @@ class Marks:
             Script(sid, r.attempt_id, r.question_id, r) for sid, r in zip(ids, rows, strict=True)
         ]
         found.sort(key=lambda s: s.script_id)
-        return exam, questions, found
+        return found
 
     async def _resolve(
         self, exam_id: str, who: Marker, ids: Sequence[str]
@@ -125,9 +129,10 @@ class Marks:
         seen is never refused for that alone.
         """
         exam, questions = await self._questions(exam_id, who, None)
-        known = self._index.exam(exam_id, await self._secret(exam_id)).by_id
+        secret = await self._secret(exam_id)
+        known = self._index.exam(exam_id, secret).by_id
         if any(sid not in known for sid in ids):
-            _, _, found = await self._scripts(exam_id, who, None)
+            found = await self._listed(exam_id, secret, questions)
             known = {s.script_id: (s.attempt_id, s.question_id) for s in found}
         allowed = set(questions)
         out: dict[str, Script] = {}
@@ -221,7 +226,7 @@ class Marks:
         through `mark`, exactly as PUT .../marks does — ids resolved by the index, each
         mark checked, each batch one `ApplyMarks` op of the shared writer, all or nothing.
         """
-        _, _, found = await self._scripts(exam_id, who, None)
+        exam, _, found = await self._scripts(exam_id, who, None)
         todo = [s for s in found if s.row.mark is None]
         for start in range(0, len(todo), batch):
             chunk = todo[start : start + batch]
@@ -229,7 +234,6 @@ class Marks:
                 texts = await answers.responses(
                     conn, [(s.attempt_id, s.question_id) for s in chunk]
                 )
-            exam, _ = await self._questions(exam_id, who, None)
             body: list[dict[str, Any]] = []
             for s in chunk:
                 q = exam.by_id[s.question_id]
