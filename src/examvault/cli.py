@@ -123,7 +123,7 @@ def tune_gc() -> None:
     a started server (modules, schemas, compiled exams, token caches): measured
     in-process, 27–32 µs of a 145 µs save. Collections every 10,000 net allocations, and
     what was built at start-up moved out of the collector's sight (`gc.freeze`), bring
-    it to ~2 µs (docs/performance.md, "Garbage collection").
+    it to ~2 µs (docs/performance.md, "The request path on one core").
     """
     gc.collect()
     gc.freeze()
