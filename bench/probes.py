@@ -4,11 +4,15 @@ quotes for the writer's batch, a burst of submits and a burst of starts.
     .venv/bin/python bench/probes.py batch  [--store sqlite|postgresql] [--size 64] [--rounds 200]
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
+    .venv/bin/python bench/probes.py live    [--store …] [--rate 2000] [--seconds 5] [--rounds 4]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
 `batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
 one-answer saves; `submits` and `starts` start a real server, prepare N attempts (or N
-registered candidates) and fire them all at once from 2 client processes. Each prints
+registered candidates) and fire them all at once from 2 client processes; `live`
+starts a real server and 1,000 attempts and polls their `live` with wrk at `--rate` a
+second, alone (the server's CPU per poll), then saturating saves alone and beside the
+polls in alternating runs (the ratio issue 11 asks about, on one server in one run). Each prints
 one table row (`--rich`: starts of a paper with 60 pictures and 200 formulas, to compare
 with the plain one). Single runs vary by ±20 % on a shared 2-core machine: repeat them.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import random
@@ -24,13 +29,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 import orjson
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -223,28 +230,113 @@ def _burst(kind: str, database: str, tmp: Path, n: int, rich: bool = False) -> d
     }
 
 
+def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> dict[str, Any]:
+    """Polls alone (the server's CPU per poll), then `rounds` pairs of saturating saves
+    alone and beside the polls, alternating so that a drift of the machine or of the
+    growing tables falls on both sides alike; the ratio is over all the pairs."""
+    from bench import ceiling
+
+    server = ServerProcess("examvault", database, tmp, {})
+    server.start()
+    try:
+        seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
+        polls = ceiling._write_lines(
+            tmp / "live.txt", [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in seats]
+        )
+        saves = ceiling._write_lines(
+            tmp / "saves.txt",
+            [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
+        )
+        runs = 0
+
+        def poll() -> dict[str, Any]:
+            return ceiling.wrk(server.url, "live.lua", polls, seconds=seconds, connections=256,
+                               threads=1, extra=(str(rate),))  # fmt: skip
+
+        def save() -> dict[str, Any]:
+            nonlocal runs
+            runs += 1  # each run's seqs above the last run's: every save is applied
+            return ceiling.wrk(server.url, "save.lua", saves, seconds=seconds, connections=128,
+                               threads=2, extra=(str(runs * 10_000_000),))  # fmt: skip
+
+        def cpu() -> tuple[float, float]:
+            assert server.proc is not None
+            times = psutil.Process(server.proc.pid).cpu_times()
+            return times.user, times.system
+
+        user0, sys0 = cpu()
+        alone = poll()
+        user1, sys1 = cpu()
+        n = max(1, alone["requests"])
+        pairs = []
+        busy = [0.0, 0.0]  # the server's CPU seconds a second: saves alone, beside polls
+
+        def timed(phase: int, run: Callable[[], Any]) -> Any:
+            began, (u, s) = time.monotonic(), cpu()
+            out = run()
+            u2, s2 = cpu()
+            busy[phase] += (u2 + s2 - u - s) / (time.monotonic() - began) / rounds
+            return out
+
+        def both() -> tuple[dict[str, Any], dict[str, Any]]:
+            with ThreadPoolExecutor(2) as pool:
+                saving, polling = pool.submit(save), pool.submit(poll)
+                return saving.result(), polling.result()
+
+        for _ in range(rounds):
+            by_itself = timed(0, save)
+            pairs.append((by_itself, *timed(1, both)))
+    finally:
+        server.stop()
+    runs_seen = [alone] + [run for pair in pairs for run in pair]
+    stale = sum(run["counters"].get("stale", 0) for run in runs_seen)
+    saves_alone = sum(a["requests"] for a, _, _ in pairs) / sum(a["seconds"] for a, _, _ in pairs)
+    saves_beside = sum(b["requests"] for _, b, _ in pairs) / sum(b["seconds"] for _, b, _ in pairs)
+    return {
+        "CPU µs a poll (user+sys)": f"{1e6 * (user1 - user0) / n:.0f}"
+        f"+{1e6 * (sys1 - sys0) / n:.0f}",
+        "saves/s alone": " · ".join(f"{a['per_s']:.0f}" for a, _, _ in pairs),
+        "beside polls": " · ".join(f"{b['per_s']:.0f}" for _, b, _ in pairs),
+        "ratio": round(saves_beside / saves_alone, 3),
+        "server cores busy": f"{busy[0]:.2f} / {busy[1]:.2f}",
+        "polls/s beside": " · ".join(f"{p['per_s']:.0f}" for _, _, p in pairs),
+        "poll p99 ms": max(p["p99_ms"] for _, _, p in pairs),
+        "non-2xx / stale": f"{sum(run['non_2xx'] for run in runs_seen)} / {stale}",
+    }
+
+
 def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]:
+    if args.probe == "live":
+        return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
-        return asyncio.run(_batch(database, tmp, args.size, args.rounds))
+        return asyncio.run(_batch(database, tmp, args.size, args.rounds or 200))
     n = args.n or (4000 if args.probe == "submits" else 3000)
     return _burst(args.probe, database, tmp, n, rich=args.rich)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/probes.py")
-    parser.add_argument("probe", choices=("batch", "submits", "starts"))
+    parser.add_argument("probe", choices=("batch", "submits", "starts", "live"))
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
-    parser.add_argument("--rounds", type=int, default=200, help="batch: how many times")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="batch: how many (200); live: pairs alone/beside (4)"
+    )
     parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
     parser.add_argument(
         "--rich", action="store_true", help="starts: a paper of 60 pictures and 200 formulas"
     )
+    parser.add_argument("--rate", type=int, default=2000, help="live: polls a second")
+    parser.add_argument("--seconds", type=float, default=5, help="live: each wrk run")
+    parser.add_argument("--json", action="store_true", help="print the row as one JSON line")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
         tmp = Path(name)
         with Database(args.store, tmp) as database:
             row = _probe(args, database, tmp)
+    if args.json:  # one line, for scripts that compare runs
+        print(json.dumps(row, ensure_ascii=False))
+        return
     table = Table(title=f"probe {args.probe} on {args.store}")
     for key in row:
         table.add_column(key, justify="right")

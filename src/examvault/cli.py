@@ -65,6 +65,7 @@ def serve(
     import uvicorn
 
     from examvault.store.migrate import upgrade
+    from examvault.web.http import HttpProtocol
 
     settings = _settings(database)
     logs.setup(settings.log_level)
@@ -92,7 +93,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,  # uvicorn's httptools protocol, each response in one send
         access_log=False,  # ours (web/app.py) never logs a query string, which may hold a token
         # X-Forwarded-For/-Proto only from the proxies we are told of (none by default)
         proxy_headers=bool(settings.forwarded_allow_ips),

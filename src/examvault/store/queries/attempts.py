@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault.store.queries import insert, is_postgresql
-from examvault.store.tables import attempts, candidates, exams
+from examvault.store.tables import attempts, exams
 
 # An attempt's own columns, the ones a rescore reads.
 RESCORE_COLUMNS = (
@@ -322,26 +323,28 @@ async def update_totals(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
         await conn.execute(update(attempts).where(attempts.c.id == bindparam("b_id")), rows)
 
 
-_LIVE = select(
-    attempts.c.id,
-    attempts.c.exam_id,
-    attempts.c.candidate_id,
-    attempts.c.status,
-    attempts.c.deadline,
-    attempts.c.paused_at,
-    candidates.c.room,
-).outerjoin(
-    candidates,
-    (candidates.c.exam_id == attempts.c.exam_id) & (candidates.c.id == attempts.c.candidate_id),
+_LIVE_SELECT = (
+    "SELECT a.id, a.exam_id, a.candidate_id, a.status, a.deadline, a.paused_at, c.room "
+    "FROM attempts a LEFT JOIN candidates c ON c.exam_id = a.exam_id AND c.id = a.candidate_id "
+)
+# One fixed shape whatever the number of ids, as the writer's batch (store/batch_sql.py):
+# SQLAlchemy's expanding `IN` compiled the statement again for every batch size, and
+# the polls' batches come in every size. On PostgreSQL one primary-key lookup per id,
+# whatever plan was kept (see batch_sql's note on generic plans made on empty tables).
+_LIVE_SQLITE = _LIVE_SELECT + "WHERE a.id IN (SELECT value FROM json_each(?))"
+_LIVE_POSTGRESQL = (
+    "SELECT x.* FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL ("
+    + _LIVE_SELECT
+    + "WHERE a.id = k.id LIMIT 1) AS x"
 )
 
 
 async def live_many(conn: AsyncConnection, attempt_ids: Sequence[str]) -> dict[str, Any]:
     """What the candidate's page polls — the attempt's state and its candidate's room —
     of many attempts at once (the polls that arrived together), by id."""
-    found: dict[str, Any] = {}
     ids = list(attempt_ids)
-    for start in range(0, len(ids), 500):
-        rows = await conn.execute(_LIVE.where(attempts.c.id.in_(ids[start : start + 500])))
-        found.update({row.id: row for row in rows})
-    return found
+    if is_postgresql(conn):
+        rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
+    else:
+        rows = await conn.exec_driver_sql(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
+    return {row.id: row for row in rows}
