@@ -77,7 +77,7 @@ async def test_a_checkpoint_neither_waits_for_nor_disturbs_a_reader(store: Any) 
 async def test_the_writer_runs_its_checkpoints_and_makes_a_last_one_when_it_stops(
     store: Any,
 ) -> None:
-    writer = Writer(store, apply, queue_limit=1000, batch_limit=100, timeout=10, own_thread=False)
+    writer = Writer(store, apply, queue_limit=1000, batch_limit=100, timeout=10)
     writer.start()
     checkpointer = writer._checkpointer
     assert checkpointer is not None and checkpointer.path == store.sqlite_path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,36 +31,32 @@ async def apply(conn: AsyncConnection, ops: Sequence[Op]) -> None:
             continue
         if op.fail is not None:
             raise op.fail
-        await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": op.value})
+        await conn.execute(text("INSERT INTO writer_t VALUES (:v)"), {"v": op.value})
         op.result = op.value
 
 
-@pytest.fixture(params=[True, False], ids=["own thread", "request loop"])
-def own_thread(request: pytest.FixtureRequest) -> bool:
-    """Both ways the writer runs: a thread of its own (PostgreSQL), the request loop (SQLite)."""
-    return bool(request.param)
-
-
 @pytest.fixture
-async def store(tmp_path: Path) -> Any:
-    s = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+async def store(database: str) -> Any:
+    """The store of each kind (SQLite, PostgreSQL) with an empty table of its own."""
+    s = open_store(database)
     async with s.write() as conn:
-        await conn.execute(text("CREATE TABLE t (v INTEGER)"))
+        await conn.execute(text("DROP TABLE IF EXISTS writer_t"))
+        await conn.execute(text("CREATE TABLE writer_t (v INTEGER)"))
     yield s
+    async with s.write() as conn:
+        await conn.execute(text("DROP TABLE writer_t"))
     await s.dispose()
 
 
 async def rows(store: Any) -> list[int]:
     async with store.read() as conn:
-        return sorted(r[0] for r in await conn.execute(text("SELECT v FROM t")))
+        return sorted(r[0] for r in await conn.execute(text("SELECT v FROM writer_t")))
 
 
 async def test_concurrent_ops_share_commits_and_each_is_answered(
-    store: Any, own_thread: bool
+    store: Any,
 ) -> None:
-    writer = Writer(
-        store, apply, own_thread=own_thread, queue_limit=1000, batch_limit=100, timeout=10
-    )
+    writer = Writer(store, apply, queue_limit=1000, batch_limit=100, timeout=10)
     sizes: list[int] = []
     writer.on_batch = lambda n, _s: sizes.append(n)
     writer.start()
@@ -72,8 +67,8 @@ async def test_concurrent_ops_share_commits_and_each_is_answered(
     assert len(sizes) < 200, "commits were shared"
 
 
-async def test_a_full_queue_answers_503_at_once(store: Any, own_thread: bool) -> None:
-    writer = Writer(store, apply, own_thread=own_thread, queue_limit=3, batch_limit=100, timeout=10)
+async def test_a_full_queue_answers_503_at_once(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=3, batch_limit=100, timeout=10)
     writer.start()
     pending = [asyncio.ensure_future(writer.run(Insert(v))) for v in (-1, 1, 2)]
     await asyncio.sleep(0)
@@ -84,10 +79,8 @@ async def test_a_full_queue_answers_503_at_once(store: Any, own_thread: bool) ->
     await writer.stop()
 
 
-async def test_one_failing_op_does_not_fail_the_others(store: Any, own_thread: bool) -> None:
-    writer = Writer(
-        store, apply, own_thread=own_thread, queue_limit=100, batch_limit=100, timeout=10
-    )
+async def test_one_failing_op_does_not_fail_the_others(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=100, batch_limit=100, timeout=10)
     ops = [Insert(1), Insert(2, fail=RuntimeError("bug")), Insert(3), Insert(4, fail=NotFound())]
     writer.start()
     futures = [asyncio.ensure_future(writer.run(op)) for op in ops]
@@ -98,10 +91,8 @@ async def test_one_failing_op_does_not_fail_the_others(store: Any, own_thread: b
     assert await rows(store) == [1, 3], "the failed op's writes were rolled back, no others"
 
 
-async def test_stop_commits_what_is_queued(store: Any, own_thread: bool) -> None:
-    writer = Writer(
-        store, apply, own_thread=own_thread, queue_limit=100, batch_limit=10, timeout=10
-    )
+async def test_stop_commits_what_is_queued(store: Any) -> None:
+    writer = Writer(store, apply, queue_limit=100, batch_limit=10, timeout=10)
     writer.start()
     futures = [asyncio.ensure_future(writer.run(Insert(i))) for i in range(50)]
     await asyncio.sleep(0)
@@ -110,11 +101,9 @@ async def test_stop_commits_what_is_queued(store: Any, own_thread: bool) -> None
 
 
 async def test_a_write_held_past_the_timeout_answers_503_and_is_still_applied(
-    store: Any, own_thread: bool
+    store: Any,
 ) -> None:
-    writer = Writer(
-        store, apply, own_thread=own_thread, queue_limit=100, batch_limit=10, timeout=0.1
-    )
+    writer = Writer(store, apply, queue_limit=100, batch_limit=10, timeout=0.1)
     writer.start()
     slow = asyncio.ensure_future(writer.run(Insert(-1)))  # its batch takes 0.3 s
     behind = asyncio.ensure_future(writer.run(Insert(5)))

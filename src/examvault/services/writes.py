@@ -63,7 +63,6 @@ class Writes:
             batch_limit=settings.write_batch_limit,
             timeout=settings.write_timeout_seconds,
             tasks=settings.writers,
-            own_thread=store.is_postgresql,  # why: store/writer.py, Writer
         )
         self.writer.on_batch = self._observe_batch
         self.writer.on_failure = metrics.write_failures.inc

@@ -14,7 +14,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -60,23 +59,22 @@ def _sqlstate(error: BaseException) -> str | None:
 
 
 class Writer:
-    """The group-commit writer of one process.
+    """The group-commit writer of one process, on the request loop.
 
-    On PostgreSQL the writer has its own event loop and its own database engine in a
-    dedicated thread. A batch makes several round trips to the database; on the request
-    loop each of them would wait behind every other ready callback, so a busy server
-    would make its own commits slow. On its own loop the writer runs back to back, and
-    the request loop only hands ops over and receives answers: one hop each way.
-
-    On SQLite (`own_thread=False`) the writer runs on the request loop. Its calls are
-    synchronous (store/inline_sqlite.py), so a batch never waits behind other callbacks;
-    but in a thread of its own every SQLite step released the GIL and then waited up to
-    the interpreter's 5 ms switch interval to get it back from the busy request loop: a
-    batch of 60 saves took 16 ms of wall time for 6 ms of work, the thread's CPU time
-    was a third of it, and both cores were half idle (docs/performance.md, "The request
-    path on one core"). Only the COMMIT, where SQLite waits for the disk, leaves the loop
-    for a thread of the connection's own; checkpoints are made beside the writer
-    (store/checkpoints.py).
+    It once ran in a thread of its own, with its own event loop. Every time it came back
+    from the database it had to take the GIL back from the busy request loop, waiting
+    up to the interpreter's 5 ms switch interval. On SQLite a batch of 60 saves took
+    16 ms of wall time for 6 ms of work, and both cores were half idle
+    (docs/performance.md, "The request path on one core").
+    - On SQLite its calls are synchronous (store/inline_sqlite.py), so a batch never
+      waits behind other callbacks. Only the COMMIT, where SQLite waits for the disk,
+      leaves the loop for a thread of the connection's own; checkpoints are made beside
+      the writer (store/checkpoints.py).
+    - On PostgreSQL its round trips are asyncpg's awaits. In four alternating pairs of
+      wrk runs, the writer on the request loop gave 4,808 durable saves/s on average
+      against 4,507 in its thread, at 151 µs of server CPU per save against 170
+      (docs/performance.md, "One send per response, and the PostgreSQL writer on the
+      loop").
     """
 
     def __init__(
@@ -88,7 +86,6 @@ class Writer:
         batch_limit: int,
         timeout: float,
         tasks: int = 1,
-        own_thread: bool = True,
     ) -> None:
         self._store = store
         self._apply = apply_batch
@@ -96,21 +93,15 @@ class Writer:
         self._batch_limit = batch_limit
         self._timeout = timeout
         self._n_tasks = tasks
-        self._own_thread = own_thread
-        self._served: asyncio.Task[None] | None = None  # the writer's tasks, on our loop
+        self._served: asyncio.Task[None] | None = None  # the writer's tasks
         self._checkpointer: Checkpointer | None = None  # SQLite: its checkpoints, beside it
         self._pending = 0  # accepted and not yet answered; touched on the request loop only
-        # Handed from the request loop to the writer's: deque appends and pops are atomic.
-        self._inbox: collections.deque[Op] = collections.deque()
-        self._woken = False
         self._waiting: collections.deque[Op] = collections.deque()  # in order of arrival
         self._expiry: asyncio.Task[None] | None = None
         self._drained: asyncio.Event | None = None
         self._main: asyncio.AbstractEventLoop | None = None
-        self._wloop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[Op] | None = None
         self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
         self._conns: dict[int, AsyncConnection] = {}
         self.engine: AsyncEngine | None = None
         self.last_batch_size = 0
@@ -123,40 +114,17 @@ class Writer:
         return self._pending
 
     def start(self) -> None:
-        """Start the writer thread; call from the request loop."""
+        """Start the writer's tasks; call from the request loop."""
         self._main = asyncio.get_running_loop()
         self._drained = asyncio.Event()
         self._expiry = self._main.create_task(self._expire(), name="writer-expiry")
         if self._store.sqlite_path is not None:
             self._checkpointer = Checkpointer(self._store.sqlite_path)
             self._checkpointer.start()
-        if not self._own_thread:
-            self._wloop = self._main
-            self.engine = self._store.new_write_engine()
-            self._queue = asyncio.Queue()
-            self._stopping = asyncio.Event()
-            self._served = self._main.create_task(self._serve(), name="writer")
-            return
-        ready = threading.Event()
-        self._thread = threading.Thread(
-            target=self._thread_main, args=(ready,), name="examvault-writer", daemon=True
-        )
-        self._thread.start()
-        ready.wait()
-
-    def _thread_main(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._wloop = loop
         self.engine = self._store.new_write_engine()
         self._queue = asyncio.Queue()
         self._stopping = asyncio.Event()
-        ready.set()
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.run_until_complete(self.engine.dispose())
-            loop.close()
+        self._served = self._main.create_task(self._serve(), name="writer")
 
     async def _serve(self) -> None:
         assert self._stopping is not None
@@ -176,25 +144,17 @@ class Writer:
 
     async def stop(self) -> None:
         """Finish what is queued, then stop: nothing accepted is abandoned."""
-        if self._thread is None and self._served is None:
+        if self._served is None:
             return
-        assert self._drained is not None and self._wloop is not None
+        assert self._drained is not None and self._stopping is not None
         if self._pending:
             self._drained.clear()
             await self._drained.wait()
-        stopping = self._stopping
-        assert stopping is not None
-        if self._served is not None:
-            stopping.set()
-            await self._served
-            self._served = None
-            assert self.engine is not None
-            await self.engine.dispose()
-        else:
-            assert self._thread is not None
-            self._wloop.call_soon_threadsafe(stopping.set)
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        self._stopping.set()
+        await self._served
+        self._served = None
+        assert self.engine is not None
+        await self.engine.dispose()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
             self._checkpointer = None
@@ -205,18 +165,10 @@ class Writer:
 
     async def run(self, op: Op) -> Any:
         """Queue an op and wait until it is committed; raise its error if it has one."""
-        if self._pending >= self._limit or self._wloop is None or self._queue is None:
+        if self._pending >= self._limit or self._queue is None:
             raise Unavailable("too many writes waiting; retry shortly", retry_after=1)
         self._pending += 1
-        if self._served is not None:  # on this loop: straight onto the queue
-            self._queue.put_nowait(op)
-        else:
-            self._inbox.append(op)
-            if not self._woken:
-                # One wake-up of the writer's loop (a write to its self-pipe) for however
-                # many ops arrive before it runs, not one per op.
-                self._woken = True
-                self._wloop.call_soon_threadsafe(self._take_inbox)
+        self._queue.put_nowait(op)
         op.give_up_at = self._main_loop_time() + self._timeout
         self._waiting.append(op)
         return await op.future
@@ -244,13 +196,6 @@ class Writer:
                         Unavailable("the database is slow to answer; retry", retry_after=2)
                     )
 
-    def _take_inbox(self) -> None:
-        """On the writer's loop: move what the request loop handed over onto the queue."""
-        assert self._queue is not None
-        self._woken = False  # first: an op appended from now on schedules a new call
-        while self._inbox:
-            self._queue.put_nowait(self._inbox.popleft())
-
     async def _loop(self, slot: int) -> None:
         assert self._queue is not None
         while True:
@@ -266,11 +211,10 @@ class Writer:
             self.last_batch_size = len(batch)
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)
-            if self._served is not None:
-                # On the request loop a batch runs without a pause (its SQLite calls are
-                # synchronous): let the requests that arrived meanwhile run, and the
-                # answers just scheduled go out, before the next batch.
-                await asyncio.sleep(0)
+            # On SQLite a batch runs without a pause (its calls are synchronous): let the
+            # requests that arrived meanwhile run, and the answers just scheduled go out,
+            # before the next batch.
+            await asyncio.sleep(0)
 
     async def _commit(self, batch: list[Op], slot: int) -> None:
         for attempt in range(3):
@@ -319,22 +263,13 @@ class Writer:
             raise
 
     def _answer(self, batch: list[Op]) -> None:
-        """Hand the committed batch back to the request loop (from the writer's thread, or
-        already on the loop)."""
-        self._hand_back(batch, None)
+        self._resolve(batch, None)
 
     def _fail(self, batch: list[Op], error: BaseException) -> None:
-        self._hand_back(batch, error)
-
-    def _hand_back(self, batch: list[Op], failure: BaseException | None) -> None:
-        assert self._main is not None
-        if self._served is not None:
-            self._resolve(batch, failure)  # already on the request loop
-        else:
-            self._main.call_soon_threadsafe(self._resolve, batch, failure)
+        self._resolve(batch, error)
 
     def _resolve(self, batch: list[Op], failure: BaseException | None) -> None:
-        """On the request loop: run after-commit effects and answer every op."""
+        """Run after-commit effects and answer every op."""
         for op in batch:
             if failure is None:
                 try:
