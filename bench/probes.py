@@ -5,6 +5,7 @@ quotes for the writer's batch, a burst of submits and a burst of starts.
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
     .venv/bin/python bench/probes.py live    [--store …] [--rate 2000] [--seconds 5] [--rounds 4]
+    .venv/bin/python bench/probes.py saves   [--store …] [--seconds 5] [--rounds 4]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
 `batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
@@ -12,7 +13,9 @@ one-answer saves; `submits` and `starts` start a real server, prepare N attempts
 registered candidates) and fire them all at once from 2 client processes; `live`
 starts a real server and 1,000 attempts and polls their `live` with wrk at `--rate` a
 second, alone (the server's CPU per poll), then saturating saves alone and beside the
-polls in alternating runs (the ratio issue 11 asks about, on one server in one run). Each prints
+polls in alternating runs (the ratio issue 11 asks about, on one server in one run);
+`saves` runs wrk's saturating saves `--rounds` times and splits the machine's CPU
+between the server, the database server's processes and wrk (per save, and in cores). Each prints
 one table row (`--rich`: starts of a paper with 60 pictures and 200 formulas, to compare
 with the plain one). Single runs vary by ±20 % on a shared 2-core machine: repeat them.
 """
@@ -25,6 +28,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -305,7 +309,63 @@ def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> d
     }
 
 
+def _cpu_of(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server, of PostgreSQL's processes, and of this process's
+    finished children (wrk)."""
+    out = {"server": 0.0, "database": 0.0}
+    for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
+        times = proc.info["cpu_times"]
+        if times is None:
+            continue
+        if proc.info["pid"] == server_pid:
+            out["server"] += times.user + times.system
+        elif (proc.info["name"] or "").startswith("postgres"):
+            out["database"] += times.user + times.system
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["wrk"] = children.ru_utime + children.ru_stime
+    return out
+
+
+def _saves(database: str, tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
+    from bench import ceiling
+
+    server = ServerProcess("examvault", database, tmp, {})
+    server.start()
+    assert server.proc is not None
+    try:
+        seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
+        lines = ceiling._write_lines(
+            tmp / "saves.txt",
+            [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
+        )
+        runs, spent = [], {"server": 0.0, "database": 0.0, "wrk": 0.0}
+        for k in range(rounds):
+            before, began = _cpu_of(server.proc.pid), time.monotonic()
+            first_seq = str((k + 1) * 10**7)  # each run's saves new ones
+            run = ceiling.wrk(server.url, "save.lua", lines, seconds=seconds, connections=128,
+                              threads=2, extra=(first_seq,))  # fmt: skip
+            runs.append(run)
+            after, elapsed = _cpu_of(server.proc.pid), time.monotonic() - began
+            for part in spent:
+                spent[part] += (after[part] - before[part]) / elapsed / rounds
+    finally:
+        server.stop()
+    per_s = sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+    return {
+        "saves/s": " · ".join(f"{r['per_s']:.0f}" for r in runs),
+        "p99 ms": " · ".join(f"{r['p99_ms']:.0f}" for r in runs),
+        "cores: server / database / wrk": " / ".join(f"{v:.2f}" for v in spent.values()),
+        "CPU µs a save: server / database / wrk": " / ".join(
+            f"{1e6 * v / per_s:.0f}" for v in spent.values()
+        ),
+        "non-2xx / stale": f"{sum(r['non_2xx'] for r in runs)} / "
+        f"{sum(r['counters'].get('stale', 0) for r in runs)}",
+    }
+
+
 def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]:
+    if args.probe == "saves":
+        return _saves(database, tmp, args.seconds, args.rounds or 4)
     if args.probe == "live":
         return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
@@ -316,18 +376,21 @@ def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/probes.py")
-    parser.add_argument("probe", choices=("batch", "submits", "starts", "live"))
+    parser.add_argument("probe", choices=("batch", "submits", "starts", "live", "saves"))
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
     parser.add_argument(
-        "--rounds", type=int, default=0, help="batch: how many (200); live: pairs alone/beside (4)"
+        "--rounds",
+        type=int,
+        default=0,
+        help="batch: how many (200); live: pairs alone/beside (4); saves: runs (4)",
     )
     parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
     parser.add_argument(
         "--rich", action="store_true", help="starts: a paper of 60 pictures and 200 formulas"
     )
     parser.add_argument("--rate", type=int, default=2000, help="live: polls a second")
-    parser.add_argument("--seconds", type=float, default=5, help="live: each wrk run")
+    parser.add_argument("--seconds", type=float, default=5, help="live, saves: each wrk run")
     parser.add_argument("--json", action="store_true", help="print the row as one JSON line")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
