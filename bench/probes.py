@@ -5,7 +5,7 @@ quotes for the writer's batch, a burst of submits and a burst of starts.
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
     .venv/bin/python bench/probes.py live    [--store …] [--rate 2000] [--seconds 5] [--rounds 4]
-    .venv/bin/python bench/probes.py saves   [--store …] [--seconds 5] [--rounds 4]
+    .venv/bin/python bench/probes.py saves   [--store …] [--seconds 5] [--rounds 4] [--workers 1]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
 `batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
@@ -310,14 +310,16 @@ def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> d
 
 
 def _cpu_of(server_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the server, of PostgreSQL's processes, and of this process's
-    finished children (wrk)."""
+    """CPU seconds so far of the server (with its worker processes), of PostgreSQL's
+    processes, and of this process's finished children (wrk)."""
+    root = psutil.Process(server_pid)
+    tree = {server_pid} | {p.pid for p in root.children(recursive=True)}
     out = {"server": 0.0, "database": 0.0}
     for proc in psutil.process_iter(["pid", "name", "cpu_times"]):
         times = proc.info["cpu_times"]
         if times is None:
             continue
-        if proc.info["pid"] == server_pid:
+        if proc.info["pid"] in tree:
             out["server"] += times.user + times.system
         elif (proc.info["name"] or "").startswith("postgres"):
             out["database"] += times.user + times.system
@@ -326,10 +328,10 @@ def _cpu_of(server_pid: int) -> dict[str, float]:
     return out
 
 
-def _saves(database: str, tmp: Path, seconds: float, rounds: int) -> dict[str, Any]:
+def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) -> dict[str, Any]:
     from bench import ceiling
 
-    server = ServerProcess("examvault", database, tmp, {})
+    server = ServerProcess("examvault", database, tmp, {}, args=["--workers", str(workers)])
     server.start()
     assert server.proc is not None
     try:
@@ -365,7 +367,7 @@ def _saves(database: str, tmp: Path, seconds: float, rounds: int) -> dict[str, A
 
 def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]:
     if args.probe == "saves":
-        return _saves(database, tmp, args.seconds, args.rounds or 4)
+        return _saves(database, tmp, args.seconds, args.rounds or 4, args.workers)
     if args.probe == "live":
         return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
@@ -391,6 +393,7 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=int, default=2000, help="live: polls a second")
     parser.add_argument("--seconds", type=float, default=5, help="live, saves: each wrk run")
+    parser.add_argument("--workers", type=int, default=1, help="saves: server processes")
     parser.add_argument("--json", action="store_true", help="print the row as one JSON line")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
