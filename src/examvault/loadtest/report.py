@@ -147,6 +147,10 @@ def print_table(s: Mapping[str, Any], console: Console | None = None) -> None:
         "CPU seconds: server / load tool",
         f"{s.get('server_cpu_s', '-')} / {s.get('loadtool_cpu_s', '-')}",
     )
+    t.add_row(
+        "load tool's GC pauses ≥ 5 ms: count / longest ms / total s",
+        _pauses(s.get("loadtool_gc_pauses")),
+    )
     t.add_row("retries", ", ".join(f"{k}: {n}" for k, n in s["retries"].items()) or "0")
     if s["kills_at_s"]:
         t.add_row("server SIGKILLed at (s)", ", ".join(map(str, s["kills_at_s"])))
@@ -231,3 +235,9 @@ def _buckets(samples: Sequence[tuple[float, float]]) -> dict[int, list[float]]:
     for at, lat in samples:
         out.setdefault(int(at), []).append(lat)
     return out
+
+
+def _pauses(p: dict[str, Any] | None) -> str:
+    if not p:
+        return "-"
+    return f"{p['count']} / {p['longest_ms']} / {p['total_s']}"

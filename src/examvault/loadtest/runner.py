@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from examvault.loadtest import database as pg
-from examvault.loadtest import live, report
+from examvault.loadtest import live, pauses, report
 from examvault.loadtest.failover import PgPair
+from examvault.loadtest.pauses import GcPauses
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
 from examvault.loadtest.server import ServerProcess, Target
 from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
@@ -149,11 +150,16 @@ async def _drive(
         cafile=opts.cafile,
     )
     rng = random.Random(opts.seed)
+    quiet = pauses.Quiet()
     try:
         exam_id = f"lt-{sc.name.replace('_', '-')}-{secrets.token_hex(3)}"
         definition = exam_document(exam_id, sc.questions, sc.duration, sc.grace)
         students = await _setup(http, admin, exam_id, definition, sc, rng)
-        submit_at = time.monotonic() + sc.work_seconds
+        pauses.calm_collector()
+        now = time.monotonic()
+        submit_at = now + sc.work_seconds
+        quiet.between(now, now + sc.start_window + 5)  # the start storm
+        quiet.between(submit_at - 0.5, submit_at + sc.submit_spread + 5)  # the submits
         disruptions = Disruptions(server, cluster, pair)
         runs = asyncio.gather(*(s.run(http, exam_id, sc, submit_at) for s in students))
         if sc.failover_at is not None and pair is not None:
@@ -169,7 +175,8 @@ async def _drive(
         ticker = asyncio.create_task(
             _tick(students, disruptions, sc, submit_at, recorder, console, opts.progress)
         )
-        await runs
+        with GcPauses(recorder.t0) as gc_pauses:
+            await runs
         await disruptions.settle()  # a restart begun before the students finished ends first
         last_t = max((at for at, _ in recorder.submits), default=None)
         if sc.server_ends_attempts:
@@ -220,6 +227,7 @@ async def _drive(
                     took = f"failed: {exc}"
                 summary["failovers"][-1]["new_standby_s"] = took
         summary["loadtool_cpu_s"] = round(sum(me.cpu_times()[:2]) - cpu_before, 1)
+        summary["loadtool_gc_pauses"] = gc_pauses.summary()
         summary["students"] = sc.students
         summary["questions"] = sc.questions
         report.print_table(summary, console)
@@ -227,6 +235,7 @@ async def _drive(
         report.write_picture(summary, recorder, opts.out)
         return summary
     finally:
+        quiet.close()
         await http.close()
 
 
