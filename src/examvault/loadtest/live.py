@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -93,7 +94,7 @@ def _saver_process(args: tuple[str, list[Seat], int, float, int, int]) -> dict[s
     """One client process of the savers: its slice of the seats, back to back."""
     url, seats, concurrency, seconds, questions, first_seq = args
     return {
-        "saves": asyncio.run(
+        "saves": uvloop.run(
             steady.hammer(url, seats, concurrency, seconds, "save", questions, first_seq)
         )
     }
@@ -103,7 +104,7 @@ def _poller_process(args: tuple[str, list[Seat], float, float]) -> dict[str, Any
     """One client process of the pollers, apart from the savers: on the same event loop
     the polls would slow the savers' client, not the server."""
     url, seats, rate, seconds = args
-    return {"polls": asyncio.run(poll(url, seats, rate, seconds))}
+    return {"polls": uvloop.run(poll(url, seats, rate, seconds))}
 
 
 def _client_process(job: tuple[str, tuple[Any, ...]]) -> dict[str, Any]:

@@ -48,16 +48,16 @@ class Quiet:
         self._depth = 0
 
     def between(self, begin: float, end: float) -> None:
-        """Hold the collector from `begin` to `end` (the loop's clock: time.monotonic)."""
-        loop = asyncio.get_running_loop()
-        loop.call_at(begin, self._hold)
-        loop.call_at(max(begin, end), self._release)
+        """Hold the collector from `begin` to `end` (time.monotonic)."""
+        loop, now = asyncio.get_running_loop(), time.monotonic()
+        loop.call_later(max(0.0, begin - now), self.hold)
+        loop.call_later(max(0.0, begin - now, end - now), self.release)
 
-    def _hold(self) -> None:
+    def hold(self) -> None:
         self._depth += 1
         gc.disable()
 
-    def _release(self) -> None:
+    def release(self) -> None:
         self._depth = max(0, self._depth - 1)
         if self._depth == 0:
             gc.freeze()

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import uvloop
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -83,7 +84,7 @@ def resolve(opts: Options) -> Scenario:
 
 def run(opts: Options) -> dict[str, Any]:
     """Run one scenario (blocking) and return its summary; also writes JSON and PNG."""
-    return asyncio.run(run_async(opts))
+    return uvloop.run(run_async(opts))
 
 
 async def run_async(opts: Options) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import uvloop
 
 from examvault.loadtest.report import percentile
 from examvault.loadtest.scenarios import exam_document
@@ -139,7 +140,7 @@ async def hammer(
 
 
 def _hammer_process(args: tuple[str, list[Seat], int, float, str, int]) -> dict[str, Any]:
-    return asyncio.run(hammer(*args))
+    return uvloop.run(hammer(*args))
 
 
 def measure(
