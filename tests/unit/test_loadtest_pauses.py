@@ -78,7 +78,13 @@ def test_close_turns_the_collector_back_on_whatever_windows_remain() -> None:
     assert gc.isenabled()
 
 
-def test_calming_the_collector_freezes_what_exists_and_collects_less_often() -> None:
-    pauses.calm_collector()
+def test_calming_freezes_what_exists_and_close_puts_the_collector_back() -> None:
+    before = gc.get_threshold()
+    quiet = pauses.Quiet()
+    quiet.calm()
     assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == (10_000, 20, 20)
+    quiet.hold()
+    quiet.close()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before

@@ -18,34 +18,36 @@ from typing import Any
 RECORDED_MS = 5.0  # shorter collections are not recorded
 
 
-def calm_collector() -> None:
-    """Once the students are built: move them out of the collector's sight and collect
-    less often, as the server does (cli.tune_gc).
-
-    With CPython's defaults the tool's full collections of `stampede_10k` took 150–815
-    ms each, 22 of them over 100 ms: five in the start storm (1.1 s in all) and three in
-    the second of the submits (2.3 s), each holding every request in flight
-    (docs/performance.md, "The load tool's own pauses").
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
 class Quiet:
-    """No collections in the tool while the server is put to the test it reports on:
-    the start storm and the submits.
+    """The tool's collector, calmed for the run and held in the seconds that matter.
 
-    Frozen and collected less often (`calm_collector`), the tool's collections still
-    took 68–145 ms in those seconds: 10,000 requests in flight at once are that many
-    live objects for each younger generation's collection to look at. So during each
-    window (a few seconds; memory grows by what those seconds allocate) the collector is
-    off, and what the window leaves behind is frozen when it ends. Windows may overlap;
-    the collector is back on when the last one ends, and at the latest on `close`.
+    `calm`, once the students are built: move them out of the collector's sight and
+    collect less often, as the server does (cli.tune_gc). With CPython's defaults the
+    tool's full collections in `stampede_10k` took 150–815 ms each, 22 of them over
+    100 ms: five in the start storm (1.1 s in all) and three in the second of the
+    submits (2.3 s), each holding every request in flight (docs/performance.md, "The load
+    tool's own pauses").
+
+    `between`: no collections at all while the server is put to the test it reports on,
+    the start storm and the submits. Calmed, the tool's collections still took 68–145 ms
+    in those seconds: 10,000 requests in flight at once are that many live objects for a
+    younger generation's collection to look at. During each window (a few seconds;
+    memory grows by what those seconds allocate) the collector is off, and what the
+    window leaves behind is frozen when it ends. Windows may overlap: the collector is
+    back on when the last one ends.
+
+    `close` puts everything back as it was (the tool may run inside another program,
+    the tests' process for one).
     """
 
     def __init__(self) -> None:
         self._depth = 0
+        self._threshold = gc.get_threshold()
+
+    def calm(self) -> None:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(10_000, 20, 20)
 
     def between(self, begin: float, end: float) -> None:
         """Hold the collector from `begin` to `end` (time.monotonic)."""
@@ -65,6 +67,8 @@ class Quiet:
 
     def close(self) -> None:
         self._depth = 0
+        gc.unfreeze()
+        gc.set_threshold(*self._threshold)
         gc.enable()
 
 

@@ -73,8 +73,8 @@ class Writer:
     - On PostgreSQL its round trips are asyncpg's awaits. In four alternating pairs of
       wrk runs, the writer on the request loop gave 4,808 durable saves/s on average
       against 4,507 in its thread, at 151 µs of server CPU per save against 170
-      (docs/performance.md, "One send per response, and the PostgreSQL writer on the
-      loop").
+      (docs/performance.md, "The load tool's own pauses, one send per response, the
+      PostgreSQL writer on the loop").
     """
 
     def __init__(

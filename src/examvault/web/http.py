@@ -5,7 +5,7 @@ body in another. uvloop sends each at once, so every response left as two TCP se
 two system calls here, and two wake-ups and two reads for the client. Over loopback, the
 kernel delivers a segment to the receiver in the sender's system call, which doubles
 the cost again. At 2,000 `live` polls a second beside the saves, those two writes were
-16 % of the server's samples (py-spy; docs/performance.md, "One send per response").
+16 % of the server's samples (py-spy; docs/performance.md, "… one send per response …").
 aiohttp's server joins them for the same reason (aio-libs/aiohttp#10991); uvicorn has no
 such option, so this protocol gives uvicorn's a transport that joins them.
 
