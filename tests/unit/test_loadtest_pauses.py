@@ -78,6 +78,16 @@ def test_close_turns_the_collector_back_on_whatever_windows_remain() -> None:
     assert gc.isenabled()
 
 
+async def test_a_window_not_yet_begun_at_close_never_turns_the_collector_off() -> None:
+    quiet = pauses.Quiet()
+    loop, now = asyncio.get_running_loop(), time.monotonic()
+    quiet.between(now + 0.01, now + 3600)
+    quiet.close()
+    later = loop.create_future()
+    loop.call_later(0.02, lambda: later.set_result(gc.isenabled()))  # after its beginning
+    assert await later is True
+
+
 def test_calming_freezes_what_exists_and_close_puts_the_collector_back() -> None:
     before = gc.get_threshold()
     quiet = pauses.Quiet()

@@ -37,12 +37,14 @@ class Quiet:
     back on when the last one ends.
 
     `close` puts everything back as it was (the tool may run inside another program,
-    the tests' process for one).
+    the tests' process for one), windows not yet begun or ended included: their timers
+    are cancelled, so none can turn the collector off after the run.
     """
 
     def __init__(self) -> None:
         self._depth = 0
         self._threshold = gc.get_threshold()
+        self._timers: list[asyncio.TimerHandle] = []
 
     def calm(self) -> None:
         gc.collect()
@@ -52,8 +54,8 @@ class Quiet:
     def between(self, begin: float, end: float) -> None:
         """Hold the collector from `begin` to `end` (time.monotonic)."""
         loop, now = asyncio.get_running_loop(), time.monotonic()
-        loop.call_later(max(0.0, begin - now), self.hold)
-        loop.call_later(max(0.0, begin - now, end - now), self.release)
+        self._timers.append(loop.call_later(max(0.0, begin - now), self.hold))
+        self._timers.append(loop.call_later(max(0.0, begin - now, end - now), self.release))
 
     def hold(self) -> None:
         self._depth += 1
@@ -66,6 +68,9 @@ class Quiet:
             gc.enable()
 
     def close(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
         self._depth = 0
         gc.unfreeze()
         gc.set_threshold(*self._threshold)

@@ -26,7 +26,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from examvault.loadtest import database as pg
 from examvault.loadtest import live, pauses, report
 from examvault.loadtest.failover import PgPair
-from examvault.loadtest.pauses import GcPauses
 from examvault.loadtest.scenarios import SCENARIOS, Scenario, exam_document
 from examvault.loadtest.server import ServerProcess, Target
 from examvault.loadtest.student import GaveUp, Http, Recorder, Student, check_local
@@ -180,7 +179,7 @@ async def _drive(
         ticker = asyncio.create_task(
             _tick(students, disruptions, sc, submit_at, recorder, console, opts.progress)
         )
-        with GcPauses(recorder.t0) as gc_pauses:
+        with pauses.GcPauses(recorder.t0) as gc_pauses:
             await runs
         await disruptions.settle()  # a restart begun before the students finished ends first
         last_t = max((at for at, _ in recorder.submits), default=None)
