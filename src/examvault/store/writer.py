@@ -225,7 +225,7 @@ class Writer:
                     continue
                 if is_unreachable(error):
                     log.warning("database unavailable: %s", type(error).__name__)
-                    self._fail(batch, Unavailable("database unavailable; retry", retry_after=2))
+                    self._resolve(batch, Unavailable("database unavailable; retry", retry_after=2))
                 elif len(batch) > 1:
                     log.exception("batch of %d failed; retrying one by one", len(batch))
                     for op in batch:
@@ -234,10 +234,10 @@ class Writer:
                     log.exception("write failed")
                     if self.on_failure:
                         self.on_failure(len(batch))
-                    self._fail(batch, error)
+                    self._resolve(batch, error)
                 return
             else:
-                self._answer(batch)
+                self._resolve(batch, None)
                 return
 
     async def _transaction(self, batch: list[Op], slot: int) -> None:
@@ -261,12 +261,6 @@ class Writer:
                 with contextlib.suppress(Exception):
                     await conn.invalidate()
             raise
-
-    def _answer(self, batch: list[Op]) -> None:
-        self._resolve(batch, None)
-
-    def _fail(self, batch: list[Op], error: BaseException) -> None:
-        self._resolve(batch, error)
 
     def _resolve(self, batch: list[Op], failure: BaseException | None) -> None:
         """Run after-commit effects and answer every op."""
