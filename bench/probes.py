@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -234,22 +235,45 @@ def _burst(kind: str, database: str, tmp: Path, n: int, rich: bool = False) -> d
     }
 
 
+@contextlib.contextmanager
+def _seated_server(
+    database: str, tmp: Path, args: Sequence[str] = ()
+) -> Iterator[tuple[ServerProcess, list[steady.Seat], Path]]:
+    """A real server with 1,000 started attempts of a 10-question exam, and the lines
+    file bench/wrk/save.lua takes for them; the server is stopped at the end."""
+    from bench import ceiling
+
+    server = ServerProcess("examvault", database, tmp, {}, args=list(args))
+    server.start()
+    try:
+        seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
+        saves = ceiling._write_lines(
+            tmp / "saves.txt",
+            [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
+        )
+        yield server, seats, saves
+    finally:
+        server.stop()
+
+
+def _wrk_saves(url: str, lines: Path, seconds: float, run: int) -> dict[str, Any]:
+    """Saturating saves (128 connections) over `lines`; run k's seqs start above run
+    k − 1's, so every save of every run is a new one the server applies."""
+    from bench import ceiling
+
+    return ceiling.wrk(url, "save.lua", lines, seconds=seconds, connections=128, threads=2,
+                       extra=(str(run * 10_000_000),))  # fmt: skip
+
+
 def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> dict[str, Any]:
     """Polls alone (the server's CPU per poll), then `rounds` pairs of saturating saves
     alone and beside the polls, alternating so that a drift of the machine or of the
     growing tables falls on both sides alike; the ratio is over all the pairs."""
     from bench import ceiling
 
-    server = ServerProcess("examvault", database, tmp, {})
-    server.start()
-    try:
-        seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
+    with _seated_server(database, tmp) as (server, seats, saves):
         polls = ceiling._write_lines(
             tmp / "live.txt", [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in seats]
-        )
-        saves = ceiling._write_lines(
-            tmp / "saves.txt",
-            [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
         )
         runs = 0
 
@@ -259,9 +283,8 @@ def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> d
 
         def save() -> dict[str, Any]:
             nonlocal runs
-            runs += 1  # each run's seqs above the last run's: every save is applied
-            return ceiling.wrk(server.url, "save.lua", saves, seconds=seconds, connections=128,
-                               threads=2, extra=(str(runs * 10_000_000),))  # fmt: skip
+            runs += 1
+            return _wrk_saves(server.url, saves, seconds, runs)
 
         def cpu() -> tuple[float, float]:
             assert server.proc is not None
@@ -290,8 +313,6 @@ def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> d
         for _ in range(rounds):
             by_itself = timed(0, save)
             pairs.append((by_itself, *timed(1, both)))
-    finally:
-        server.stop()
     runs_seen = [alone] + [run for pair in pairs for run in pair]
     stale = sum(run["counters"].get("stale", 0) for run in runs_seen)
     saves_alone = sum(a["requests"] for a, _, _ in pairs) / sum(a["seconds"] for a, _, _ in pairs)
@@ -329,29 +350,15 @@ def _cpu_of(server_pid: int) -> dict[str, float]:
 
 
 def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) -> dict[str, Any]:
-    from bench import ceiling
-
-    server = ServerProcess("examvault", database, tmp, {}, args=["--workers", str(workers)])
-    server.start()
-    assert server.proc is not None
-    try:
-        seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
-        lines = ceiling._write_lines(
-            tmp / "saves.txt",
-            [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
-        )
+    with _seated_server(database, tmp, ["--workers", str(workers)]) as (server, _, lines):
+        assert server.proc is not None
         runs, spent = [], {"server": 0.0, "database": 0.0, "wrk": 0.0}
         for k in range(rounds):
             before, began = _cpu_of(server.proc.pid), time.monotonic()
-            first_seq = str((k + 1) * 10**7)  # each run's saves new ones
-            run = ceiling.wrk(server.url, "save.lua", lines, seconds=seconds, connections=128,
-                              threads=2, extra=(first_seq,))  # fmt: skip
-            runs.append(run)
+            runs.append(_wrk_saves(server.url, lines, seconds, k + 1))
             after, elapsed = _cpu_of(server.proc.pid), time.monotonic() - began
             for part in spent:
                 spent[part] += (after[part] - before[part]) / elapsed / rounds
-    finally:
-        server.stop()
     per_s = sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
     return {
         "saves/s": " · ".join(f"{r['per_s']:.0f}" for r in runs),
