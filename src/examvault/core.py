@@ -148,5 +148,9 @@ class Core:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._tasks.clear()
+        # Reads begun in the background by requests (a group of tokens, a batch of polls)
+        # end before the engines go, so that none is dropped holding a connection.
+        await self.directory.settle()
+        await self.examday.settle()
         await self.writes.stop()
         await self.store.dispose()

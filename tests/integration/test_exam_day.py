@@ -438,3 +438,22 @@ async def test_the_view_a_start_returns_is_the_view_a_read_returns(server: Serve
     assert read.status_code == 200
     assert started.json() == read.json()  # the manual clock has not moved in between
     assert [a["text"] for a in started.json()["announcements"]] == ["Hello all", "R1 only"]
+
+
+async def test_a_poll_waiting_for_its_read_when_the_server_stops_is_answered(
+    database: str, tmp_path: Path
+) -> None:
+    """The stop waits for the read of the waiting polls, so none is dropped with the
+    event loop while it holds a connection."""
+    async with running(database, tmp_path) as server:
+        await server.create_exam(small_exam("stop"))
+        token = (await server.register("stop", "S1"))["S1"]
+        attempt_id = (await server.start("stop", token))["attempt_id"]
+        candidate = await server.core.directory.find(token)
+        assert candidate is not None
+        poll = asyncio.ensure_future(server.core.examday.live(candidate, attempt_id))
+        await asyncio.sleep(0)  # its first step: it joins the next read of polls and waits
+        polling = server.core.examday._polling
+        assert polling is not None and not polling.done()
+    assert polling.done()
+    assert (await poll)["status"] == "in_progress"

@@ -76,3 +76,24 @@ async def test_unknown_tokens_are_not_remembered() -> None:
     registry.rows[hash_token("nobody")] = ("exam-2", "N")
 
     assert await cache.find("nobody") == ("exam-2", "N")
+
+
+async def test_settle_waits_for_the_background_read_of_the_exam() -> None:
+    """At stop the server waits for it: dropped with the event loop, it would keep its
+    pooled connection forever."""
+    registry = Registry({f"t{i}": ("exam-1", f"C{i}") for i in range(5)})
+    registry.group_released.clear()
+    cache = registry.cache()
+    assert await cache.find("t0") == ("exam-1", "C0")  # starts the read of the exam
+    settling = asyncio.ensure_future(cache.settle())
+    await asyncio.sleep(0)
+    assert not settling.done(), "the exam's read is still running"
+    registry.group_released.set()
+    await settling
+    registry.single_reads = 0
+    assert await cache.find("t4") == ("exam-1", "C4")
+    assert registry.single_reads == 0, "the read had finished and filled the cache"
+
+
+async def test_settle_with_no_read_begun_returns_at_once() -> None:
+    await Registry({}).cache().settle()

@@ -58,6 +58,10 @@ class Directory:
         """Who holds this candidate token, or None."""
         return await self._tokens.find(token)
 
+    async def settle(self) -> None:
+        """Let a background read of an exam's tokens finish (at stop)."""
+        await self._tokens.settle()
+
     async def _load(self, digest: str) -> Candidate | None:
         async with self._store.read() as conn:
             row = await candidates.by_token_hash(conn, digest)

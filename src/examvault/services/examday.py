@@ -11,6 +11,7 @@ before the action (and the action then finds the attempt sealed) or the one afte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -462,6 +463,14 @@ class ExamDay:
         if self._polling is None or self._polling.done():
             self._polling = asyncio.create_task(self._read_polls())
         return await waiter
+
+    async def settle(self) -> None:
+        """Let the read of the waiting polls finish (at stop, before the store's engines
+        go): a task dropped with the event loop mid-read never gives its connection
+        back."""
+        if self._polling is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
 
     async def _read_polls(self) -> None:
         """Read the waiting polls, batch after batch, until none is left."""

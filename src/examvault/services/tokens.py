@@ -17,6 +17,7 @@ still found one by one meanwhile).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import secrets
 import time
@@ -95,6 +96,15 @@ class TokenCache(Generic[T]):
         if len(self._grouped) > 10_000:  # a long-running process, many exams
             self._grouped.clear()
         self._grouping = asyncio.create_task(self._read_group(found))
+
+    async def settle(self) -> None:
+        """Wait for a read of a whole group begun in the background, if one is running:
+        at stop, before the store's engines go. Left running, it would be dropped with
+        the event loop while holding a pooled connection, and that connection never
+        given back (SQLAlchemy warns of it whenever the collector finds it)."""
+        if self._grouping is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._grouping
 
     async def _read_group(self, found: T) -> None:
         assert self._load_group is not None
