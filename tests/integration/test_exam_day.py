@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from examvault.clock import format_time
 from tests.helpers import Server, running, small_exam
 
@@ -456,4 +458,4 @@ async def test_a_poll_waiting_for_its_read_when_the_server_stops_is_answered(
         polling = server.core.examday._polling
         assert polling is not None and not polling.done()
     assert polling.done()
-    assert (await poll)["status"] == "in_progress"
+    assert orjson.loads(await poll)["status"] == "in_progress"

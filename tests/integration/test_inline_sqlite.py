@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -59,15 +60,16 @@ async def test_the_writers_sqlite_calls_run_on_the_calling_thread(path: Path) ->
     assert len(committers) == 1, "the COMMIT (the fsync) ran on the connection's own thread"
 
 
-async def test_a_quick_reads_calls_all_run_on_the_calling_thread(path: Path) -> None:
+async def test_the_quick_reads_run_on_the_calling_thread_and_cannot_write(path: Path) -> None:
     store = open_store(f"sqlite:///{path}")
     before = {t.ident for t in threading.enumerate()}
     try:
-        async with store.quick_read() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            await raw.create_function("whose_thread", 0, threading.get_ident)
-            who = (await conn.execute(text("SELECT whose_thread()"))).scalar_one()
+        quick = store.quick_sqlite()
+        assert quick is not None and store.quick_sqlite() is quick  # one, kept
+        quick.create_function("whose_thread", 0, threading.get_ident)
+        who = quick.execute("SELECT whose_thread()").fetchone()[0]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            quick.execute("CREATE TABLE t (x)")
         started = {t.ident for t in threading.enumerate()} - before
     finally:
         await store.dispose()

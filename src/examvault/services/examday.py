@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from examvault import errors
@@ -360,7 +361,7 @@ class ExamDay:
         # (exam, room) → (read at, announcements): `live` reads them at most every 2 s.
         self._notes: dict[tuple[str, str | None], tuple[int, list[dict[str, Any]]]] = {}
         # `live` polls waiting for the next read, by attempt id, and the task reading them.
-        self._polls: dict[str, list[asyncio.Future[tuple[Any, list[dict[str, Any]]]]]] = {}
+        self._polls: dict[str, list[asyncio.Future[_Seen | None]]] = {}
         self._polling: asyncio.Task[None] | None = None
         self.gather_seconds = LIVE_GATHER_SECONDS
 
@@ -412,40 +413,31 @@ class ExamDay:
 
         return [e for e in entries if mine(e)]
 
-    async def candidate_notes(
-        self, conn: AsyncConnection, exam_id: str, room: str | None
-    ) -> list[dict[str, Any]]:
+    async def candidate_notes(self, exam_id: str, room: str | None) -> list[dict[str, Any]]:
         """What a candidate of this room is told: the whole exam's and the room's
         announcements, oldest first; read again at most every 2 s per process."""
         now = self.clock.now()
         cached = self._notes.get((exam_id, room))
         if cached is not None and now - cached[0] < LIVE_CACHE_MICROS:
             return cached[1]
-        notes = views.announcements(await announcements.for_room(conn, exam_id, room))
+        async with self.store.read() as conn:
+            notes = views.announcements(await announcements.for_room(conn, exam_id, room))
         if len(self._notes) > 10_000:
             self._notes.clear()
         self._notes[(exam_id, room)] = (now, notes)
         return notes
 
-    async def live(self, candidate: Candidate, attempt_id: str) -> dict[str, Any]:
-        """The page's poll: status, pause, deadline, time left, announcements; no write."""
-        row, notes = await self._poll(attempt_id)
-        if row is None or row.candidate_id != candidate.id or row.exam_id != candidate.exam_id:
+    async def live(self, candidate: Candidate, attempt_id: str) -> bytes:
+        """The page's poll, as its JSON body: status, pause, deadline, time left,
+        announcements; no write."""
+        seen = await self._poll(attempt_id)
+        if seen is None or seen.candidate_id != candidate.id or seen.exam_id != candidate.exam_id:
             raise errors.NotFound("no such attempt")
-        now = self.clock.now()
-        paused = views.is_paused(row)
-        return {
-            "status": "paused" if paused else row.status,
-            "paused": paused,
-            "deadline": format_time(row.deadline),
-            "remaining_seconds": views.remaining(row, now),
-            "server_time": format_time(now),
-            "announcements": notes,
-        }
+        return seen.body
 
-    async def _poll(self, attempt_id: str) -> tuple[Any, list[dict[str, Any]]]:
-        """The attempt's live row and its room's announcements, read together with every
-        other poll that arrives meanwhile.
+    async def _poll(self, attempt_id: str) -> _Seen | None:
+        """The attempt's `live` answer, read together with every other poll that arrives
+        meanwhile.
 
         10,000 pages poll about 2,000 times a second; one read transaction each cost more
         than the rest of the request (docs/performance.md). So the polls that arrive while
@@ -456,9 +448,7 @@ class ExamDay:
         The attempt's state is never cached: each answer comes from a read begun after its
         poll arrived (only the announcements may be 2 s old).
         """
-        waiter: asyncio.Future[tuple[Any, list[dict[str, Any]]]] = (
-            asyncio.get_running_loop().create_future()
-        )
+        waiter: asyncio.Future[_Seen | None] = asyncio.get_running_loop().create_future()
         self._polls.setdefault(attempt_id, []).append(waiter)
         if self._polling is None or self._polling.done():
             self._polling = asyncio.create_task(self._read_polls())
@@ -473,21 +463,24 @@ class ExamDay:
                 await self._polling
 
     async def _read_polls(self) -> None:
-        """Read the waiting polls, batch after batch, until none is left."""
+        """Read the waiting polls, batch after batch, until none is left; each attempt's
+        answer is made once, for every poll of it in the batch."""
         while self._polls:
             await asyncio.sleep(self.gather_seconds)  # let the polls of the next 50 ms join
             batch, self._polls = self._polls, {}
             try:
-                answers: dict[str, tuple[Any, list[dict[str, Any]]]] = {}
-                async with self.store.quick_read() as conn:
-                    rows = await attempts.live_many(conn, list(batch))
-                    for attempt_id in batch:
-                        row = rows.get(attempt_id)
-                        notes = (
-                            [] if row is None
-                            else await self.candidate_notes(conn, row.exam_id, row.room)
-                        )  # fmt: skip
-                        answers[attempt_id] = (row, notes)
+                rows = await attempts.live_many(self.store, list(batch))
+                now = self.clock.now()
+                server_time = format_time(now)
+                answers: dict[str, _Seen | None] = {}
+                for attempt_id in batch:
+                    row = rows.get(attempt_id)
+                    answers[attempt_id] = None if row is None else _Seen(
+                        row.candidate_id,
+                        row.exam_id,
+                        _live_body(row, await self.candidate_notes(row.exam_id, row.room),
+                                   now, server_time),
+                    )  # fmt: skip
             except Exception as exc:  # each poll of the batch gets the error (503 if away)
                 for waiters in batch.values():
                     for w in waiters:
@@ -498,3 +491,28 @@ class ExamDay:
                 for w in waiters:
                     if not w.done():  # a poll whose client went away was cancelled
                         w.set_result(answers[attempt_id])
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """One attempt's `live` answer, read for the polls of one batch, and whose it is."""
+
+    candidate_id: str
+    exam_id: str
+    body: bytes
+
+
+def _live_body(
+    row: attempts.LiveRow, notes: list[dict[str, Any]], now: int, server_time: str
+) -> bytes:
+    paused = views.is_paused(row)
+    return orjson.dumps(
+        {
+            "status": "paused" if paused else row.status,
+            "paused": paused,
+            "deadline": format_time(row.deadline),
+            "remaining_seconds": views.remaining(row, now),
+            "server_time": server_time,
+            "announcements": notes,
+        }
+    )

@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, text
@@ -162,7 +163,7 @@ class Store:
     read_engine: AsyncEngine
     write_engine: AsyncEngine
     busy_ms: int = 30_000
-    quick_engine: AsyncEngine | None = None  # SQLite: see `quick_read`
+    _quick: sqlite3.Connection | None = field(default=None, repr=False)  # `quick_sqlite`
 
     @property
     def dialect(self) -> str:
@@ -183,21 +184,27 @@ class Store:
                 raise Unavailable("database unavailable; retry", retry_after=2) from exc
             raise
 
-    @contextlib.asynccontextmanager
-    async def quick_read(self) -> AsyncIterator[AsyncConnection]:
-        """`read()` for a short read by key made many times a second under load (the
-        pages' `live` polls). On SQLite it runs on the calling thread
-        (store/inline_sqlite.py): through aiosqlite's thread each statement's answer
-        waited for the GIL behind the busy request loop, and at 2,000 polls/s beside
-        saturated saves only 776 were answered, p50 320 ms (docs/performance.md). It
-        holds the event loop while it runs: never for a read of more than a few rows.
+    def quick_sqlite(self) -> sqlite3.Connection | None:
+        """On SQLite, a connection for short reads by key made many times a second under
+        load (the pages' `live` polls), called on the event loop's own thread; None on
+        PostgreSQL, and for a database in memory (which another connection would not see).
+
+        Through aiosqlite's thread each statement's answer waited for the GIL behind the
+        busy request loop: at 2,000 polls/s beside saturated saves only 776 were answered,
+        p50 320 ms. Through SQLAlchemy on the loop, a batch of polls still spent ~11 µs a
+        poll on the engine, its rows and its transaction, against ~2 µs for SQLite itself
+        (docs/performance.md). It is in autocommit: each statement reads its own snapshot.
+        It holds the event loop while it runs: never for a read of more than a few rows.
         """
-        if self.quick_engine is None:
-            async with self.read() as conn:
-                yield conn
-            return
-        async with self.quick_engine.connect() as conn, conn.begin():
-            yield conn
+        if self._quick is None and not self.is_postgresql:
+            path = self.sqlite_path
+            if path in (None, "", ":memory:") or path.startswith("file:"):
+                return None
+            quick = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            quick.execute(f"PRAGMA busy_timeout={self.busy_ms}")
+            quick.execute("PRAGMA query_only=ON")
+            self._quick = quick
+        return self._quick
 
     async def ping(self) -> None:
         """One round trip to the database (readiness); Unavailable when it is away."""
@@ -224,12 +231,13 @@ class Store:
         checkpoints: the writer runs a `store.checkpoints.Checkpointer` beside it."""
         if self.is_postgresql:
             return _engines(self.url, pool_size=2, busy_ms=self.busy_ms)[1]
-        return _inline_sqlite(async_url(self.url), self.busy_ms, writer=True)
+        return _inline_sqlite_writer(async_url(self.url), self.busy_ms)
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
-        if self.quick_engine is not None:
-            await self.quick_engine.dispose()
+        if self._quick is not None:
+            self._quick.close()
+            self._quick = None
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
 
@@ -250,21 +258,17 @@ def create_private_sqlite_file(database: str | None) -> None:
 def open_store(url: str, *, pool_size: int = 10, busy_ms: int = 30_000) -> Store:
     """Open engines for a user-facing database URL."""
     read, write = _engines(url, pool_size=pool_size, busy_ms=busy_ms)
-    aurl = async_url(url)
-    quick = _inline_sqlite(aurl, busy_ms, writer=False) if aurl.startswith("sqlite") else None
-    return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms, quick_engine=quick)
+    return Store(url=url, read_engine=read, write_engine=write, busy_ms=busy_ms)
 
 
-def _inline_sqlite(aurl: str, busy_ms: int, *, writer: bool) -> AsyncEngine:
-    """An engine whose SQLite calls run on the calling thread (store/inline_sqlite.py):
-    the group-commit writer's (`writer`: BEGIN IMMEDIATE, its COMMIT on a thread of its
-    own, no checkpoints of its own) or the quick reads' (`Store.quick_read`)."""
-    creator = inline_sqlite.creator(make_url(aurl).database or ":memory:", commit_on_thread=writer)
-    engine = create_async_engine(
-        aurl, pool_size=2, max_overflow=2 if writer else 4, pool_timeout=30 if writer else 5,
-        async_creator=creator,
-    )  # fmt: skip
-    _sqlite_pragmas(engine, immediate=writer, busy_ms=busy_ms, autocheckpoint=not writer)
+def _inline_sqlite_writer(aurl: str, busy_ms: int) -> AsyncEngine:
+    """The group-commit writer's engine, whose SQLite calls run on the calling thread
+    (store/inline_sqlite.py): BEGIN IMMEDIATE, its COMMIT on a thread of its own, no
+    checkpoints of its own."""
+    creator = inline_sqlite.creator(make_url(aurl).database or ":memory:", commit_on_thread=True)
+    engine = create_async_engine(aurl, pool_size=2, max_overflow=2, pool_timeout=30,
+                                 async_creator=creator)  # fmt: skip
+    _sqlite_pragmas(engine, immediate=True, busy_ms=busy_ms, autocheckpoint=False)
     return engine
 
 

@@ -1,13 +1,13 @@
-"""aiosqlite's connection, run on the calling thread: for the writer and the polls' reads.
+"""aiosqlite's connection, run on the calling thread: for the group-commit writer.
 
 aiosqlite keeps the event loop free by running every SQLite call on a thread of its own
 and handing the result back through the loop: two thread switches per statement, each
 waiting for the GIL behind a busy request loop. For the group-commit writer (a batch is a
-handful of statements, answered together) and for the `live` polls' short reads by key
-(`Store.quick_read`), those hand-offs cost more than the statements. This connection
-keeps aiosqlite's interface (SQLAlchemy's `sqlite+aiosqlite` dialect drives it
-unchanged) and calls SQLite directly on the caller's thread — the writer's COMMIT
-excepted, see `InlineConnection`.
+handful of statements, answered together) those hand-offs cost more than the
+statements (the `live` polls' short reads by key skip aiosqlite and SQLAlchemy
+altogether: `Store.quick_sqlite`). This connection keeps aiosqlite's interface
+(SQLAlchemy's `sqlite+aiosqlite` dialect drives it unchanged) and calls SQLite directly
+on the caller's thread — the writer's COMMIT excepted, see `InlineConnection`.
 
 It replaces aiosqlite's private queue to its worker thread (`_tx`, which SQLAlchemy's
 dialect also uses directly), so the aiosqlite version is pinned in pyproject.toml and

@@ -73,8 +73,9 @@ class _Template:
         self.path = path
 
 
-# The service call of each hot route: (server, attempt id, candidate, body) -> the answer.
-Call = Callable[[Server, str, Candidate, Any], Awaitable[dict[str, Any]]]
+# The service call of each hot route: (server, attempt id, candidate, body) -> the answer,
+# or its JSON body already made (`live` makes each attempt's once for all its polls).
+Call = Callable[[Server, str, Candidate, Any], Awaitable[dict[str, Any] | bytes]]
 
 
 class _Hot:
@@ -169,7 +170,9 @@ class Front:
             if hot.body:
                 raw = await receive_bytes(receive, length, server.settings.max_body_bytes)
                 body = parse_json(raw, content_type or "", required=hot.required)
-            answer = orjson.dumps(await hot.call(server, aid, who, body))
+            answer = await hot.call(server, aid, who, body)
+            if not isinstance(answer, bytes):
+                answer = orjson.dumps(answer)
         except errors.ExamvaultError as exc:
             return await self._send(scope, receive, send, problems.problem_response(exc), True)
         except Exception as exc:  # the same last resort as web/problems.py

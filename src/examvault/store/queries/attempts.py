@@ -10,13 +10,16 @@ sees either the old end and status (the action then finds it sealed) or the new 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from examvault.errors import Unavailable
+from examvault.store.engine import Store
 from examvault.store.queries import insert, is_postgresql
 from examvault.store.tables import attempts, exams
 
@@ -339,12 +342,33 @@ _LIVE_POSTGRESQL = (
 )
 
 
-async def live_many(conn: AsyncConnection, attempt_ids: Sequence[str]) -> dict[str, Any]:
+class LiveRow(NamedTuple):
+    """What the candidate's page polls of an attempt (`live_many`)."""
+
+    id: str
+    exam_id: str
+    candidate_id: str
+    status: str
+    deadline: int
+    paused_at: int | None
+    room: str | None
+
+
+async def live_many(store: Store, attempt_ids: Sequence[str]) -> dict[str, LiveRow]:
     """What the candidate's page polls — the attempt's state and its candidate's room —
-    of many attempts at once (the polls that arrived together), by id."""
+    of many attempts at once (the polls that arrived together), by id, in one snapshot.
+    On SQLite straight from `Store.quick_sqlite`, on the event loop's thread."""
     ids = list(attempt_ids)
-    if is_postgresql(conn):
-        rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
+    quick = store.quick_sqlite()
+    if quick is not None:
+        try:
+            rows: Any = quick.execute(_LIVE_SQLITE, (orjson.dumps(ids).decode(),)).fetchall()
+        except sqlite3.OperationalError as exc:  # busy past busy_timeout, or the file gone
+            raise Unavailable("database unavailable; retry", retry_after=2) from exc
     else:
-        rows = await conn.exec_driver_sql(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
-    return {row.id: row for row in rows}
+        async with store.read() as conn:
+            if is_postgresql(conn):
+                rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
+            else:  # a database in memory
+                rows = await conn.exec_driver_sql(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
+    return {row[0]: LiveRow._make(row) for row in rows}
