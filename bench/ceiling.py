@@ -10,12 +10,14 @@ package: `make wrk`), one after the other on the same machine:
   a. the no-op: a bare ASGI app under examvault's uvicorn settings (bench/noop.py),
      and under granian too when it is installed (the `bench` extra),
   b. examvault's `GET /healthz`,
-  c. durable one-answer saves over `--seats` started attempts (bench/wrk/save.lua),
+  c. durable one-answer saves over `--seats` started attempts (save.lua),
   c'. the same over fresh attempts while their pages poll `GET …/live` at about
-     `--live-rate` a second (bench/wrk/live.lua, paced; two wrk runs at once): what the
+     `--live-rate` a second (live.lua, paced; two wrk runs at once): what the
      exam day's polls cost the saves, as the ratio of c'. to c.,
-  d. starts, one fresh registered token per request (bench/wrk/start.lua),
-  e. submits of the attempts just started, each once (bench/wrk/submit.lua),
+  d. starts, one fresh registered token per request (start.lua),
+  e. submits of the attempts just started, each once (submit.lua),
+
+(the Lua scripts are in src/examvault/loadtest/wrk/, with the module that runs wrk),
 
 then checks through the API that what wrk counted is what the server stored (saves in
 the exam's `answers_saved`, starts and submits in its results), prints one table with
@@ -30,7 +32,6 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,12 +47,11 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run` importable
 
 from bench.run import Database
-from examvault.loadtest import steady
+from examvault.loadtest import steady, wrk
 from examvault.loadtest.server import ServerProcess
 from examvault.loadtest.student import Http, Recorder
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = HERE / "wrk"
 QUESTIONS = 10  # the saves go to q000, q003, q006: the single-choice ones
 
 
@@ -73,82 +73,6 @@ class GranianNoopProcess(ServerProcess):
 
 
 GRANIAN = Path(sys.executable).parent / "granian"
-
-
-def wrk_binary() -> str | None:
-    return shutil.which("wrk")
-
-
-def wrk(
-    url: str,
-    script: str,
-    lines: Path | None,
-    *,
-    seconds: float,
-    connections: int,
-    threads: int,
-    once: bool = False,
-    extra: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """One wrk run; its totals, latency percentiles and the statuses it saw.
-
-    `lines` given: the script sends for `seconds` (or each line once, `once`) and stops
-    by itself when every request it sent is answered (bench/wrk/common.lua); wrk's -d is
-    only a bound then.
-    """
-    binary = wrk_binary()
-    if binary is None:
-        raise RuntimeError("wrk is not installed (make wrk: apt-get install wrk)")
-    threads = max(1, min(threads, connections))
-    bound = seconds if lines is None else (600 if once else seconds + 60)
-    cmd = [binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(bound))}s",
-           "--timeout", "10s", "--latency", "-s", str(SCRIPTS / script), url]  # fmt: skip
-    if lines is not None:
-        done_file = lines.with_suffix(".done")
-        done_file.unlink(missing_ok=True)
-        cmd += ["--", str(lines), str(threads), "0" if once else str(seconds), str(done_file)]
-        cmd += list(extra)
-    load_before = os.getloadavg()[0]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=bound + 60)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    found = [ln for ln in done.stdout.splitlines() if ln.startswith("CEILING ")]
-    if not found:
-        raise RuntimeError(f"wrk printed no CEILING line:\n{done.stdout}\n{done.stderr}")
-    raw = json.loads(found[-1].removeprefix("CEILING "))
-    statuses = {str(k): int(v) for k, v in raw["statuses"].items()}
-    # the scripts with lines stop by themselves: their time is from the first request
-    # sent to the last answer
-    seconds_run = (raw["active_us"] or raw["duration_us"]) / 1e6
-    errors = raw["errors"]
-    if statuses:
-        non_2xx = sum(n for s, n in statuses.items() if not s.startswith("2"))
-    else:  # plain.lua parses no responses: wrk's own count of statuses above 399
-        non_2xx = int(errors["status"])
-    lat = raw["latency_us"]
-    return {
-        "script": script,
-        "connections": connections,
-        "threads": threads,
-        "seconds": round(seconds_run, 3),
-        "requests": raw["requests"],
-        "per_s": round(raw["requests"] / seconds_run, 1) if seconds_run else 0.0,
-        "p50_ms": round(lat["p50"] / 1000, 2),
-        "p90_ms": round(lat["p90"] / 1000, 2),
-        "p99_ms": round(lat["p99"] / 1000, 2),
-        "max_ms": round(lat["max"] / 1000, 2),
-        "statuses": statuses,
-        "non_2xx": non_2xx,
-        "socket_errors": {k: int(v) for k, v in errors.items() if k != "status" and v},
-        "counters": raw["counters"],
-        "load_avg_1m_before": round(load_before, 2),
-        "wrk_output": done.stdout,
-    }
-
-
-def _write_lines(path: Path, lines: list[tuple[str, str]]) -> Path:
-    path.write_text("".join(f"{p} {t}\n" for p, t in lines))
-    return path
 
 
 async def _admin(url: str) -> Http:
@@ -201,24 +125,24 @@ def _saves_beside_polls(
     opts: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Saves as in c., over fresh attempts, while the same attempts' pages poll `live` at
-    about `rate` a second (bench/wrk/live.lua, paced): the two wrk runs at once."""
+    about `rate` a second (live.lua, paced): the two wrk runs at once."""
     exam_id, prepared = asyncio.run(_prepare_saves(url, admin, seats))
-    saves = _write_lines(
+    saves = wrk.write_lines(
         tmp / f"seats-live-{store}.txt",
         [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in prepared],
     )
-    polls = _write_lines(
+    polls = wrk.write_lines(
         tmp / f"live-{store}.txt",
         [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in prepared],
     )
     seconds = float(opts["seconds"])
 
     def poll() -> dict[str, Any]:
-        return wrk(url, "live.lua", polls, seconds=seconds, connections=connections, threads=1,
+        return wrk.run(url, "live.lua", polls, seconds=seconds, connections=connections, threads=1,
                    extra=(str(rate),))  # fmt: skip
 
     with ThreadPoolExecutor(2) as pool:
-        saving = pool.submit(wrk, url, "save.lua", saves, **opts)
+        saving = pool.submit(wrk.run, url, "save.lua", saves, **opts)
         polling = pool.submit(poll)
         save_run, live_run = saving.result(), polling.result()
     stats = asyncio.run(_get(url, admin, f"/exams/{exam_id}/stats"))
@@ -257,7 +181,7 @@ def measure_store(
     noop = NoopProcess("examvault", "unused", tmp)
     noop.start()
     try:
-        runs["noop"] = wrk(f"{noop.url}/", "plain.lua", None, **opts)
+        runs["noop"] = wrk.run(f"{noop.url}/", "plain.lua", None, **opts)
     finally:
         noop.stop()
     if GRANIAN.exists():  # optional: `pip install -e '.[bench]'`
@@ -265,7 +189,7 @@ def measure_store(
         granian = GranianNoopProcess("examvault", "unused", tmp)
         granian.start()
         try:
-            runs["noop_granian"] = wrk(f"{granian.url}/", "plain.lua", None, **opts)
+            runs["noop_granian"] = wrk.run(f"{granian.url}/", "plain.lua", None, **opts)
         finally:
             granian.stop()
 
@@ -274,15 +198,15 @@ def measure_store(
     try:
         url, admin = server.url, server.admin_token
         say("healthz")
-        runs["healthz"] = wrk(f"{url}/healthz", "plain.lua", None, **opts)
+        runs["healthz"] = wrk.run(f"{url}/healthz", "plain.lua", None, **opts)
 
         say("saves")
         save_exam, prepared = asyncio.run(_prepare_saves(url, admin, seats))
-        seats_file = _write_lines(
+        seats_file = wrk.write_lines(
             tmp / f"seats-{store}.txt",
             [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in prepared],
         )
-        runs["save"] = wrk(url, "save.lua", seats_file, **opts)
+        runs["save"] = wrk.run(url, "save.lua", seats_file, **opts)
         save_stats = asyncio.run(_get(url, admin, f"/exams/{save_exam}/stats"))
 
         if live_rate:
@@ -294,23 +218,23 @@ def measure_store(
         say("starts")
         start_exam, tokens = asyncio.run(_register(url, admin, starts))
         by_candidate = {f"S{n:05d}": t for n, t in enumerate(tokens)}
-        tokens_file = _write_lines(
+        tokens_file = wrk.write_lines(
             tmp / f"tokens-{store}.txt",
             [(f"/api/v1/exams/{start_exam}/attempts", t) for t in tokens],
         )
-        runs["start"] = wrk(url, "start.lua", tokens_file, once=True, **opts)
+        runs["start"] = wrk.run(url, "start.lua", tokens_file, once=True, **opts)
         after_starts = asyncio.run(_get(url, admin, f"/exams/{start_exam}/results"))["results"]
 
         say("submits")
         started = [r for r in after_starts if r["attempt_id"]]
-        attempts_file = _write_lines(
+        attempts_file = wrk.write_lines(
             tmp / f"attempts-{store}.txt",
             [
                 (f"/api/v1/attempts/{r['attempt_id']}/submit", by_candidate[r["candidate_id"]])
                 for r in started
             ],
         )
-        runs["submit"] = wrk(url, "submit.lua", attempts_file, once=True, **opts)
+        runs["submit"] = wrk.run(url, "submit.lua", attempts_file, once=True, **opts)
         after_submits = asyncio.run(_get(url, admin, f"/exams/{start_exam}/results"))["results"]
         submit_stats = asyncio.run(_get(url, admin, f"/exams/{start_exam}/stats"))
     finally:
@@ -522,7 +446,7 @@ def run(
 
 
 def _wrk_version() -> str:
-    binary = wrk_binary()
+    binary = wrk.binary()
     if binary is None:
         return "absent"
     out = subprocess.run([binary, "--version"], capture_output=True, text=True)
@@ -547,7 +471,7 @@ def main() -> None:
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
         return
-    if wrk_binary() is None:
+    if wrk.binary() is None:
         sys.exit("wrk is not installed: make wrk (apt-get install wrk)")
     console = Console(width=170)
     began = time.monotonic()

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench.run`, `te
 from bench.run import Database
 from examvault.domain import diagrams
 from examvault.domain.answers import parse_items
-from examvault.loadtest import steady
+from examvault.loadtest import steady, wrk
 from examvault.loadtest.scenarios import exam_document
 from examvault.loadtest.server import ServerProcess
 from examvault.loadtest.student import Http, Recorder, _nodelay_socket
@@ -240,14 +240,13 @@ def _seated_server(
     database: str, tmp: Path, args: Sequence[str] = ()
 ) -> Iterator[tuple[ServerProcess, list[steady.Seat], Path]]:
     """A real server with 1,000 started attempts of a 10-question exam, and the lines
-    file bench/wrk/save.lua takes for them; the server is stopped at the end."""
-    from bench import ceiling
+    file src/examvault/loadtest/wrk/save.lua takes for them; the server is stopped at the end."""
 
     server = ServerProcess("examvault", database, tmp, {}, args=list(args))
     server.start()
     try:
         seats = asyncio.run(steady.prepare(server.url, server.admin_token, 1000, 10))
-        saves = ceiling._write_lines(
+        saves = wrk.write_lines(
             tmp / "saves.txt",
             [(f"/api/v1/attempts/{s.attempt_id}/answers", s.token) for s in seats],
         )
@@ -259,9 +258,8 @@ def _seated_server(
 def _wrk_saves(url: str, lines: Path, seconds: float, run: int) -> dict[str, Any]:
     """Saturating saves (128 connections) over `lines`; run k's seqs start above run
     k − 1's, so every save of every run is a new one the server applies."""
-    from bench import ceiling
 
-    return ceiling.wrk(url, "save.lua", lines, seconds=seconds, connections=128, threads=2,
+    return wrk.run(url, "save.lua", lines, seconds=seconds, connections=128, threads=2,
                        extra=(str(run * 10_000_000),))  # fmt: skip
 
 
@@ -269,16 +267,15 @@ def _live(database: str, tmp: Path, rate: int, seconds: float, rounds: int) -> d
     """Polls alone (the server's CPU per poll), then `rounds` pairs of saturating saves
     alone and beside the polls, alternating so that a drift of the machine or of the
     growing tables falls on both sides alike; the ratio is over all the pairs."""
-    from bench import ceiling
 
     with _seated_server(database, tmp) as (server, seats, saves):
-        polls = ceiling._write_lines(
+        polls = wrk.write_lines(
             tmp / "live.txt", [(f"/api/v1/attempts/{s.attempt_id}/live", s.token) for s in seats]
         )
         runs = 0
 
         def poll() -> dict[str, Any]:
-            return ceiling.wrk(server.url, "live.lua", polls, seconds=seconds, connections=256,
+            return wrk.run(server.url, "live.lua", polls, seconds=seconds, connections=256,
                                threads=1, extra=(str(rate),))  # fmt: skip
 
         def save() -> dict[str, Any]:

@@ -498,6 +498,9 @@ def loadtest(
     target: Annotated[str, typer.Option(help="examvault or baseline")] = "examvault",
     connections: Annotated[int, typer.Option(help="Client connection pool size")] = 1000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    pollers: Annotated[
+        str, typer.Option(help="live: wrk (when installed, else python) or python")
+    ] = "wrk",
 ) -> None:
     """Simulate students against a server, then verify that no answer was lost."""
     _need_load_extra("aiohttp", "psutil", "rich", "matplotlib")
@@ -505,6 +508,8 @@ def loadtest(
 
     if target not in ("examvault", "baseline"):
         raise typer.BadParameter("--target is examvault or baseline")
+    if pollers not in ("wrk", "python"):
+        raise typer.BadParameter("--pollers is wrk or python")
     try:
         summary = run(
             Options(
@@ -514,6 +519,7 @@ def loadtest(
                 restart_database_at=restart_database_at,
                 failover_at=failover_at, promote_after=promote_after,
                 out=out, target=target, connections=connections, progress=progress,  # type: ignore[arg-type]
+                pollers=pollers,  # type: ignore[arg-type]
             )
         )  # fmt: skip
     except ValueError as exc:

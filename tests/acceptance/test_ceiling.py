@@ -1,8 +1,8 @@
 """bench/ceiling.py at CI size: what wrk counted is what the server stored.
 
 The bench itself runs, on each store, for 2 s a run and with a handful of connections:
-the no-op, /healthz, saves over many attempts (alone, then beside paced `live` polls), starts with fresh tokens and submits of
-the attempts started. Only correctness is asserted — no 5xx but 503, every 200 save
+the no-op, /healthz, saves over many attempts (alone, then beside paced `live` polls),
+starts with fresh tokens and submits of the attempts started. Only correctness is asserted — no 5xx but 503, every 200 save
 applied and in the exam's `answers_saved`, every start 201 (or 503) and stored, every
 submit sealed once — never a rate or a latency. Skipped when Debian's wrk is absent
 (`make wrk`).
@@ -19,6 +19,8 @@ import pytest
 from bench import ceiling
 from bench.run import Database
 
+from examvault.loadtest import wrk
+
 pytestmark = pytest.mark.slow
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -30,7 +32,7 @@ def _bad(run: dict[str, Any], allowed: set[str]) -> dict[str, int]:
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_what_wrk_counted_is_what_was_stored(store: str, tmp_path: Path) -> None:
-    if ceiling.wrk_binary() is None:
+    if wrk.binary() is None:
         pytest.skip("wrk is not installed (make wrk: apt-get install wrk)")
     try:
         database = Database(store, tmp_path)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 import uvloop
@@ -56,6 +56,7 @@ class Options:
     connections: int = 1000
     progress: bool = True
     seed: int = 1
+    pollers: Literal["wrk", "python"] = "wrk"  # the `live` scenario's (loadtest/live.py)
     server_env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -124,7 +125,9 @@ async def run_async(opts: Options) -> dict[str, Any]:
         store = "external" if opts.url else database.split(":", 1)[0]
         try:
             if sc.live_per_second is not None:
-                return await live.run_live(sc, url, admin, server, store, opts.out, console)
+                return await live.run_live(
+                    sc, url, admin, server, store, opts.out, console, opts.pollers
+                )
             return await _drive(opts, sc, url, admin, server, cluster, store, console, pair)
         finally:
             if server is not None:

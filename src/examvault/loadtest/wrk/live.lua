@@ -1,6 +1,6 @@
 -- The candidate pages' poll: GET /api/v1/attempts/{id}/live, paced.
 --
---   wrk -t1 -s bench/wrk/live.lua URL -- live.txt 1 SECONDS DONE RATE   (see common.lua)
+--   wrk -t1 -s src/examvault/loadtest/wrk/live.lua URL -- live.txt 1 SECONDS DONE RATE   (see common.lua)
 --
 -- live.txt holds "/api/v1/attempts/<id>/live <token>" lines. Polls go out on a fixed
 -- schedule of RATE a second, whatever the answers' latency (open loop, as 10,000 pages

@@ -1,6 +1,6 @@
 -- Starts: POST /api/v1/exams/{id}/attempts, one fresh registered token per request.
 --
---   wrk -s bench/wrk/start.lua URL -- tokens.txt THREADS 0 DONE   (see common.lua)
+--   wrk -s src/examvault/loadtest/wrk/start.lua URL -- tokens.txt THREADS 0 DONE   (see common.lua)
 --
 -- tokens.txt holds "/api/v1/exams/<id>/attempts <token>" lines; each is used once, and
 -- wrk stops when they are used up and answered.

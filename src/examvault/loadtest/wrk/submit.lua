@@ -1,6 +1,6 @@
 -- Submits: POST /api/v1/attempts/{id}/submit (no body), each attempt once.
 --
---   wrk -s bench/wrk/submit.lua URL -- attempts.txt THREADS 0 DONE   (see common.lua)
+--   wrk -s src/examvault/loadtest/wrk/submit.lua URL -- attempts.txt THREADS 0 DONE   (see common.lua)
 --
 -- attempts.txt holds "/api/v1/attempts/<id>/submit <token>" lines; each is used once,
 -- and wrk stops when they are used up and answered.

@@ -1,6 +1,6 @@
 -- Durable one-answer saves: PUT /api/v1/attempts/{id}/answers over many started attempts.
 --
---   wrk -s bench/wrk/save.lua URL -- seats.txt THREADS SECONDS DONE [FIRST_SEQ]   (see common.lua)
+--   wrk -s src/examvault/loadtest/wrk/save.lua URL -- seats.txt THREADS SECONDS DONE [FIRST_SEQ]   (see common.lua)
 --
 -- seats.txt holds "/api/v1/attempts/<id>/answers <token>" lines; each thread takes its
 -- own share and goes round them in turn, each save with the attempt's next `seq`, so
