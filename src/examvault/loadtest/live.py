@@ -2,9 +2,10 @@
 
 On an exam day every open page polls `GET /attempts/{id}/live` every 5–10 s, so 10,000
 pages send about 2,000 polls/s while the same candidates autosave. This runs the steady
-autosave of `steady.py` twice on the same server and seats, for the same time: first
-alone, then with pollers sending `live` at a fixed target rate (open loop: a poll is sent
-when it is due, not when the previous one returned, as pages do). It reports durable
+autosave of `steady.py` on the same server and seats, for the same time alone and with
+pollers sending `live` at a fixed target rate (open loop: a poll is sent when it is due,
+not when the previous one returned, as pages do), in four phases: alone, beside, beside,
+alone (`run_live`). It reports durable
 saves/s without and with the pollers, their ratio, the polls' rate and latency, and the
 server's CPU in each phase; then it checks that no acknowledged save was lost (each
 attempt's stored seq per question is at least the highest one acknowledged) and that
@@ -169,29 +170,46 @@ def phase(
                 connections=WRK_POLL_CONNECTIONS, threads=1, extra=(str(poll_rate),),
             )  # fmt: skip
         parts = list(pool.map(_client_process, jobs))
-        polled_by_wrk = None if polling is None else polling.result()
-    saves = [p["saves"] for p in parts if "saves" in p]
+        return {
+            "seconds": seconds,
+            "poll_rate": poll_rate,
+            "saves": [p["saves"] for p in parts if "saves" in p],
+            "polls": [p["polls"] for p in parts if "polls" in p],
+            "wrk": None if polling is None else polling.result(),
+        }
+
+
+def figures(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of phases of one kind (saves alone, or beside the same pollers) taken
+    together: totals over their time, percentiles over all their latencies (wrk's polls:
+    the mean of the runs' medians and the worst p99)."""
+    seconds = sum(ph["seconds"] for ph in phases)
+    saves = [s for ph in phases for s in ph["saves"]]
     save_lat = [x for s in saves for x in s["lat"]]
     acked: dict[tuple[str, str], int] = {}
-    for s in saves:
-        acked.update(s["acked"])  # the slices do not overlap
+    for s in saves:  # later phases' seqs are higher: their acknowledgements win
+        for key, seq in s["acked"].items():
+            acked[key] = max(seq, acked.get(key, 0))
+    ok = sum(s["ok"] for s in saves)
     out: dict[str, Any] = {
         "seconds": seconds,
-        "saves_ok": sum(s["ok"] for s in saves),
-        "saves_per_s": round(sum(s["ok"] for s in saves) / seconds, 1),
+        "saves_ok": ok,
+        "saves_per_s": round(ok / seconds, 1),
         "save_p50_ms": _ms(report.percentile(save_lat, 50)),
         "save_p99_ms": _ms(report.percentile(save_lat, 99)),
         "saves_not_ok": _merge(s["other"] for s in saves),
         "acked": acked,
     }
-    polls = [p["polls"] for p in parts if "polls" in p]
-    if polled_by_wrk is not None:
-        out |= _wrk_polls(polled_by_wrk, poll_rate, seconds)
+    rate = phases[0]["poll_rate"]
+    runs = [ph["wrk"] for ph in phases if ph["wrk"] is not None]
+    polls = [p for ph in phases for p in ph["polls"]]
+    if runs:
+        out |= _wrk_polls(runs, rate, seconds)
     elif polls:
         poll_lat = [x for p in polls for x in p["lat"]]
         out |= {
             "pollers": "python",
-            "live_target_per_s": poll_rate,
+            "live_target_per_s": rate,
             "live_sent": sum(p["sent"] for p in polls),
             "live_ok": sum(p["ok"] for p in polls),
             "live_per_s": round(sum(p["ok"] for p in polls) / seconds, 1),
@@ -204,23 +222,26 @@ def phase(
     return out
 
 
-def _wrk_polls(run: dict[str, Any], rate: float, seconds: float) -> dict[str, Any]:
-    """wrk's poll run in the figures' terms. live.lua counts as `live` each 200 whose body
-    holds the server's time; a 200 without it is wrong. wrk never bursts to catch up, so
-    the polls its schedule could not send in time are the ones missing from the target."""
-    ok = run["statuses"].get("200", 0)
+def _wrk_polls(runs: list[dict[str, Any]], rate: float, seconds: float) -> dict[str, Any]:
+    """wrk's poll runs in the figures' terms. live.lua counts as `live` each 200 whose
+    body holds the server's time; a 200 without it is wrong. wrk never bursts to catch
+    up, so the polls its schedule could not send in time are the ones missing from the
+    target."""
+    statuses = _merge(r["statuses"] for r in runs)
+    ok = statuses.pop("200", 0)
+    sent = sum(r["requests"] for r in runs)
     return {
         "pollers": "wrk",
         "live_target_per_s": rate,
-        "live_sent": run["requests"],
+        "live_sent": sent,
         "live_ok": ok,
         "live_per_s": round(ok / seconds, 1),
-        "live_p50_ms": run["p50_ms"],
-        "live_p99_ms": run["p99_ms"],
-        "live_not_ok": {s: n for s, n in run["statuses"].items() if s != "200"}
-        | {f"socket {k}": n for k, n in run["socket_errors"].items()},
-        "live_wrong": ok - run["counters"].get("live", 0),
-        "live_missed": max(0, round(rate * seconds) - run["requests"]),
+        "live_p50_ms": round(sum(r["p50_ms"] for r in runs) / len(runs), 2),
+        "live_p99_ms": max(r["p99_ms"] for r in runs),
+        "live_not_ok": statuses
+        | {f"socket {k}": n for k, n in _merge(r["socket_errors"] for r in runs).items()},
+        "live_wrong": ok - sum(r["counters"].get("live", 0) for r in runs),
+        "live_missed": max(0, round(rate * seconds) - sent),
     }
 
 
@@ -280,27 +301,39 @@ async def run_live(
     console: Console,
     pollers: str = "wrk",
 ) -> dict[str, Any]:
-    """The scenario end to end on a running server: prepare, two phases, verify, report."""
+    """The scenario end to end on a running server: prepare, the phases, verify, report.
+
+    Four phases of half the scenario's time each, in the order alone, beside, beside,
+    alone: a drift of the server or of the machine over the run (tables and logs that
+    grow, caches that warm) then falls on both sides alike. Each phase's seqs start above
+    the last one's, so every save is a new one the server applies."""
     assert sc.live_per_second is not None
     seats = await steady.prepare(url, admin, sc.students, sc.questions)
-    figures = []
-    for first_seq, rate in ((0, 0.0), (1_000_000, sc.live_per_second)):
+    rates = (0.0, sc.live_per_second, sc.live_per_second, 0.0)
+    phases = []
+    cpu_s = [0.0, 0.0]  # the server's CPU seconds: alone, beside the polls
+    for k, rate in enumerate(rates):
         cpu = _cpu(server)
-        figures.append(
+        phases.append(
             await asyncio.to_thread(
-                phase, url, seats, seconds=sc.work_seconds, questions=sc.questions,
-                first_seq=first_seq, poll_rate=rate, pollers=pollers,
+                phase, url, seats, seconds=sc.work_seconds / 2, questions=sc.questions,
+                first_seq=k * 1_000_000, poll_rate=rate, pollers=pollers,
                 concurrency=min(SAVE_CONCURRENCY, max(2, sc.students // 4)),
             )
         )  # fmt: skip
         after = _cpu(server)
         if after is not None and cpu is not None:
-            figures[-1]["server_cpu_s"] = round(after - cpu, 2)
-    alone, polled = figures
-    acked = alone.pop("acked") | polled.pop("acked")
+            cpu_s[rate > 0] += after - cpu
+    alone = figures([ph for ph in phases if ph["poll_rate"] == 0])
+    polled = figures([ph for ph in phases if ph["poll_rate"] > 0])
+    if server is not None:
+        alone["server_cpu_s"], polled["server_cpu_s"] = (round(c, 2) for c in cpu_s)
+    acked = alone.pop("acked")
+    for key, seq in polled.pop("acked").items():
+        acked[key] = max(seq, acked.get(key, 0))
     lost = await lost_saves(url, seats, acked)
     failed_saves = sum(
-        n for f in figures for k, n in f["saves_not_ok"].items() if k not in REFUSALS
+        n for f in (alone, polled) for k, n in f["saves_not_ok"].items() if k not in REFUSALS
     )
     failed_live = sum(n for k, n in polled["live_not_ok"].items() if k not in REFUSALS)
     ratio = polled["saves_per_s"] / alone["saves_per_s"] if alone["saves_per_s"] else None
