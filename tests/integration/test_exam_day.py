@@ -363,8 +363,11 @@ async def test_announcements_reach_the_whole_exam_or_one_room(server: Server) ->
     t = await setup_rooms(server)
     a1 = (await server.start("mock-1", t["A1"]))["attempt_id"]
     b1 = (await server.start("mock-1", t["B1"]))["attempt_id"]
+    c1 = (await server.start("mock-1", t["C1"]))["attempt_id"]  # in no room
+    hello_at = server.clock.now()
     r = await server.admin("POST", "/exams/mock-1/announcements", json={"text": "Hello all"})
     assert r.status_code == 201 and r.json()["room"] is None
+    every_id = r.json()["id"]
     server.clock.advance(1)
     r = await server.as_(t["I1"], "POST", "/exams/mock-1/announcements", json={"text": "R1 only"})
     assert r.status_code == 201 and r.json()["room"] == "R1"
@@ -379,6 +382,13 @@ async def test_announcements_reach_the_whole_exam_or_one_room(server: Server) ->
     b_live = (await server.as_(t["B1"], "GET", f"/attempts/{b1}/live")).json()
     assert [n["text"] for n in a_live["announcements"]] == ["Hello all", "R1 only"]
     assert [n["text"] for n in b_live["announcements"]] == ["Hello all"]
+    c_live = (await server.as_(t["C1"], "GET", f"/attempts/{c1}/live")).json()
+    assert [n["text"] for n in c_live["announcements"]] == ["Hello all"]
+    assert a_live["announcements"][0] == {
+        "id": every_id,
+        "text": "Hello all",
+        "at": format_time(hello_at),
+    }
     view = (await server.as_(t["A1"], "GET", f"/attempts/{a1}")).json()
     assert [n["text"] for n in view["announcements"]] == ["Hello all", "R1 only"]
     mine = (await server.as_(t["I1"], "GET", "/exams/mock-1/announcements")).json()

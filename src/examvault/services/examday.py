@@ -420,8 +420,7 @@ class ExamDay:
         cached = self._notes.get((exam_id, room))
         if cached is not None and now - cached[0] < LIVE_CACHE_MICROS:
             return cached[1]
-        async with self.store.read() as conn:
-            notes = views.announcements(await announcements.for_room(conn, exam_id, room))
+        notes = views.announcements(await announcements.for_room_quick(self.store, exam_id, room))
         if len(self._notes) > 10_000:
             self._notes.clear()
         self._notes[(exam_id, room)] = (now, notes)

@@ -21,7 +21,7 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,6 +205,17 @@ class Store:
             quick.execute("PRAGMA query_only=ON")
             self._quick = quick
         return self._quick
+
+    def quick_rows(self, sql: str, params: Sequence[Any]) -> list[Any] | None:
+        """The rows of a short SQLite read by key on `quick_sqlite`, or None where there is
+        no such connection (the caller then reads through `read()`)."""
+        quick = self.quick_sqlite()
+        if quick is None:
+            return None
+        try:
+            return quick.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:  # busy past busy_timeout, or the file gone
+            raise Unavailable("database unavailable; retry", retry_after=2) from exc
 
     async def ping(self) -> None:
         """One round trip to the database (readiness); Unavailable when it is away."""

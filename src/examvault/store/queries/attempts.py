@@ -10,7 +10,6 @@ sees either the old end and status (the action then finds it sealed) or the new 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -18,7 +17,6 @@ import orjson
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from examvault.errors import Unavailable
 from examvault.store.engine import Store
 from examvault.store.queries import insert, is_postgresql
 from examvault.store.tables import attempts, exams
@@ -359,13 +357,8 @@ async def live_many(store: Store, attempt_ids: Sequence[str]) -> dict[str, LiveR
     of many attempts at once (the polls that arrived together), by id, in one snapshot.
     On SQLite straight from `Store.quick_sqlite`, on the event loop's thread."""
     ids = list(attempt_ids)
-    quick = store.quick_sqlite()
-    if quick is not None:
-        try:
-            rows: Any = quick.execute(_LIVE_SQLITE, (orjson.dumps(ids).decode(),)).fetchall()
-        except sqlite3.OperationalError as exc:  # busy past busy_timeout, or the file gone
-            raise Unavailable("database unavailable; retry", retry_after=2) from exc
-    else:
+    rows: Any = store.quick_rows(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
+    if rows is None:
         async with store.read() as conn:
             if is_postgresql(conn):
                 rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
