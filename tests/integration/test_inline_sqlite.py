@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc, text
 
-from examvault.store.engine import open_store
+from examvault.errors import Unavailable
+from examvault.store.engine import QUICK_BUSY_MS, open_store
 
 _COMMITTER = "examvault-commit"
 
@@ -74,6 +75,33 @@ async def test_the_quick_reads_run_on_the_calling_thread_and_cannot_write(path: 
     finally:
         await store.dispose()
     assert who == threading.get_ident() and not started
+
+
+async def test_a_quick_read_kept_out_by_a_lock_is_refused_as_unavailable(path: Path) -> None:
+    """A quick read holds the event loop: it waits for SQLite's lock a quarter of a second
+    at most, then the poll is answered 503 instead of the loop stopping for 30 s."""
+    store = open_store(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        quick = store.quick_sqlite()
+        assert quick is not None
+        assert quick.execute("PRAGMA busy_timeout").fetchone()[0] == QUICK_BUSY_MS
+        holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("DELETE FROM announcements")  # takes the lock readers need
+        with pytest.raises(Unavailable) as refused:
+            store.quick_rows("SELECT count(*) FROM attempts", ())
+        assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
+        assert refused.value.__cause__.sqlite_errorname == "SQLITE_BUSY"
+        holder.execute("ROLLBACK")
+        holder.execute("PRAGMA locking_mode=NORMAL")
+        holder.execute("SELECT 1 FROM attempts LIMIT 1")  # gives the exclusive lock back
+        assert store.quick_rows("SELECT count(*) FROM attempts", ()) == [(0,)]
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):  # not a 503
+            store.quick_rows("SELECT 1 FROM no_such_table", ())
+    finally:
+        holder.close()
+        await store.dispose()
 
 
 async def test_the_writers_commit_is_durable_for_a_second_connection(path: Path) -> None:

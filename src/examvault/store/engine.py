@@ -44,6 +44,11 @@ _NOT_PRIMARY = ("25006",)
 # States after which the connection itself is no use: it is discarded from the pool
 # (connection exceptions, the server shutting down or crashed, not the primary).
 _DISCARD = ("08", "57P", *_NOT_PRIMARY)
+# The longest a quick read on the event loop waits for SQLite's lock (`Store.quick_sqlite`).
+QUICK_BUSY_MS = 250
+# SQLite's errors of a database that cannot be read right now (locked past the wait, the
+# disk failing, the file gone), not of a wrong statement: a quick read answers 503.
+_SQLITE_AWAY = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_CANTOPEN")
 
 
 def _sqlstate(error: BaseException | None) -> str | None:
@@ -194,14 +199,16 @@ class Store:
         p50 320 ms. Through SQLAlchemy on the loop, a batch of polls still spent ~11 µs a
         poll on the engine, its rows and its transaction, against ~2 µs for SQLite itself
         (docs/performance.md). It is in autocommit: each statement reads its own snapshot.
-        It holds the event loop while it runs: never for a read of more than a few rows.
+        It holds the event loop while it runs: never for a read of more than a few rows,
+        and never waits for a lock longer than `QUICK_BUSY_MS` (a reader in WAL mode
+        waits only while the log is recovered); past it the read is refused (503).
         """
         if self._quick is None and not self.is_postgresql:
             path = self.sqlite_path
             if path in (None, "", ":memory:") or path.startswith("file:"):
                 return None
             quick = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            quick.execute(f"PRAGMA busy_timeout={self.busy_ms}")
+            quick.execute(f"PRAGMA busy_timeout={min(self.busy_ms, QUICK_BUSY_MS)}")
             quick.execute("PRAGMA query_only=ON")
             self._quick = quick
         return self._quick
@@ -214,8 +221,10 @@ class Store:
             return None
         try:
             return quick.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:  # busy past busy_timeout, or the file gone
-            raise Unavailable("database unavailable; retry", retry_after=2) from exc
+        except sqlite3.OperationalError as exc:
+            if (exc.sqlite_errorname or "").startswith(_SQLITE_AWAY):
+                raise Unavailable("database unavailable; retry", retry_after=2) from exc
+            raise
 
     async def ping(self) -> None:
         """One round trip to the database (readiness); Unavailable when it is away."""
