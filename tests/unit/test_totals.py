@@ -154,6 +154,24 @@ def test_changing_and_clearing_an_answer_moves_it_back() -> None:
     assert totals == Totals.empty(EXAM)
 
 
+def test_an_answer_saved_again_or_swapped_for_an_equal_one_moves_nothing() -> None:
+    totals = Totals.empty(EXAM)
+    current: dict[str, Response] = {}
+    answer(totals, current, "m3", "A")  # wrong: -1/3
+    assert outcome("m3", "A") == outcome("m3", "B") == ("wrong", F(-1, 3))
+    answer(totals, current, "m3", "A")  # the same answer again
+    answer(totals, current, "m3", "B")  # another wrong one: the same score and outcome
+    assert totals == Totals.of(EXAM, {"m3": outcome("m3", "B")})
+    assert totals.sections["math"].counts == counts(wrong=1, unanswered=2)
+
+
+def test_stored_scores_read_back_once_are_shared_and_exact() -> None:
+    assert parse_fraction("-17/6") == F(-17, 6) and parse_fraction("-17/6") is parse_fraction(
+        "-17/6"
+    )
+    assert parse_fraction("4") == 4 and parse_fraction("0") == 0
+
+
 def test_three_gate_thirds_cancel_exactly() -> None:
     totals = Totals.empty(EXAM)
     current: dict[str, Response] = {}

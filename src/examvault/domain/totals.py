@@ -9,6 +9,7 @@ scores as "n/d" strings, so no rounding ever happens in storage.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 from examvault.domain.exams import Exam
 from examvault.domain.marking import OUTCOMES, Outcome, score, total
 
+_ZERO = Fraction(0)
 # The four reported outcomes, then "pending": answered manual questions not yet marked.
 _INDEX = {name: i for i, name in enumerate((*OUTCOMES, "pending"))}
 PENDING = _INDEX["pending"]
@@ -33,9 +35,16 @@ class Part:
     pending: int = 0
 
     def move(self, old: tuple[Outcome, Fraction], new: tuple[Outcome, Fraction]) -> None:
-        self.score += new[1] - old[1]
-        self.count(old[0], -1)
-        self.count(new[0], 1)
+        self.shift(new[1] - old[1], old[0], new[0])
+
+    def shift(self, delta: Fraction, old: Outcome, new: Outcome) -> None:
+        """Add `delta` to the score (when it is not 0) and move one question from the
+        `old` outcome's count to the `new` one's."""
+        if delta:
+            self.score += delta
+        if old != new:
+            self.count(old, -1)
+            self.count(new, 1)
 
     def count(self, outcome: Outcome, by: int) -> None:
         """Add `by` questions to an outcome's count."""
@@ -92,9 +101,16 @@ class Totals:
     def move(
         self, section_id: str, old: tuple[Outcome, Fraction], new: tuple[Outcome, Fraction]
     ) -> None:
-        """Move one question of a section from its old outcome to its new one."""
-        self.whole.move(old, new)
-        self.sections[section_id].move(old, new)
+        """Move one question of a section from its old outcome to its new one.
+
+        Python's `Fraction` arithmetic is slow (a gcd and several objects an operation),
+        and every save moves one question: the difference is taken once for both parts,
+        and not added at all when the score does not change (an answer saved again, one
+        wrong answer for another). In the writer's batch, Fraction work was ~40 % of
+        `Journal.apply` (cProfile, docs/performance.md)."""
+        delta = new[1] - old[1] if new[1] != old[1] else _ZERO
+        self.whole.shift(delta, old[0], new[0])
+        self.sections[section_id].shift(delta, old[0], new[0])
 
     def dumps(self) -> str:
         """Compact JSON for the attempt row; the pending count only when there is one, so
@@ -133,8 +149,12 @@ def _frac(value: Fraction) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_fraction(text: str) -> Fraction:
     """Read back what `str(Fraction)` wrote ("n" or "n/d"), in half the time of
-    `Fraction(text)`, which runs a general regular expression for every stored score."""
+    `Fraction(text)`, which runs a general regular expression for every stored score.
+    Cached: every save reads its attempt's three or more stored scores back, and an
+    exam's scores are few distinct values (a Fraction is immutable, so one can be
+    shared)."""
     numerator, _, denominator = text.partition("/")
     return Fraction(int(numerator), int(denominator) if denominator else 1)
