@@ -8,7 +8,6 @@ normal form for scoring and for telling a repeat from a change.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from examvault.domain import exact_json
 from examvault.domain.exams import Exam, Question
 from examvault.domain.marking import Response, is_unanswered, read_number
 from examvault.errors import InvalidBody
@@ -63,7 +63,7 @@ def decode_response(question: Question, text: str | None) -> Response:
     """The normal form of a stored response."""
     if text is None:
         return None
-    return normal_form(question, json.loads(text, parse_float=Decimal))
+    return normal_form(question, exact_json.loads(text))
 
 
 def normal_form(question: Question, raw: Any) -> Response:

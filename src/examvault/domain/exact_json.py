@@ -24,6 +24,11 @@ def dumps(doc: Any) -> str:
     return orjson.dumps(doc, default=default).decode()
 
 
+# One decoder for every read: `json.loads` with an option builds a new one each call,
+# and every save reads its question's stored answer back through here.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(text: str) -> Any:
     """Read stored JSON, numbers with a point or exponent as Decimal."""
-    return json.loads(text, parse_float=Decimal)
+    return _DECODER.decode(text)

@@ -49,6 +49,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+# One decoder for every body (`json.loads` with options builds a new one each call); the
+# bytes are decoded as `json.loads` decodes them.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or (
@@ -96,7 +101,7 @@ def parse_json(raw: bytes, content_type: str, *, required: bool = True) -> Any:
     if not _is_json(content_type):
         raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
     try:
-        value = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError, ArithmeticError) as exc:
         why = f"not valid JSON: {str(exc)[:200]}"
         raise errors.MalformedBody(
