@@ -2,22 +2,26 @@
 quotes for the writer's batch, a burst of submits and a burst of starts.
 
     .venv/bin/python bench/probes.py batch  [--store sqlite|postgresql] [--size 64] [--rounds 200]
+    .venv/bin/python bench/probes.py requests [--store …] [--size 64] [--rounds 300] [--profile F]
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
     .venv/bin/python bench/probes.py live    [--store …] [--rate 2000] [--seconds 5] [--rounds 4]
     .venv/bin/python bench/probes.py saves   [--store …] [--seconds 5] [--rounds 4] [--workers 1]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
-`batch` runs the app in-process (no HTTP) and times the group-commit writer's batches of
-one-answer saves; `submits` and `starts` start a real server, prepare N attempts (or N
+`batch` runs the app in-process (no HTTP) and times the group-commit writer's batches
+of one-answer saves; `requests` sends one-answer saves through the whole app
+in-process (no HTTP) and gives the CPU a save costs our code, with cProfile's counts
+if asked; `submits` and `starts` start a real server, prepare N attempts (or N
 registered candidates) and fire them all at once from 2 client processes; `live`
 starts a real server and 1,000 attempts and polls their `live` with wrk at `--rate` a
 second, alone (the server's CPU per poll), then saturating saves alone and beside the
 polls in alternating runs (the ratio issue 11 asks about, on one server in one run);
 `saves` runs wrk's saturating saves `--rounds` times and splits the machine's CPU
-between the server, the database server's processes and wrk (per save, and in cores). Each prints
-one table row (`--rich`: starts of a paper with 60 pictures and 200 formulas, to compare
-with the plain one). Single runs vary by ±20 % on a shared 2-core machine: repeat them.
+between the server, the database server's processes and wrk (per save, and in
+cores). Each prints one table row (`--rich`: starts of a paper with 60 pictures and
+200 formulas, to compare with the plain one). Single runs vary by ±20 % on a shared
+2-core machine: repeat them.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ import aiohttp
 import httpx
 import orjson
 import psutil
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -90,6 +95,81 @@ async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, 
         "batches": int(batches),
         "mean batch": round(saves / batches, 1),
         "ms per batch": round(1000 * busy / batches, 2),
+    }
+
+
+async def _requests(
+    database: str, tmp: Path, size: int, rounds: int, profile: Path | None
+) -> dict[str, Any]:
+    """One-answer saves through the whole app in-process — the front door, the token
+    check, the body, the service, the writer's batch — without HTTP: the CPU a save
+    costs our code, `size` at a time. With `profile`, cProfile over the measured rounds
+    (the deterministic counts that found the batch's Fraction work; py-spy's samples
+    spread it over many lines)."""
+    import cProfile
+    import pstats
+
+    from tests.helpers import running
+
+    from examvault.cli import tune_gc
+
+    async with running(database, tmp, migrate_on_start=True) as server:
+        await server.create_exam(exam_document("probe", 10, 36000, 30))
+        tokens = await server.register("probe", *[f"c{i}" for i in range(1000)])
+        seats = [(t, (await server.start("probe", t))["attempt_id"]) for t in tokens.values()]
+        seq: dict[str, int] = {}
+
+        async def save(token: str, attempt_id: str) -> None:
+            seq[attempt_id] = seq.get(attempt_id, 0) + 1
+            n = seq[attempt_id]
+            body = orjson.dumps({"answers": [{"question_id": f"q{3 * (n % 3):03d}",
+                                              "response": "B", "seq": n}]})  # fmt: skip
+            scope = {
+                "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+                "http_version": "1.1", "server": ("127.0.0.1", 8000),
+                "client": ("127.0.0.1", 5555), "scheme": "http", "root_path": "",
+                "method": "PUT", "path": f"/api/v1/attempts/{attempt_id}/answers",
+                "raw_path": b"", "query_string": b"", "state": {},
+                "headers": [(b"authorization", f"Bearer {token}".encode()),
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())],
+            }  # fmt: skip
+            messages = [{"type": "http.request", "body": body, "more_body": False}]
+            sent: list[Any] = []
+
+            async def receive() -> Any:
+                return messages.pop() if messages else {"type": "http.disconnect"}
+
+            async def send(message: Any) -> None:
+                sent.append(message)
+
+            await server.app(scope, receive, send)
+            if sent[0]["status"] != 200:
+                raise RuntimeError(f"a save was answered {sent[0]['status']}: {sent}")
+
+        async def round_of(r: int) -> None:
+            await asyncio.gather(*(save(*seats[(r * size + k) % len(seats)]) for k in range(size)))
+
+        for r in range(20):  # caches warm, tables no longer empty
+            await round_of(r)
+        tune_gc()  # as `examvault serve` does
+        profiler = cProfile.Profile() if profile else None
+        cpu, began = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for r in range(20, 20 + rounds):
+            await round_of(r)
+        if profiler:
+            profiler.disable()
+        cpu, elapsed = time.process_time() - cpu, time.perf_counter() - began
+    if profiler and profile:
+        with profile.open("w") as out:
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(60)
+    n = size * rounds
+    return {
+        "saves/s": round(n / elapsed),
+        "CPU µs a save (all threads)": round(1e6 * cpu / n, 1),
+        "profile": str(profile) if profile else "-",
     }
 
 
@@ -376,20 +456,25 @@ def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]
         return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
         return asyncio.run(_batch(database, tmp, args.size, args.rounds or 200))
+    if args.probe == "requests":
+        return uvloop.run(_requests(database, tmp, args.size, args.rounds or 300, args.profile))
     n = args.n or (4000 if args.probe == "submits" else 3000)
     return _burst(args.probe, database, tmp, n, rich=args.rich)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/probes.py")
-    parser.add_argument("probe", choices=("batch", "submits", "starts", "live", "saves"))
+    parser.add_argument(
+        "probe", choices=("batch", "requests", "submits", "starts", "live", "saves")
+    )
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
     parser.add_argument(
         "--rounds",
         type=int,
         default=0,
-        help="batch: how many (200); live: pairs alone/beside (4); saves: runs (4)",
+        help="batch: how many (200); requests: rounds (300); live: pairs alone/beside (4); "
+        "saves: runs (4)",
     )
     parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
     parser.add_argument(
@@ -399,6 +484,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5, help="live, saves: each wrk run")
     parser.add_argument("--workers", type=int, default=1, help="saves: server processes")
     parser.add_argument("--json", action="store_true", help="print the row as one JSON line")
+    parser.add_argument(
+        "--profile", type=Path, help="requests: write cProfile's top functions to this file"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
         tmp = Path(name)
