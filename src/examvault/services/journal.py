@@ -182,16 +182,13 @@ class Journal:
         late_before = await _load_late(driver, ops, states, sql)
         stats: dict[str, SaveCounts] = {}
         journal_rows, answer_rows = _apply_ops(ops, states, current, late_before, stats, now)
-        await _write(driver, sql, states, journal_rows, answer_rows)
         second = now // 1_000_000
-        await driver.executemany(
-            sql.upsert_save_stats,
-            [
-                (eid, second, self.shard, c.saved, c.late)
-                for eid, c in stats.items()
-                if c.saved or c.late
-            ],
-        )
+        stats_rows = [
+            (eid, second, self.shard, c.saved, c.late)
+            for eid, c in stats.items()
+            if c.saved or c.late
+        ]
+        await _write(driver, sql, states, journal_rows, answer_rows, stats_rows)
         reranked = {
             st.row.exam_id
             for st in states.values()
@@ -434,9 +431,19 @@ async def _write(
     states: dict[str, AttemptState],
     journal_rows: dict[tuple[str, str, int], tuple[Any, ...]],
     answer_rows: dict[tuple[str, str], tuple[Any, ...]],
+    stats_rows: list[tuple[Any, ...]],
 ) -> None:
-    await driver.executemany(sql.insert_journal, list(journal_rows.values()))
-    await driver.executemany(sql.upsert_answers, list(answer_rows.values()))
+    if sql.insert_rows is None:
+        await driver.executemany(sql.insert_journal, list(journal_rows.values()))
+        await driver.executemany(sql.upsert_answers, list(answer_rows.values()))
+        await driver.executemany(sql.upsert_save_stats, stats_rows)
+    elif journal_rows or answer_rows or stats_rows:  # PostgreSQL: the three in one trip
+        await driver.execute(
+            sql.insert_rows,
+            batch_sql.columns(list(journal_rows.values()), len(batch_sql.JOURNAL_COLUMNS))
+            + batch_sql.columns(list(answer_rows.values()), len(batch_sql.ANSWER_WRITE_COLUMNS))
+            + batch_sql.columns(stats_rows, 5),
+        )
     await driver.executemany(
         sql.update_attempts,
         [
