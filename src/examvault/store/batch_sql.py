@@ -1,6 +1,8 @@
 """The SQL of the save/submit batch, and the driver connection that runs it.
 
-The writer applies every batch with the same six statements (services/journal.py). Profiled
+The writer applies every batch with the same few statements (services/journal.py): the
+reads, the writes (on PostgreSQL the three INSERTs as one statement, `insert_rows`), and
+the attempts' UPDATE. Profiled
 under steady autosave, building them with SQLAlchemy's expression language took 40 % of
 the writer's time (a read of N attempts' answers had a new shape, so a new compilation,
 for every N), and running them through SQLAlchemy's execution layer most of the rest:
