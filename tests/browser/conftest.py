@@ -317,3 +317,21 @@ def wait_until(check: Callable[[], bool], timeout: float = 20.0, interval: float
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(interval)
+
+
+def wait_for_offline_copy(page: Page, timeout_ms: int = 30_000) -> None:
+    """Wait until the service worker controls the page (its offline copy is in place).
+
+    One evaluation that awaits the `controllerchange` event, not `wait_for_function`:
+    Playwright evaluates a polled string again while it waits, and the page's CSP (no
+    'unsafe-eval') refuses that whenever the first look finds no controller yet — the
+    test then failed on a busy machine only."""
+    page.evaluate(
+        """(timeoutMs) => navigator.serviceWorker.controller ? true : new Promise(
+          (resolve, reject) => {
+            navigator.serviceWorker.addEventListener(
+              "controllerchange", () => resolve(true), { once: true });
+            setTimeout(() => reject(new Error("no service worker took the page")), timeoutMs);
+          })""",
+        timeout_ms,
+    )

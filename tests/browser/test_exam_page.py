@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from examvault.loadtest.server import ServerProcess
 
-from .conftest import OFFLINE_TEXT, Exam, create_exam, shot, tab_to
+from .conftest import OFFLINE_TEXT, Exam, create_exam, shot, tab_to, wait_for_offline_copy
 
 pytestmark = pytest.mark.browser
 
@@ -213,7 +213,7 @@ def test_offline_answers_and_reload_reach_the_server(
     exam = make_exam()
     signed_in(page, exam)
     # The offline copy of the page must be in place before the network goes.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_offline_copy(page)
     page.get_by_role("radio", name="newton", exact=True).check()
     expect(save_state(page)).to_have_text("Saved")
 

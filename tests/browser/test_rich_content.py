@@ -13,7 +13,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from examvault.domain.diagrams import incline, png
 from examvault.loadtest.server import ServerProcess
 
-from .conftest import Exam, admin_client, shot, tab_to
+from .conftest import Exam, admin_client, shot, tab_to, wait_for_offline_copy
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +104,7 @@ def test_pictures_formulas_and_tables_survive_an_offline_reload(
     page.get_by_role("button", name="Start exam").click()
     expect(page.get_by_role("heading", name="Question 1")).to_be_visible()
     page.wait_for_function(SHOWN)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_offline_copy(page)
 
     # Formulas are MathML elements, read by screen readers; no script draws them.
     namespaces = page.eval_on_selector_all(
