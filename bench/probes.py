@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -63,13 +63,32 @@ from examvault.loadtest.student import Http, Recorder, _nodelay_socket
 from examvault.services.journal import AttemptOp
 
 
-async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _app_with_seats(database: str, tmp: Path) -> AsyncIterator[tuple[Any, list[Any]]]:
+    """The app in-process (no HTTP) with 1,000 started attempts of a 10-question exam
+    "probe": (candidate id, token, attempt id) each."""
     from tests.helpers import running
 
     async with running(database, tmp, migrate_on_start=True) as server:
         await server.create_exam(exam_document("probe", 10, 36000, 30))
         tokens = await server.register("probe", *[f"c{i}" for i in range(1000)])
-        seats = [(cid, (await server.start("probe", t))["attempt_id"]) for cid, t in tokens.items()]
+        yield (
+            server,
+            [
+                (cid, token, (await server.start("probe", token))["attempt_id"])
+                for cid, token in tokens.items()
+            ],
+        )
+
+
+def _one_answer(seq: int) -> dict[str, Any]:
+    """The save of an attempt's `seq`-th one-answer save: one of the single-choice
+    questions q000, q003, q006 in turn, answered B."""
+    return {"question_id": f"q{3 * (seq % 3):03d}", "response": "B", "seq": seq}
+
+
+async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
+    async with _app_with_seats(database, tmp) as (server, seats):
         core = server.core
         exam = await core.catalog.get(None, "probe", 1, 1)  # type: ignore[arg-type]
         hist = core.metrics.write_batch_seconds
@@ -79,11 +98,11 @@ async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, 
         for r in range(rounds):
             ops = []
             for k in range(size):
-                cid, aid = seats[(r * size + k) % len(seats)]
+                cid, _, aid = seats[(r * size + k) % len(seats)]
                 seq[aid] = seq.get(aid, 0) + 1
-                item = {"question_id": f"q{3 * (seq[aid] % 3):03d}", "response": "B",
-                        "seq": seq[aid]}  # fmt: skip
-                items = parse_items(exam, {"answers": [item]}, required=True, max_items=100)
+                items = parse_items(
+                    exam, {"answers": [_one_answer(seq[aid])]}, required=True, max_items=100
+                )
                 op = AttemptOp("save", aid, "probe", cid, items, core.clock.now())
                 ops.append(core.writes.attempt(op))
             await asyncio.gather(*ops)
@@ -109,21 +128,14 @@ async def _requests(
     import cProfile
     import pstats
 
-    from tests.helpers import running
-
     from examvault.cli import tune_gc
 
-    async with running(database, tmp, migrate_on_start=True) as server:
-        await server.create_exam(exam_document("probe", 10, 36000, 30))
-        tokens = await server.register("probe", *[f"c{i}" for i in range(1000)])
-        seats = [(t, (await server.start("probe", t))["attempt_id"]) for t in tokens.values()]
+    async with _app_with_seats(database, tmp) as (server, seats):
         seq: dict[str, int] = {}
 
-        async def save(token: str, attempt_id: str) -> None:
+        async def save(_: str, token: str, attempt_id: str) -> None:
             seq[attempt_id] = seq.get(attempt_id, 0) + 1
-            n = seq[attempt_id]
-            body = orjson.dumps({"answers": [{"question_id": f"q{3 * (n % 3):03d}",
-                                              "response": "B", "seq": n}]})  # fmt: skip
+            body = orjson.dumps({"answers": [_one_answer(seq[attempt_id])]})
             scope = {
                 "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
                 "http_version": "1.1", "server": ("127.0.0.1", 8000),

@@ -34,9 +34,6 @@ class Part:
     # Answered manual questions no one has marked yet: in none of the four counts.
     pending: int = 0
 
-    def move(self, old: tuple[Outcome, Fraction], new: tuple[Outcome, Fraction]) -> None:
-        self.shift(new[1] - old[1], old[0], new[0])
-
     def shift(self, delta: Fraction, old: Outcome, new: Outcome) -> None:
         """Add `delta` to the score (when it is not 0) and move one question from the
         `old` outcome's count to the `new` one's."""

@@ -25,6 +25,7 @@ import multiprocessing
 import random
 import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -186,10 +187,7 @@ def figures(phases: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = sum(ph["seconds"] for ph in phases)
     saves = [s for ph in phases for s in ph["saves"]]
     save_lat = [x for s in saves for x in s["lat"]]
-    acked: dict[tuple[str, str], int] = {}
-    for s in saves:  # later phases' seqs are higher: their acknowledgements win
-        for key, seq in s["acked"].items():
-            acked[key] = max(seq, acked.get(key, 0))
+    acked = _highest(s["acked"] for s in saves)
     ok = sum(s["ok"] for s in saves)
     out: dict[str, Any] = {
         "seconds": seconds,
@@ -255,6 +253,16 @@ def _cpu(server: ServerProcess | None) -> float | None:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
+
+
+def _highest(parts: Iterable[dict[tuple[str, str], int]]) -> dict[tuple[str, str], int]:
+    """The highest acknowledged seq of each (attempt, question) over several clients'
+    or phases' records (each phase's seqs start above the last one's)."""
+    highest: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for key, seq in part.items():
+            highest[key] = max(seq, highest.get(key, 0))
+    return highest
 
 
 def _merge(parts: Any) -> dict[str, int]:
@@ -328,9 +336,7 @@ async def run_live(
     polled = figures([ph for ph in phases if ph["poll_rate"] > 0])
     if server is not None:
         alone["server_cpu_s"], polled["server_cpu_s"] = (round(c, 2) for c in cpu_s)
-    acked = alone.pop("acked")
-    for key, seq in polled.pop("acked").items():
-        acked[key] = max(seq, acked.get(key, 0))
+    acked = _highest((alone.pop("acked"), polled.pop("acked")))
     lost = await lost_saves(url, seats, acked)
     failed_saves = sum(
         n for f in (alone, polled) for k, n in f["saves_not_ok"].items() if k not in REFUSALS

@@ -438,12 +438,10 @@ async def _write(
         await driver.executemany(sql.upsert_answers, list(answer_rows.values()))
         await driver.executemany(sql.upsert_save_stats, stats_rows)
     elif journal_rows or answer_rows or stats_rows:  # PostgreSQL: the three in one trip
-        await driver.execute(
-            sql.insert_rows,
-            batch_sql.columns(list(journal_rows.values()), len(batch_sql.JOURNAL_COLUMNS))
-            + batch_sql.columns(list(answer_rows.values()), len(batch_sql.ANSWER_WRITE_COLUMNS))
-            + batch_sql.columns(stats_rows, 5),
+        params = batch_sql.insert_rows_params(
+            list(journal_rows.values()), list(answer_rows.values()), stats_rows
         )
+        await driver.execute(sql.insert_rows, params)
     await driver.executemany(
         sql.update_attempts,
         [

@@ -144,10 +144,17 @@ def _postgresql_inserts() -> str:
     )
 
 
-def columns(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """Rows as one list a column (the arrays `insert_rows` takes); `width` lists when
-    there are no rows."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+def insert_rows_params(
+    journal: Sequence[tuple[Any, ...]],
+    answers: Sequence[tuple[Any, ...]],
+    save_stats: Sequence[tuple[Any, ...]],
+) -> list[list[Any]]:
+    """The parameters of `insert_rows`: each table's rows as one list a column."""
+    params: list[list[Any]] = []
+    for rows, table in ((journal, "journal"), (answers, "answers"), (save_stats, "save_stats")):
+        width = len(_PG_TYPES[table])
+        params += [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
+    return params
 
 
 def _numbered(sql: str) -> str:

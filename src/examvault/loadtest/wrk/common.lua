@@ -134,6 +134,15 @@ function M.driver(make, seen, repeat_lines)
   return init, delay, request, response
 end
 
+-- The driver of the scripts that POST each line once, with its token and no body
+-- (starts, submits).
+function M.post_each_once()
+  local function make(line)
+    return wrk.format("POST", line.path, M.headers(line.token), "")
+  end
+  return M.driver(make, function() end, false)
+end
+
 local function pairs_json(t)
   local parts = {}
   for k, v in pairs(t or {}) do

@@ -7,9 +7,5 @@
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(dir .. "common.lua")
 
-local function make(line)
-  return wrk.format("POST", line.path, common.headers(line.token), "")
-end
-
 setup, done = common.setup, common.done
-init, delay, request, response = common.driver(make, function() end, false)
+init, delay, request, response = common.post_each_once()

@@ -357,11 +357,14 @@ async def live_many(store: Store, attempt_ids: Sequence[str]) -> dict[str, LiveR
     of many attempts at once (the polls that arrived together), by id, in one snapshot.
     On SQLite straight from `Store.quick_sqlite`, on the event loop's thread."""
     ids = list(attempt_ids)
-    rows: Any = store.quick_rows(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
-    if rows is None:
+    rows: Any
+    if store.is_postgresql:
         async with store.read() as conn:
-            if is_postgresql(conn):
-                rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
-            else:  # a database in memory
-                rows = await conn.exec_driver_sql(_LIVE_SQLITE, (orjson.dumps(ids).decode(),))
+            rows = await conn.exec_driver_sql(_LIVE_POSTGRESQL, (ids,))
+    else:
+        keys = (orjson.dumps(ids).decode(),)
+        rows = store.quick_rows(_LIVE_SQLITE, keys)
+        if rows is None:  # a database in memory: no quick connection sees it
+            async with store.read() as conn:
+                rows = await conn.exec_driver_sql(_LIVE_SQLITE, keys)
     return {row[0]: LiveRow._make(row) for row in rows}
