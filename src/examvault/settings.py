@@ -8,8 +8,11 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Writer tasks a process may have: each keeps its own row of the save counters.
+MAX_WRITERS = 16
 
 
 class Settings(BaseSettings):
@@ -43,7 +46,9 @@ class Settings(BaseSettings):
     # Requests being handled at once; past it the server answers 503 at once rather than
     # letting a queue grow inside the event loop (push back, don't fall over).
     max_in_flight: int = 2_000
-    writers: int = Field(default=1, ge=1, le=16)
+    # PostgreSQL: batches the writer keeps in flight (store/writer.py); unset, two. SQLite
+    # has one writer a database file: more than one is refused there.
+    writers: int | None = Field(default=None, ge=1, le=MAX_WRITERS)
 
     rate_burst: int = 100
     rate_per_second: float = 20.0
@@ -67,6 +72,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     migrate_on_start: bool = True
+
+    @model_validator(mode="after")
+    def _one_writer_on_sqlite(self) -> Settings:
+        if (self.writers or 1) > 1 and not self.database().startswith("postgresql"):
+            raise ValueError(
+                "EXAMVAULT_WRITERS above 1 needs PostgreSQL: SQLite has one writer a file"
+            )
+        return self
+
+    def writer_tasks(self, postgresql: bool) -> int:
+        """Batches the writer keeps in flight: two on PostgreSQL unless set, one on SQLite."""
+        return (self.writers or 2) if postgresql else 1
 
     def database(self) -> str:
         """The database URL: the setting, or a SQLite file in the data directory."""

@@ -22,7 +22,7 @@ class Insert(Op):
         self.value = value
 
 
-async def apply(conn: AsyncConnection, ops: Sequence[Op]) -> None:
+async def apply(conn: AsyncConnection, ops: Sequence[Op], _slot: int = 0) -> None:
     for op in ops:
         assert isinstance(op, Insert)
         await conn.execute(

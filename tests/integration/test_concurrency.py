@@ -61,6 +61,9 @@ async def test_concurrent_saves_keep_the_highest_seq_per_question(server: Server
         *(server.save(tokens[cid], attempts_[cid], it) for cid, it in requests)
     )
     assert all(r.status_code == 200 for r in results)
+    stats = (await server.admin("GET", "/exams/mock-1/stats")).json()
+    applied = sum(len(r.json()["accepted"]) for r in results)
+    assert stats["answers_saved"] == applied, "each applied save counted once, whichever writer"
     for cid in ids:
         latest: dict[str, dict[str, Any]] = {}
         for it in sent[cid]:

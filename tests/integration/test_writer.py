@@ -21,7 +21,7 @@ class Insert(Op):
         self.value, self.fail = value, fail
 
 
-async def apply(conn: AsyncConnection, ops: Sequence[Op]) -> None:
+async def apply(conn: AsyncConnection, ops: Sequence[Op], _slot: int = 0) -> None:
     for op in ops:
         if isinstance(op, Insert) and op.value < 0:
             await asyncio.sleep(0.3)  # a slow batch, to fill the queue behind it
@@ -113,3 +113,33 @@ async def test_a_write_held_past_the_timeout_answers_503_and_is_still_applied(
     await asyncio.gather(behind, return_exceptions=True)  # answered or refused alike
     await writer.stop()
     assert await rows(store) == [-1, 5], "refusing the wait does not drop the write"
+
+
+async def test_two_writer_tasks_take_turns_at_applying_and_overlap_only_at_the_commit(
+    store: Any,
+) -> None:
+    """On PostgreSQL two tasks keep two batches in flight: one gathers and applies while
+    the other's COMMIT is answered. Applying never overlaps, so a batch is as large as
+    what arrived while the last one was applied, not half of it."""
+    if not store.is_postgresql:
+        pytest.skip("SQLite has one writer a file")
+    applying, most, slots = 0, 0, set()
+
+    async def watched(conn: AsyncConnection, ops: Sequence[Op], slot: int) -> None:
+        nonlocal applying, most
+        applying += 1
+        most = max(most, applying)
+        slots.add(slot)
+        try:
+            await apply(conn, ops, slot)
+        finally:
+            applying -= 1
+
+    writer = Writer(store, watched, queue_limit=1000, batch_limit=10, timeout=10, tasks=2)
+    writer.start()
+    results = await asyncio.gather(*(writer.run(Insert(i)) for i in range(300)))
+    await writer.stop()
+    assert results == list(range(300))
+    assert await rows(store) == list(range(300))
+    assert slots == {0, 1}, "both tasks took batches"
+    assert most == 1, "one batch at a time is applied"

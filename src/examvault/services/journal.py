@@ -32,6 +32,7 @@ from examvault.domain.totals import Totals, parse_fraction
 from examvault.metrics import Metrics
 from examvault.services.catalog import Catalog
 from examvault.services.queue import JobQueue
+from examvault.settings import MAX_WRITERS
 from examvault.store import batch_sql
 from examvault.store.batch_sql import BatchDriver, BatchSql
 from examvault.store.writer import Op
@@ -155,7 +156,7 @@ class AttemptState:
 
 @dataclass(slots=True)
 class SaveCounts:
-    """What a batch adds to an exam's `save_stats` row of this second and process."""
+    """What a batch adds to an exam's `save_stats` row of this second and writer task."""
 
     saved: int = 0
     late: int = 0
@@ -168,11 +169,16 @@ class Journal:
         self.clock = clock
         self.catalog = catalog
         self.queue = queue
-        # This process's row in `save_stats`, so that processes never contend on one row.
+        # This process's rows in `save_stats`, one a writer task (`shards`), so that
+        # concurrent transactions never wait on one another's row.
         self.shard = shard
 
-    async def apply(self, conn: AsyncConnection, ops: Sequence[AttemptOp]) -> None:
-        """Apply a batch of attempt operations inside the writer's transaction."""
+    def shards(self, slot: int) -> int:
+        """The `save_stats` shard of this process's writer task `slot`."""
+        return self.shard * MAX_WRITERS + slot
+
+    async def apply(self, conn: AsyncConnection, ops: Sequence[AttemptOp], slot: int = 0) -> None:
+        """Apply a batch of attempt operations inside the transaction of writer task `slot`."""
         postgresql = conn.dialect.name == "postgresql"
         sql = batch_sql.POSTGRESQL if postgresql else batch_sql.SQLITE
         now = self.clock.now()
@@ -184,7 +190,7 @@ class Journal:
         journal_rows, answer_rows = _apply_ops(ops, states, current, late_before, stats, now)
         second = now // 1_000_000
         stats_rows = [
-            (eid, second, self.shard, c.saved, c.late)
+            (eid, second, self.shards(slot), c.saved, c.late)
             for eid, c in stats.items()
             if c.saved or c.late
         ]

@@ -62,7 +62,7 @@ class Writes:
             queue_limit=settings.write_queue_limit,
             batch_limit=settings.write_batch_limit,
             timeout=settings.write_timeout_seconds,
-            tasks=settings.writers,
+            tasks=settings.writer_tasks(store.is_postgresql),
         )
         self.writer.on_batch = self._observe_batch
         self.writer.on_failure = metrics.write_failures.inc
@@ -85,7 +85,7 @@ class Writes:
         op.metrics = self.metrics
         return await self.writer.run(op)
 
-    async def _apply_batch(self, conn: AsyncConnection, ops: Sequence[Op]) -> None:
+    async def _apply_batch(self, conn: AsyncConnection, ops: Sequence[Op], slot: int) -> None:
         attempt_ops = [op for op in ops if isinstance(op, AttemptOp)]
         for op in ops:
             if isinstance(op, Call):
@@ -101,7 +101,7 @@ class Writes:
         if start_ops:
             await starts.apply(conn, start_ops)
         if attempt_ops:
-            await self.journal.apply(conn, attempt_ops)
+            await self.journal.apply(conn, attempt_ops, slot)
 
     def _observe_batch(self, size: int, seconds: float) -> None:
         self.metrics.write_batch_size.observe(size)

@@ -6,6 +6,13 @@ transaction and commits, and only then answers each op. A full queue answers 503
 once (push back, don't fall over). If a batch fails for a reason other than the
 database being unreachable, its ops are retried one per transaction, so one bad op
 cannot take the others down with it.
+
+On PostgreSQL the writer keeps two batches in flight, as a two-stage pipeline: one task
+at a time gathers a batch and applies it (the intake), and hands the intake on when only
+its COMMIT is left. One batch at a time left the process idle while PostgreSQL worked on
+it (0.75 of a core); a second task taking batches whenever it was free split them in
+half, which cost more CPU a save than it saved when the cores were busy (docs/performance.md,
+"Two batches in flight").
 """
 
 from __future__ import annotations
@@ -50,7 +57,22 @@ class Op:
         """Effects outside the database (metrics, logs), run once committed, error or not."""
 
 
-BatchFn = Callable[[AsyncConnection, Sequence[Op]], Awaitable[None]]
+# Applies a batch in the transaction of `conn`; the int is the writer task's slot (0, 1, …),
+# so that concurrent transactions of one process can keep to rows of their own.
+BatchFn = Callable[[AsyncConnection, Sequence[Op], int], Awaitable[None]]
+
+
+class _Turn:
+    """A writer task's turn at the intake: handed on once, at the COMMIT or when its
+    batch ends, whichever comes first."""
+
+    def __init__(self, intake: asyncio.Lock) -> None:
+        self._intake: asyncio.Lock | None = intake
+
+    def hand_on(self) -> None:
+        if self._intake is not None:
+            self._intake.release()
+            self._intake = None
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -103,6 +125,7 @@ class Writer:
         self._queue: asyncio.Queue[Op] | None = None
         self._stopping: asyncio.Event | None = None
         self._conns: dict[int, AsyncConnection] = {}
+        self._intake = asyncio.Lock()  # held while a task gathers and applies its batch
         self.engine: AsyncEngine | None = None
         self.last_batch_size = 0
         self.on_batch: Callable[[int, float], None] | None = None
@@ -199,15 +222,20 @@ class Writer:
     async def _loop(self, slot: int) -> None:
         assert self._queue is not None
         while True:
-            first = await self._queue.get()
-            batch = [first]
-            while len(batch) < self._batch_limit:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
-            started = time.perf_counter()
-            await self._commit(batch, slot)
+            await self._intake.acquire()
+            turn = _Turn(self._intake)
+            try:
+                first = await self._queue.get()
+                batch = [first]
+                while len(batch) < self._batch_limit:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except asyncio.QueueEmpty:
+                        break
+                started = time.perf_counter()
+                await self._commit(batch, slot, turn)
+            finally:
+                turn.hand_on()
             self.last_batch_size = len(batch)
             if self.on_batch:
                 self.on_batch(len(batch), time.perf_counter() - started)
@@ -216,10 +244,10 @@ class Writer:
             # before the next batch.
             await asyncio.sleep(0)
 
-    async def _commit(self, batch: list[Op], slot: int) -> None:
+    async def _commit(self, batch: list[Op], slot: int, turn: _Turn) -> None:
         for attempt in range(3):
             try:
-                await self._transaction(batch, slot)
+                await self._transaction(batch, slot, turn)
             except Exception as error:  # every failure must reach its ops
                 if _sqlstate(error) in _RETRYABLE and attempt < 2:
                     continue
@@ -229,7 +257,7 @@ class Writer:
                 elif len(batch) > 1:
                     log.exception("batch of %d failed; retrying one by one", len(batch))
                     for op in batch:
-                        await self._commit([op], slot)
+                        await self._commit([op], slot, turn)
                 else:
                     log.exception("write failed")
                     if self.on_failure:
@@ -240,7 +268,7 @@ class Writer:
                 self._resolve(batch, None)
                 return
 
-    async def _transaction(self, batch: list[Op], slot: int) -> None:
+    async def _transaction(self, batch: list[Op], slot: int, turn: _Turn) -> None:
         for op in batch:
             op.reset()
         # Each writer task keeps its connection: no pool checkout, ping or reset per batch.
@@ -251,7 +279,8 @@ class Writer:
             self._conns[slot] = conn
         await conn.begin()
         try:
-            await self._apply(conn, batch)
+            await self._apply(conn, batch, slot)
+            turn.hand_on()  # the next batch is gathered and applied while this one commits
             await conn.commit()
         except BaseException as error:
             with contextlib.suppress(Exception):

@@ -1,4 +1,4 @@
-"""Queries of the `save_stats` table: saves and late items per exam, second and process.
+"""Queries of the `save_stats` table: saves and late items per exam, second and writer task.
 
 The hot path adds to it (store/batch_sql.py, `upsert_save_stats`); these read it.
 """
