@@ -7,6 +7,7 @@ quotes for the writer's batch, a burst of submits and a burst of starts.
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
     .venv/bin/python bench/probes.py live    [--store …] [--rate 2000] [--seconds 5] [--rounds 4]
     .venv/bin/python bench/probes.py saves   [--store …] [--seconds 5] [--rounds 4] [--workers 1]
+    .venv/bin/python bench/probes.py scaling [--store postgresql] [--seconds 5] [--rounds 3]
     SPY=profile.txt .venv/bin/python bench/probes.py submits   # also py-spy the server (raw)
 
 `batch` runs the app in-process (no HTTP) and times the group-commit writer's batches
@@ -19,8 +20,10 @@ second, alone (the server's CPU per poll), then saturating saves alone and besid
 polls in alternating runs (the ratio issue 11 asks about, on one server in one run);
 `saves` runs wrk's saturating saves `--rounds` times and splits the machine's CPU
 between the server, the database server's processes and wrk (per save, and in
-cores). Each prints one table row (`--rich`: starts of a paper with 60 pictures and
-200 formulas, to compare with the plain one). Single runs vary by ±20 % on a shared
+cores); `scaling` runs `saves` on a server of one process and on one of two, in turn,
+and gives the ratio of their rates (issue 13 asks ≥ 1.6 on PostgreSQL). Each prints
+one table row (`--rich`: starts of a paper with 60 pictures and 200 formulas, to
+compare with the plain one). Single runs vary by ±20 % on a shared
 2-core machine: repeat them.
 """
 
@@ -438,9 +441,16 @@ def _cpu_of(server_pid: int) -> dict[str, float]:
     return out
 
 
-def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) -> dict[str, Any]:
+def _wrk_rounds(
+    database: str, tmp: Path, seconds: float, rounds: int, workers: int
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """`rounds` wrk runs of saturating saves on a server of `workers` processes, and the
+    cores the server, the database and wrk used meanwhile."""
     with _seated_server(database, tmp, ["--workers", str(workers)]) as (server, _, lines):
         assert server.proc is not None
+        # Not counted: each process's first saves fill its caches (tokens, the exam) and
+        # open its writer's connections, which the seating's starts did in one process only.
+        _wrk_saves(server.url, lines, 3, 0)  # seqs below every counted run's
         runs, spent = [], {"server": 0.0, "database": 0.0, "wrk": 0.0}
         for k in range(rounds):
             before, began = _cpu_of(server.proc.pid), time.monotonic()
@@ -448,7 +458,16 @@ def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) 
             after, elapsed = _cpu_of(server.proc.pid), time.monotonic() - began
             for part in spent:
                 spent[part] += (after[part] - before[part]) / elapsed / rounds
-    per_s = sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs)
+    return runs, spent
+
+
+def _rate(runs: Sequence[dict[str, Any]]) -> float:
+    return float(sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs))
+
+
+def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) -> dict[str, Any]:
+    runs, spent = _wrk_rounds(database, tmp, seconds, rounds, workers)
+    per_s = _rate(runs)
     return {
         "saves/s": " · ".join(f"{r['per_s']:.0f}" for r in runs),
         "p99 ms": " · ".join(f"{r['p99_ms']:.0f}" for r in runs),
@@ -461,9 +480,34 @@ def _saves(database: str, tmp: Path, seconds: float, rounds: int, workers: int) 
     }
 
 
+def _scaling(database: str, tmp: Path, seconds: float, pairs: int) -> dict[str, Any]:
+    """Servers of one and of two processes in turn, `pairs` times, so that the machine's
+    drift falls on both; the ratio is of their rates over all the runs. With everything
+    on one machine it is bounded by how much of it one process's run leaves unused:
+    2 cores ÷ the cores that run used (server, database and wrk together)."""
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    used: dict[int, float] = {1: 0.0, 2: 0.0}
+    for _ in range(pairs):
+        for workers in (1, 2):
+            got, spent = _wrk_rounds(database, tmp, seconds, 2, workers)
+            runs[workers] += got
+            used[workers] += sum(spent.values()) / pairs
+    one, two = _rate(runs[1]), _rate(runs[2])
+    return {
+        "one process, saves/s": " · ".join(f"{r['per_s']:.0f}" for r in runs[1]),
+        "two processes": " · ".join(f"{r['per_s']:.0f}" for r in runs[2]),
+        "ratio": round(two / one, 2),
+        "cores used: one / two": f"{used[1]:.2f} / {used[2]:.2f}",
+        "bound (2 ÷ cores of one)": round(2 / used[1], 2),
+        "non-2xx": sum(r["non_2xx"] for side in runs.values() for r in side),
+    }
+
+
 def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]:
     if args.probe == "saves":
         return _saves(database, tmp, args.seconds, args.rounds or 4, args.workers)
+    if args.probe == "scaling":
+        return _scaling(database, tmp, args.seconds, args.rounds or 3)
     if args.probe == "live":
         return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
@@ -477,7 +521,7 @@ def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench/probes.py")
     parser.add_argument(
-        "probe", choices=("batch", "requests", "submits", "starts", "live", "saves")
+        "probe", choices=("batch", "requests", "submits", "starts", "live", "saves", "scaling")
     )
     parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--size", type=int, default=64, help="batch: saves sent together")
@@ -486,7 +530,7 @@ def main() -> None:
         type=int,
         default=0,
         help="batch: how many (200); requests: rounds (300); live: pairs alone/beside (4); "
-        "saves: runs (4)",
+        "saves: runs (4); scaling: pairs of servers (3)",
     )
     parser.add_argument("--n", type=int, default=0, help="submits/starts: how many at once")
     parser.add_argument(
