@@ -115,12 +115,14 @@ async def test_a_write_held_past_the_timeout_answers_503_and_is_still_applied(
     assert await rows(store) == [-1, 5], "refusing the wait does not drop the write"
 
 
-async def test_two_writer_tasks_take_turns_at_applying_and_overlap_only_at_the_commit(
-    store: Any,
+@pytest.mark.parametrize("tasks", [2, 5])
+async def test_writer_tasks_take_turns_at_applying_and_overlap_only_at_the_commit(
+    store: Any, tasks: int
 ) -> None:
-    """On PostgreSQL two tasks keep two batches in flight: one gathers and applies while
-    the other's COMMIT is answered. Applying never overlaps, so a batch is as large as
-    what arrived while the last one was applied, not half of it."""
+    """On PostgreSQL two tasks (or more, as set) keep batches in flight: one gathers and
+    applies while the others' COMMITs are answered. Applying never overlaps, so a batch
+    is as large as what arrived while the last one was applied, not half of it; and
+    each task has a connection of its own, however many there are."""
     if not store.is_postgresql:
         pytest.skip("SQLite has one writer a file")
     applying, most, slots = 0, 0, set()
@@ -135,11 +137,11 @@ async def test_two_writer_tasks_take_turns_at_applying_and_overlap_only_at_the_c
         finally:
             applying -= 1
 
-    writer = Writer(store, watched, queue_limit=1000, batch_limit=10, timeout=10, tasks=2)
+    writer = Writer(store, watched, queue_limit=1000, batch_limit=10, timeout=10, tasks=tasks)
     writer.start()
     results = await asyncio.gather(*(writer.run(Insert(i)) for i in range(300)))
     await writer.stop()
     assert results == list(range(300))
     assert await rows(store) == list(range(300))
-    assert slots == {0, 1}, "both tasks took batches"
+    assert slots == set(range(tasks)), "every task took batches"
     assert most == 1, "one batch at a time is applied"

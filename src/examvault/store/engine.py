@@ -244,13 +244,14 @@ class Store:
             return None
         return make_url(async_url(self.url)).database or ":memory:"
 
-    def new_write_engine(self) -> AsyncEngine:
-        """A write engine like this store's, for the group-commit writer.
+    def new_write_engine(self, connections: int = 2) -> AsyncEngine:
+        """A write engine like this store's, for the group-commit writer, whose tasks
+        each keep one of its `connections` (PostgreSQL).
 
         On SQLite it calls SQLite on the calling thread (store/inline_sqlite.py) and never
         checkpoints: the writer runs a `store.checkpoints.Checkpointer` beside it."""
         if self.is_postgresql:
-            return _engines(self.url, pool_size=2, busy_ms=self.busy_ms)[1]
+            return _engines(self.url, pool_size=connections, busy_ms=self.busy_ms)[1]
         return _inline_sqlite_writer(async_url(self.url), self.busy_ms)
 
     async def dispose(self) -> None:

@@ -144,7 +144,7 @@ class Writer:
         if self._store.sqlite_path is not None:
             self._checkpointer = Checkpointer(self._store.sqlite_path)
             self._checkpointer.start()
-        self.engine = self._store.new_write_engine()
+        self.engine = self._store.new_write_engine(connections=self._n_tasks)
         self._queue = asyncio.Queue()
         self._stopping = asyncio.Event()
         self._served = self._main.create_task(self._serve(), name="writer")
