@@ -139,6 +139,7 @@ class Writer:
     def start(self) -> None:
         """Start the writer's tasks; call from the request loop."""
         self._main = asyncio.get_running_loop()
+        self._intake = asyncio.Lock()  # a new one for each start: a lock keeps its loop
         self._drained = asyncio.Event()
         self._expiry = self._main.create_task(self._expire(), name="writer-expiry")
         if self._store.sqlite_path is not None:
