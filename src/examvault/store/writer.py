@@ -125,7 +125,7 @@ class Writer:
         self._queue: asyncio.Queue[Op] | None = None
         self._stopping: asyncio.Event | None = None
         self._conns: dict[int, AsyncConnection] = {}
-        self._intake = asyncio.Lock()  # held while a task gathers and applies its batch
+        self._intake: asyncio.Lock | None = None  # held while a task gathers and applies
         self.engine: AsyncEngine | None = None
         self.last_batch_size = 0
         self.on_batch: Callable[[int, float], None] | None = None
@@ -139,7 +139,7 @@ class Writer:
     def start(self) -> None:
         """Start the writer's tasks; call from the request loop."""
         self._main = asyncio.get_running_loop()
-        self._intake = asyncio.Lock()  # a new one for each start: a lock keeps its loop
+        self._intake = asyncio.Lock()  # made here: a lock keeps the loop it first waits on
         self._drained = asyncio.Event()
         self._expiry = self._main.create_task(self._expire(), name="writer-expiry")
         if self._store.sqlite_path is not None:
@@ -221,7 +221,7 @@ class Writer:
                     )
 
     async def _loop(self, slot: int) -> None:
-        assert self._queue is not None
+        assert self._queue is not None and self._intake is not None
         while True:
             await self._intake.acquire()
             turn = _Turn(self._intake)
