@@ -2,6 +2,7 @@
 quotes for the writer's batch, a burst of submits and a burst of starts.
 
     .venv/bin/python bench/probes.py batch  [--store sqlite|postgresql] [--size 64] [--rounds 200]
+    .venv/bin/python bench/probes.py batch --store postgresql --statements   # its CPU by statement
     .venv/bin/python bench/probes.py requests [--store …] [--size 64] [--rounds 300] [--profile F]
     .venv/bin/python bench/probes.py submits [--store …] [--n 4000]
     .venv/bin/python bench/probes.py starts  [--store …] [--n 3000] [--rich]
@@ -90,34 +91,114 @@ def _one_answer(seq: int) -> dict[str, Any]:
     return {"question_id": f"q{3 * (seq % 3):03d}", "response": "B", "seq": seq}
 
 
-async def _batch(database: str, tmp: Path, size: int, rounds: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def _database_cpu_by_statement(spent: dict[str, float]) -> Iterator[None]:
+    """PostgreSQL's CPU seconds spent on each of the batch's statements, added to
+    `spent`: the on-CPU time of the writer's backend process (/proc/PID/schedstat, in ns)
+    before and after each statement the batch sends."""
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from examvault.store.batch_sql import BatchDriver
+
+    pids: dict[int, int] = {}
+
+    def on_cpu(pid: int) -> int:  # a read of /proc: no disk behind it
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0])
+
+    async def measured(raw: Any, name: str, call: Any) -> Any:
+        if id(raw) not in pids:
+            pids[id(raw)] = await raw.fetchval("SELECT pg_backend_pid()")
+        before = on_cpu(pids[id(raw)])
+        out = await call
+        spent[name] = spent.get(name, 0.0) + (on_cpu(pids[id(raw)]) - before) / 1e9
+        return out
+
+    from examvault.store.batch_sql import POSTGRESQL
+
+    names = {POSTGRESQL.load_answers: "the answers", POSTGRESQL.load_late: "the late items",
+             POSTGRESQL.update_attempts: "the attempts' UPDATE"}  # fmt: skip
+
+    def kind(sql: str) -> str:
+        return names.get(sql) or " ".join(sql.split()[:3])[:32]
+
+    async def raw_of(conn: AsyncConnection) -> Any:
+        return (await conn.get_raw_connection()).driver_connection
+
+    saved = (BatchDriver.fetch, BatchDriver.execute, BatchDriver.executemany,
+             AsyncConnection.exec_driver_sql, AsyncConnection.commit)  # fmt: skip
+    fetch, execute, executemany, exec_driver_sql, commit = saved
+
+    async def on_fetch(self: Any, sql: str, params: Any) -> Any:
+        return await measured(self._raw, kind(sql), fetch(self, sql, params))
+
+    async def on_execute(self: Any, sql: str, params: Any) -> Any:
+        return await measured(self._raw, "the inserts (one statement)", execute(self, sql, params))
+
+    async def on_executemany(self: Any, sql: str, rows: Any) -> Any:
+        return await measured(self._raw, kind(sql), executemany(self, sql, rows))
+
+    async def on_exec_driver_sql(self: Any, sql: str, *args: Any, **kw: Any) -> Any:
+        call = exec_driver_sql(self, sql, *args, **kw)
+        return await measured(await raw_of(self), "the attempts, locked", call)
+
+    async def on_commit(self: Any) -> Any:
+        return await measured(await raw_of(self), "COMMIT", commit(self))
+
+    BatchDriver.fetch, BatchDriver.execute, BatchDriver.executemany = (  # type: ignore[method-assign]
+        on_fetch, on_execute, on_executemany)  # fmt: skip
+    AsyncConnection.exec_driver_sql = on_exec_driver_sql  # type: ignore[method-assign]
+    AsyncConnection.commit = on_commit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        (BatchDriver.fetch, BatchDriver.execute, BatchDriver.executemany,  # type: ignore[method-assign]
+         AsyncConnection.exec_driver_sql, AsyncConnection.commit) = saved  # fmt: skip
+
+
+async def _batch(
+    database: str, tmp: Path, size: int, rounds: int, statements: bool = False
+) -> dict[str, Any]:
+    """Batches of `size` one-answer saves through the writer in-process. With
+    `statements` (PostgreSQL), also PostgreSQL's CPU a save split over the batch's
+    statements."""
+    spent: dict[str, float] = {}
     async with _app_with_seats(database, tmp) as (server, seats):
-        core = server.core
-        exam = await core.catalog.get(None, "probe", 1, 1)  # type: ignore[arg-type]
-        hist = core.metrics.write_batch_seconds
-        before = (hist._sum.get(), sum(b.get() for b in hist._buckets))
-        seq: dict[str, int] = {}
-        began = time.perf_counter()
-        for r in range(rounds):
-            ops = []
-            for k in range(size):
-                cid, _, aid = seats[(r * size + k) % len(seats)]
-                seq[aid] = seq.get(aid, 0) + 1
-                items = parse_items(
-                    exam, {"answers": [_one_answer(seq[aid])]}, required=True, max_items=100
-                )
-                op = AttemptOp("save", aid, "probe", cid, items, core.clock.now())
-                ops.append(core.writes.attempt(op))
-            await asyncio.gather(*ops)
-        elapsed = time.perf_counter() - began
-        busy, batches = hist._sum.get() - before[0], sum(b.get() for b in hist._buckets) - before[1]
+        if statements:
+            with _database_cpu_by_statement(spent):
+                return await _batch_rounds(server, seats, size, rounds, spent)
+        return await _batch_rounds(server, seats, size, rounds, spent)
+
+
+async def _batch_rounds(
+    server: Any, seats: list[Any], size: int, rounds: int, spent: dict[str, float]
+) -> dict[str, Any]:
+    core = server.core
+    exam = await core.catalog.get(None, "probe", 1, 1)  # type: ignore[arg-type]
+    hist = core.metrics.write_batch_seconds
+    before = (hist._sum.get(), sum(b.get() for b in hist._buckets))
+    seq: dict[str, int] = {}
+    began = time.perf_counter()
+    for r in range(rounds):
+        ops = []
+        for k in range(size):
+            cid, _, aid = seats[(r * size + k) % len(seats)]
+            seq[aid] = seq.get(aid, 0) + 1
+            items = parse_items(
+                exam, {"answers": [_one_answer(seq[aid])]}, required=True, max_items=100
+            )
+            op = AttemptOp("save", aid, "probe", cid, items, core.clock.now())
+            ops.append(core.writes.attempt(op))
+        await asyncio.gather(*ops)
+    elapsed = time.perf_counter() - began
+    busy, batches = hist._sum.get() - before[0], sum(b.get() for b in hist._buckets) - before[1]
     saves = size * rounds
     return {
         "saves/s": round(saves / elapsed),
         "batches": int(batches),
         "mean batch": round(saves / batches, 1),
         "ms per batch": round(1000 * busy / batches, 2),
-    }
+    } | {f"PostgreSQL µs a save: {name}": round(1e6 * v / saves, 1) for name, v in spent.items()}
 
 
 async def _requests(
@@ -511,7 +592,7 @@ def _probe(args: argparse.Namespace, database: str, tmp: Path) -> dict[str, Any]
     if args.probe == "live":
         return _live(database, tmp, args.rate, args.seconds, args.rounds or 4)
     if args.probe == "batch":
-        return asyncio.run(_batch(database, tmp, args.size, args.rounds or 200))
+        return asyncio.run(_batch(database, tmp, args.size, args.rounds or 200, args.statements))
     if args.probe == "requests":
         return uvloop.run(_requests(database, tmp, args.size, args.rounds or 300, args.profile))
     n = args.n or (4000 if args.probe == "submits" else 3000)
@@ -539,6 +620,11 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="live: polls a second")
     parser.add_argument("--seconds", type=float, default=5, help="live, saves: each wrk run")
     parser.add_argument("--workers", type=int, default=1, help="saves: server processes")
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="batch, PostgreSQL: its CPU a save split over the batch's statements",
+    )
     parser.add_argument("--json", action="store_true", help="print the row as one JSON line")
     parser.add_argument(
         "--profile", type=Path, help="requests: write cProfile's top functions to this file"
