@@ -31,9 +31,20 @@ DatabaseOpt = Annotated[
 
 
 def _settings(database: str | None = None, **overrides: Any) -> Settings:
+    """The settings, or a plain message naming each setting that is wrong (no traceback:
+    an operator's typo is not a crash)."""
+    from pydantic import ValidationError
+
     if database:
         overrides["database_url"] = database
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            name = f"EXAMVAULT_{where.upper()}: " if where else ""
+            typer.echo(f"examvault: {name}{problem['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _with_core(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +16,10 @@ from tests.helpers import example_dir
 pytestmark = pytest.mark.slow
 
 
-def examvault(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def examvault(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "examvault", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=120,
+        timeout=120, env={**os.environ, **env},
     )  # fmt: skip
 
 
@@ -103,4 +104,18 @@ def test_sqlite_is_served_by_one_process_only(tmp_path: Path) -> None:
     r = examvault("serve", "--workers", "2", "--database", db, cwd=tmp_path)
     assert r.returncode == 2
     assert "SQLite is served by one process" in r.stderr
+    assert not (tmp_path / "one.db").exists(), "refused before anything was created"
+
+
+def test_a_wrong_setting_is_named_in_one_line_not_a_traceback(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'one.db'}"
+    r = examvault("serve", "--database", db, cwd=tmp_path, EXAMVAULT_WRITERS="2")
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "examvault: Value error, EXAMVAULT_WRITERS above 1 needs PostgreSQL: SQLite has one "
+        "writer a file"
+    )
+    r = examvault("serve", "--database", db, cwd=tmp_path, EXAMVAULT_WRITE_BATCH_LIMIT="many")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("examvault: EXAMVAULT_WRITE_BATCH_LIMIT: ")
     assert not (tmp_path / "one.db").exists(), "refused before anything was created"
