@@ -98,7 +98,7 @@ def _database_cpu_by_statement(spent: dict[str, float]) -> Iterator[None]:
     before and after each statement the batch sends."""
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from examvault.store.batch_sql import BatchDriver
+    from examvault.store.batch_sql import POSTGRESQL, BatchDriver
 
     pids: dict[int, int] = {}
 
@@ -113,8 +113,6 @@ def _database_cpu_by_statement(spent: dict[str, float]) -> Iterator[None]:
         out = await call
         spent[name] = spent.get(name, 0.0) + (on_cpu(pids[id(raw)]) - before) / 1e9
         return out
-
-    from examvault.store.batch_sql import POSTGRESQL
 
     names = {POSTGRESQL.load_answers: "the answers", POSTGRESQL.load_late: "the late items",
              POSTGRESQL.update_attempts: "the attempts' UPDATE"}  # fmt: skip
@@ -630,6 +628,8 @@ def main() -> None:
         "--profile", type=Path, help="requests: write cProfile's top functions to this file"
     )
     args = parser.parse_args()
+    if args.statements and (args.probe, args.store) != ("batch", "postgresql"):
+        parser.error("--statements goes with `batch --store postgresql`")
     with tempfile.TemporaryDirectory(prefix="examvault-probe-") as name:
         tmp = Path(name)
         with Database(args.store, tmp) as database:
