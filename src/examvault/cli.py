@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from examvault import logs
 from examvault.settings import Settings
@@ -33,8 +34,6 @@ DatabaseOpt = Annotated[
 def _settings(database: str | None = None, **overrides: Any) -> Settings:
     """The settings, or a plain message naming each setting that is wrong (no traceback:
     an operator's typo is not a crash)."""
-    from pydantic import ValidationError
-
     if database:
         overrides["database_url"] = database
     try:
@@ -80,7 +79,7 @@ def serve(
 
     settings = _settings(database)
     logs.setup(settings.log_level)
-    if workers > 1 and settings.database().startswith("sqlite"):
+    if workers > 1 and settings.on_sqlite():
         # One writer per database file: a second process would wait for SQLite's lock
         # with its request loop held (the writer runs on it, store/writer.py).
         raise typer.BadParameter(

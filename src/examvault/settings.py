@@ -75,15 +75,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_writer_on_sqlite(self) -> Settings:
-        if (self.writers or 1) > 1 and not self.database().startswith("postgresql"):
+        if (self.writers or 1) > 1 and self.on_sqlite():
             raise ValueError(
                 "EXAMVAULT_WRITERS above 1 needs PostgreSQL: SQLite has one writer a file"
             )
         return self
 
-    def writer_tasks(self, postgresql: bool) -> int:
+    def on_sqlite(self) -> bool:
+        """Whether the database is SQLite: one writer a file, taken on one process's loop."""
+        return self.database().startswith("sqlite")
+
+    def writer_tasks(self) -> int:
         """Batches the writer keeps in flight: two on PostgreSQL unless set, one on SQLite."""
-        return (self.writers or 2) if postgresql else 1
+        return 1 if self.on_sqlite() else (self.writers or 2)
 
     def database(self) -> str:
         """The database URL: the setting, or a SQLite file in the data directory."""

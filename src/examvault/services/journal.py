@@ -177,7 +177,7 @@ class Journal:
         """The `save_stats` shard of this process's writer task `slot`."""
         return self.shard * MAX_WRITERS + slot
 
-    async def apply(self, conn: AsyncConnection, ops: Sequence[AttemptOp], slot: int = 0) -> None:
+    async def apply(self, conn: AsyncConnection, ops: Sequence[AttemptOp], slot: int) -> None:
         """Apply a batch of attempt operations inside the transaction of writer task `slot`."""
         postgresql = conn.dialect.name == "postgresql"
         sql = batch_sql.POSTGRESQL if postgresql else batch_sql.SQLITE

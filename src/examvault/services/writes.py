@@ -62,7 +62,7 @@ class Writes:
             queue_limit=settings.write_queue_limit,
             batch_limit=settings.write_batch_limit,
             timeout=settings.write_timeout_seconds,
-            tasks=settings.writer_tasks(store.is_postgresql),
+            tasks=settings.writer_tasks(),
         )
         self.writer.on_batch = self._observe_batch
         self.writer.on_failure = metrics.write_failures.inc
